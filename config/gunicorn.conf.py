@@ -1,0 +1,14 @@
+"""gunicorn settings used by ``erp serve`` (override with ``erp serve --config``)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("ERP_BIND", "127.0.0.1:8080")
+workers = int(os.environ.get("ERP_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
+worker_class = "sync"
+timeout = 60
+graceful_timeout = 30
+accesslog = "-"
+errorlog = "-"
+# Each worker builds its own app (and engine) after fork: never share a pool across forks.
+preload_app = False

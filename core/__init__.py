@@ -1,0 +1,1 @@
+"""The framework of the platform: app factory, add-on system, tenancy, shared services."""

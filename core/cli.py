@@ -1,0 +1,319 @@
+"""The ``erp`` command line (also ``flask --app core.app erp ...``).
+
+Every command exits 0 on success; otherwise it prints one line ``error: <reason>`` on
+stderr and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import platform
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from flask import Flask, current_app
+
+from core.addons.manifest import AddonError
+
+
+class CliError(click.ClickException):
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {' '.join(self.format_message().split())}", err=True)
+
+
+def _get_app() -> Flask:
+    try:
+        return current_app._get_current_object()  # type: ignore[attr-defined]
+    except RuntimeError:
+        pass
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    app = root.meta.get("erp.app")
+    if app is None:
+        from core.app import create_app
+
+        app = create_app()
+        root.meta["erp.app"] = app
+        app_ctx = app.app_context()
+        app_ctx.push()
+        root.call_on_close(app_ctx.pop)
+    return app
+
+
+def with_app(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run the command with the app (created once) and turn known errors into one line."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            app = _get_app()
+            return fn(app, *args, **kwargs)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            if isinstance(exc, AddonError) or type(exc).__name__ in (
+                "ConfigError",
+                "CalendarNotCovered",
+            ):
+                raise CliError(str(exc)) from exc
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if isinstance(exc, SQLAlchemyError):
+                raise CliError(f"database error: {type(exc).__name__}: {exc}") from exc
+            raise
+
+    return wrapper
+
+
+@click.group(name="erp", help="吉林省政府采购管理平台 / Jilin government-procurement ERP.")
+def erp() -> None:
+    pass
+
+
+# -- db -----------------------------------------------------------------------------------
+@erp.group(help="Database schema.")
+def db() -> None:
+    pass
+
+
+@db.command("init", help="Create or upgrade the core schema; create the admin user.")
+@click.option("--admin-username", envvar="ERP_ADMIN_USERNAME", default="admin", show_default=True)
+@click.option("--admin-password", envvar="ERP_ADMIN_PASSWORD", default=None,
+              help="Or ERP_ADMIN_PASSWORD. Without it no admin user is created.")
+@click.option("--admin-email", envvar="ERP_ADMIN_EMAIL", default="admin@example.gov.cn")
+@with_app
+def db_init(app: Flask, admin_username: str, admin_password: str | None, admin_email: str) -> None:
+    from core.app import installer_for
+
+    installer_for(app).init_core()
+    if admin_password:
+        created = _ensure_user(app, admin_username, admin_password, app.config["AUTH_ROLE_ADMIN"],
+                               email=admin_email, first_name="平台", last_name="管理员")
+        click.echo(f"admin user {admin_username!r} {'created' if created else 'exists'}")
+    click.echo("database ready")
+
+
+def _ensure_user(app: Flask, username: str, password: str, role_name: str, *, email: str,
+                 first_name: str, last_name: str) -> bool:
+    sm = app.appbuilder.sm
+    if sm.find_user(username=username) is not None:
+        return False
+    role = sm.find_role(role_name)
+    if role is None:
+        raise CliError(f"role {role_name!r} does not exist")
+    if not password or len(password) < 8:
+        raise CliError("the password must have at least 8 characters")
+    user = sm.add_user(username, first_name, last_name, email, role, password=password)
+    if not user:
+        raise CliError(f"could not create user {username!r} (is the email {email!r} taken?)")
+    return True
+
+
+# -- module -------------------------------------------------------------------------------
+@erp.group(help="Platform install, upgrade and uninstall of add-on modules.")
+def module() -> None:
+    pass
+
+
+@module.command("list", help="Every module with its state.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_app
+def module_list(app: Flask, as_json: bool) -> None:
+    from core.app import installer_for
+
+    mods = installer_for(app).list()
+    if as_json:
+        click.echo(json.dumps([m.as_dict() for m in mods], ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'name':28} {'state':12} {'installed':10} {'code':10} depends")
+    for m in mods:
+        click.echo(
+            f"{m.name:28} {m.state:12} {m.installed_version or '-':10} {m.version or '-':10} "
+            f"{', '.join(m.depends) or '-'}"
+        )
+
+
+@module.command("install", help="Install modules (with their dependencies and bridges).")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--demo", is_flag=True, help="Also load their demo data.")
+@with_app
+def module_install(app: Flask, names: tuple[str, ...], demo: bool) -> None:
+    from core.app import installer_for
+
+    inst = installer_for(app)
+    if names == ("all",) and "all" not in inst.registry:
+        names = tuple(n for n in inst.registry.order if inst.registry[n].installable)
+    inst.install(names, demo=demo)
+    click.echo(inst.messages[-1])
+
+
+@module.command("upgrade", help="Upgrade installed modules.")
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Upgrade every installed module.")
+@with_app
+def module_upgrade(app: Flask, names: tuple[str, ...], all_: bool) -> None:
+    from core.app import installer_for
+
+    if not names and not all_:
+        raise CliError("name a module to upgrade, or use --all")
+    inst = installer_for(app)
+    inst.upgrade(None if all_ else names)
+    click.echo(inst.messages[-1])
+
+
+@module.command("uninstall", help="Uninstall a module (data kept); --purge drops its tables.")
+@click.argument("name")
+@click.option("--purge", is_flag=True, help="Also drop the module's tables (asks for --yes).")
+@click.option("--yes", is_flag=True, help="Confirm the purge printed by a dry run.")
+@with_app
+def module_uninstall(app: Flask, name: str, purge: bool, yes: bool) -> None:
+    from core.app import installer_for
+
+    inst = installer_for(app)
+    if not purge:
+        inst.uninstall(name)
+        click.echo(inst.messages[-1])
+        return
+    report = inst.purge_report(name)
+    if report.blockers:
+        raise CliError(
+            f"cannot purge {name!r}: modules whose tables depend on it still have data: "
+            + ", ".join(report.blockers)
+        )
+    click.echo(f"purging {name!r} would drop:")
+    for table, rows in report.tables:
+        click.echo(f"  table {table}: {rows} rows")
+    if not report.tables:
+        click.echo("  no tables")
+    click.echo(f"  and {report.records} records the module shipped into other tables")
+    if not yes:
+        raise CliError("nothing was changed: add --yes to purge")
+    inst.purge(name)
+    click.echo(f"purged {name!r}")
+
+
+@module.command("graph", help="The dependency graph in install order (--dot for Graphviz).")
+@click.option("--dot", is_flag=True)
+@with_app
+def module_graph(app: Flask, dot: bool) -> None:
+    from core.app import get_state
+
+    reg = get_state(app).registry
+    if dot:
+        click.echo("digraph modules {")
+        for n in reg.order:
+            style = ' [style=dashed]' if reg[n].auto_install else ""
+            click.echo(f'  "{n}"{style};')
+            for d in reg[n].depends:
+                click.echo(f'  "{n}" -> "{d}";')
+        click.echo("}")
+        return
+    for n in reg.order:
+        bridge = " (auto_install)" if reg[n].auto_install else ""
+        click.echo(f"{n}{bridge} -> {', '.join(reg[n].depends) or '(none)'}")
+
+
+@module.command("revision", help="Create a migration in a module's branch (module authors).")
+@click.argument("name")
+@click.option("-m", "--message", required=True)
+@click.option("--autogenerate", is_flag=True, help="Diff the module's models with the database.")
+@with_app
+def module_revision(app: Flask, name: str, message: str, autogenerate: bool) -> None:
+    from alembic import command
+
+    from core.addons import migrations
+    from core.app import get_state
+    from core.db import db as _db
+    from core.db import metadata
+
+    reg = get_state(app).registry
+    if name == migrations.CORE_BRANCH:
+        vpath = migrations.CORE_MIGRATIONS / "versions"
+        tables = {t for t, tab in metadata.tables.items() if "erp_module" not in tab.info}
+    else:
+        m = reg[name]
+        vpath = m.path / "migrations"
+        vpath.mkdir(exist_ok=True)
+        tables = {t for t, tab in metadata.tables.items() if tab.info.get("erp_module") == name}
+    first = not migrations.has_branch(reg, name)
+    with _db.engine.connect() as conn:
+        cfg = migrations.make_config(reg, conn)
+        if first and name != migrations.CORE_BRANCH:
+            locs = cfg.get_main_option("version_locations") or ""
+            cfg.set_main_option("version_locations", locs + os.pathsep + str(vpath))
+        cfg.attributes["include_tables"] = tables
+        script = command.revision(
+            cfg,
+            message=message,
+            autogenerate=autogenerate,
+            head="base" if first else f"{name}@head",
+            branch_label=name if first else None,
+            version_path=str(vpath),
+        )
+    path = script.path if script is not None and not isinstance(script, list) else vpath
+    click.echo(f"created {path}")
+
+
+# -- demo ---------------------------------------------------------------------------------
+@erp.group(help="Demo data.")
+def demo() -> None:
+    pass
+
+
+@demo.command("load", help="Load the demo data of every installed module (idempotent).")
+@with_app
+def demo_load(app: Flask) -> None:
+    from core.app import installer_for
+
+    done = installer_for(app).load_demo()
+    click.echo(f"demo data loaded: {', '.join(done) or 'no installed module'}")
+
+
+# -- user ---------------------------------------------------------------------------------
+@erp.group(help="Users.")
+def user() -> None:
+    pass
+
+
+@user.command("create", help="Create a user with a role.")
+@click.option("--username", required=True)
+@click.option("--password", required=True, help="At least 8 characters.")
+@click.option("--role", required=True, help="Role name, e.g. Admin.")
+@click.option("--email", default=None)
+@click.option("--first-name", default="")
+@click.option("--last-name", default="")
+@with_app
+def user_create(app: Flask, username: str, password: str, role: str, email: str | None,
+                first_name: str, last_name: str) -> None:
+    created = _ensure_user(app, username, password, role,
+                           email=email or f"{username}@example.gov.cn",
+                           first_name=first_name or username, last_name=last_name or "-")
+    if not created:
+        raise CliError(f"user {username!r} already exists")
+    click.echo(f"user {username!r} created with role {role!r}")
+
+
+# -- serve --------------------------------------------------------------------------------
+@erp.command("serve", help="Serve the platform (gunicorn on Linux).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=None, type=int, help="Default: config/gunicorn.conf.py.")
+def serve(host: str, port: int, workers: int | None) -> None:
+    if platform.system() == "Linux":
+        conf = os.path.join(os.path.dirname(os.path.dirname(__file__)), "config", "gunicorn.conf.py")
+        argv = [sys.executable, "-m", "gunicorn", "-c", conf, "--bind", f"{host}:{port}"]
+        if workers:
+            argv += ["--workers", str(workers)]
+        argv.append("core.wsgi:app")
+        os.execv(sys.executable, argv)
+    from core.app import create_app  # pragma: no cover - non-Linux development
+
+    create_app().run(host=host, port=port)
+
+
+def main() -> None:
+    erp(prog_name="erp")
