@@ -273,6 +273,33 @@ def demo_load(app: Flask) -> None:
     click.echo(f"demo data loaded: {', '.join(done) or 'no installed module'}")
 
 
+def demo_username(role: str, index: int) -> str:
+    slug = "".join(c if c.isalnum() and c.isascii() else "_" for c in role.lower()).strip("_")
+    return f"demo_{slug}" if slug else f"demo_role{index}"
+
+
+@demo.command("users", help="Create one demo user per role of the installed modules; print logins.")
+@click.option("--password", default="demo12345", show_default=True)
+@click.option("--admin-password", default=None, help="Printed for the admin line only.")
+@with_app
+def demo_users(app: Flask, password: str, admin_password: str | None) -> None:
+    from core.app import installer_for
+
+    inst = installer_for(app)
+    roles: list[str] = []
+    for name in inst.registry.sort(inst.installed()):
+        roles.extend(r for r in inst.registry[name].roles if r not in roles)
+    click.echo("demo logins / 演示账号:")
+    click.echo(f"  {'role':24} {'username':24} password")
+    admin = app.config["AUTH_ROLE_ADMIN"]
+    click.echo(f"  {admin:24} {'admin':24} {admin_password or '(as set at erp db init)'}")
+    for i, role in enumerate(roles, start=1):
+        username = demo_username(role, i)
+        _ensure_user(app, username, password, role, email=f"{username}@demo.example.gov.cn",
+                     first_name=role, last_name="演示")
+        click.echo(f"  {role:24} {username:24} {password}")
+
+
 # -- user ---------------------------------------------------------------------------------
 @erp.group(help="Users.")
 def user() -> None:
