@@ -38,6 +38,8 @@ ERP_ADDONS_ENTRY_POINTS = True
 #: counter in the database. Install/enable in one worker is seen by the others within
 #: this delay. 0 checks on every request.
 ERP_STATE_POLL_SECONDS = 1.0
+#: Add an ``X-ERP-Worker: <pid>`` response header (tests of multi-worker behaviour).
+ERP_WORKER_HEADER = False
 
 # --- Flask-AppBuilder -------------------------------------------------------------
 APP_NAME = "吉林省政府采购管理平台"
@@ -51,6 +53,7 @@ FAB_CREATE_DB = False
 #: Permissions are synced by ``erp db init`` / ``erp module install``, never per worker.
 FAB_UPDATE_PERMS = False
 AUTH_TYPE = 1  # AUTH_DB
+FAB_SECURITY_MANAGER_CLASS = "core.security.ErpSecurityManager"
 AUTH_ROLE_ADMIN = "Admin"
 AUTH_ROLE_PUBLIC = "Public"
 AUTH_USER_REGISTRATION = False

@@ -1,4 +1,7 @@
-"""gunicorn settings used by ``erp serve`` (override with ``erp serve --config``)."""
+"""gunicorn settings used by ``erp serve`` (``--host``/``--port``/``--workers`` override them).
+
+Run gunicorn directly for anything else: ``gunicorn -c config/gunicorn.conf.py core.wsgi:app``.
+"""
 
 import multiprocessing
 import os

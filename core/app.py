@@ -92,11 +92,33 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         register_core_views(appbuilder)
         register_addons(appbuilder, state)
 
+    from core import tenancy
+
+    state.activity_checks.append(tenancy.module_allowed_for_request)
+
+    @app.errorhandler(tenancy.ScopeViolation)
+    def _scope_violation(exc: tenancy.ScopeViolation):
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            return jsonify({"status": 403, "message": {exc.field: [exc.message]}}), 403
+        from flask import flash, redirect
+
+        flash(exc.message, "danger")
+        return redirect(request.referrer or "/")
+
     @app.before_request
     def _gate_modules() -> None:
         module = state.blueprint_module.get(request.blueprint or "")
         if module is not None and not state.is_active(module):
             raise NotFound()
+
+    if app.config.get("ERP_WORKER_HEADER"):
+        pid = str(os.getpid())
+
+        @app.after_request
+        def _worker_header(resp):
+            resp.headers["X-ERP-Worker"] = pid
+            return resp
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -60,8 +60,11 @@ def with_app(fn: Callable[..., Any]) -> Callable[..., Any]:
                 "CalendarNotCovered",
             ):
                 raise CliError(str(exc)) from exc
+            from alembic.util import CommandError
             from sqlalchemy.exc import SQLAlchemyError
 
+            if isinstance(exc, CommandError):
+                raise CliError(f"migration error: {exc}") from exc
             if isinstance(exc, SQLAlchemyError):
                 raise CliError(f"database error: {type(exc).__name__}: {exc}") from exc
             raise
@@ -98,10 +101,27 @@ def db_init(app: Flask, admin_username: str, admin_password: str | None, admin_e
 
 
 def _ensure_user(app: Flask, username: str, password: str, role_name: str, *, email: str,
-                 first_name: str, last_name: str) -> bool:
+                 first_name: str, last_name: str, region: str | None = None,
+                 org_code: str | None = None) -> bool:
+    from sqlalchemy import select
+
+    from core.db import db as _db
+    from core.models import Organization, Region
+
     sm = app.appbuilder.sm
     if sm.find_user(username=username) is not None:
         return False
+    region_obj = org_obj = None
+    if region is not None:
+        region_obj = _db.session.execute(select(Region).where(Region.code == region)).scalar()
+        if region_obj is None:
+            raise CliError(f"unknown region {region!r} (use a 6-digit GB/T 2260 code)")
+    if org_code is not None:
+        org_obj = _db.session.execute(
+            select(Organization).where(Organization.credit_code == org_code)
+        ).scalar()
+        if org_obj is None:
+            raise CliError(f"unknown organisation with credit code {org_code!r}")
     role = sm.find_role(role_name)
     if role is None:
         raise CliError(f"role {role_name!r} does not exist")
@@ -110,6 +130,10 @@ def _ensure_user(app: Flask, username: str, password: str, role_name: str, *, em
     user = sm.add_user(username, first_name, last_name, email, role, password=password)
     if not user:
         raise CliError(f"could not create user {username!r} (is the email {email!r} taken?)")
+    if region_obj is not None or org_obj is not None:
+        user.region_id = region_obj.id if region_obj is not None else None
+        user.organization_id = org_obj.id if org_obj is not None else None
+        _db.session.commit()
     return True
 
 
@@ -313,15 +337,75 @@ def user() -> None:
 @click.option("--email", default=None)
 @click.option("--first-name", default="")
 @click.option("--last-name", default="")
+@click.option("--region", default=None, help="The user's region (6-digit code).")
+@click.option("--org", "org_code", default=None, help="Credit code of the user's organisation.")
 @with_app
 def user_create(app: Flask, username: str, password: str, role: str, email: str | None,
-                first_name: str, last_name: str) -> None:
+                first_name: str, last_name: str, region: str | None,
+                org_code: str | None) -> None:
     created = _ensure_user(app, username, password, role,
                            email=email or f"{username}@example.gov.cn",
-                           first_name=first_name or username, last_name=last_name or "-")
+                           first_name=first_name or username, last_name=last_name or "-",
+                           region=region, org_code=org_code)
     if not created:
         raise CliError(f"user {username!r} already exists")
     click.echo(f"user {username!r} created with role {role!r}")
+
+
+# -- tenant -------------------------------------------------------------------------------
+@erp.group(help="Per-region enablement of installed modules (REGION: 6-digit code).")
+def tenant() -> None:
+    pass
+
+
+def _enablement(app: Flask, fn: Callable[..., Any]) -> Any:
+    from core.app import installer_for
+    from core.tenancy import Enablement
+
+    inst = installer_for(app)
+    return inst.transaction(
+        lambda conn: fn(Enablement(conn, inst.registry, inst.installed(conn)))
+    )
+
+
+@tenant.command("enable", help="Enable modules (and their dependencies) for a region.")
+@click.argument("region")
+@click.argument("modules", nargs=-1, required=True)
+@with_app
+def tenant_enable(app: Flask, region: str, modules: tuple[str, ...]) -> None:
+    done = _enablement(app, lambda en: en.enable(region, modules, actor="cli"))
+    click.echo(f"enabled for {region}: {', '.join(done)}" if done else
+               f"already enabled for {region}")
+
+
+@tenant.command("disable", help="Disable a module for a region (data is kept).")
+@click.argument("region")
+@click.argument("module")
+@click.option("--cascade", is_flag=True, help="Also disable the modules that depend on it.")
+@with_app
+def tenant_disable(app: Flask, region: str, module: str, cascade: bool) -> None:
+    change = _enablement(app, lambda en: en.disable(region, module, cascade=cascade, actor="cli"))
+    click.echo("disabled: " + ", ".join(f"{m} ({c})" for c, m in change.disabled))
+
+
+@tenant.command("modules", help="The installed modules and their state for a region.")
+@click.argument("region")
+@click.option("--json", "as_json", is_flag=True)
+@with_app
+def tenant_modules(app: Flask, region: str, as_json: bool) -> None:
+    from core.app import installer_for
+    from core.tenancy import Enablement
+
+    inst = installer_for(app)
+    with inst.engine.connect() as conn:
+        rows = Enablement(conn, inst.registry, inst.installed(conn)).modules(region)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        state = "on" if r["enabled"] else "off"
+        src = f" (inherited from {r['inherited_from']})" if r["inherited_from"] else ""
+        click.echo(f"{r['name']:28} {state}{src}")
 
 
 # -- serve --------------------------------------------------------------------------------
@@ -344,3 +428,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
 def main() -> None:
     erp(prog_name="erp")
+
+
+if __name__ == "__main__":  # python -m core.cli
+    main()

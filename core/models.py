@@ -7,12 +7,13 @@ from datetime import datetime
 from sqlalchemy import (
     Boolean,
     DateTime,
+    ForeignKey,
     Integer,
     String,
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Model
 
@@ -69,3 +70,81 @@ class Signal(Model):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+# -- tenancy ----------------------------------------------------------------------------
+class Region(Model):
+    """An administrative region on the GB/T 2260 codes (province, prefecture, county)."""
+
+    __tablename__ = "erp_region"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    short_name: Mapped[str | None] = mapped_column(String(32))
+    #: province / prefecture / county / zone
+    level: Mapped[str] = mapped_column(String(16), nullable=False)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("erp_region.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    parent: Mapped[Region | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+    __str__ = __repr__
+
+
+ORG_TYPES = {
+    "finance": "财政部门",
+    "purchaser": "采购人",
+    "competent_unit": "主管预算单位",
+    "central_procurement": "集中采购机构",
+    "agency": "采购代理机构",
+    "supplier": "供应商",
+    "bank": "银行",
+    "insurer": "保险机构",
+    "expert_body": "评审专家",
+}
+SUPPLIER_SIZES = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
+
+
+class Organization(Model):
+    """An organisation: its type decides which roles its users may hold."""
+
+    __tablename__ = "erp_organization"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    #: unified social credit code (GB 32100-2015), unique when present
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    org_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    region_id: Mapped[int] = mapped_column(ForeignKey("erp_region.id"), nullable=False, index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("erp_organization.id"))
+    size: Mapped[str | None] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(255))
+    contact: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    region: Mapped[Region] = relationship()
+    parent: Mapped[Organization | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return self.name
+
+    __str__ = __repr__
+
+
+class RegionModule(Model):
+    """A module switched on (enabled) or explicitly off (enabled=False) for a region."""
+
+    __tablename__ = "erp_region_module"
+    __table_args__ = (UniqueConstraint("region_id", "module", name="uq_erp_region_module"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("erp_region.id"), nullable=False)
+    module: Mapped[str] = mapped_column(String(64), nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.now())
+    changed_by: Mapped[str | None] = mapped_column(String(128))

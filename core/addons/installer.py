@@ -15,9 +15,10 @@ import logging
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, inspect, select, text, update
+from sqlalchemy import delete, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,8 @@ MOD = ModuleRecord.__table__
 MD = ModelData.__table__
 SIG = Signal.__table__
 MODULES_SIGNAL = "modules"
+#: seed data of the core, loaded (updated in place) by every ``erp db init``
+CORE_DATA = [Path(__file__).resolve().parent.parent / "data" / "erp_region.csv"]
 
 Pair = tuple[str, str]
 
@@ -167,6 +170,10 @@ class Installer:
         return out
 
     # -- plumbing ---------------------------------------------------------------------------
+    def transaction(self, fn: Callable[[Connection], Any]) -> Any:
+        """Run ``fn(conn)`` as one platform operation: locked, atomic, signalled to workers."""
+        return self._run(fn)
+
     def _run(self, fn: Callable[[Connection], Any]) -> Any:
         conn = self.engine.connect()
         trans = conn.begin()
@@ -273,11 +280,19 @@ class Installer:
 
         done = self._run(op)
         self.messages.append(
-            f"installed: {', '.join(done)}" if done else "nothing to install: already installed"
+            f"installed: {', '.join(done)}" if done else "nothing to install"
         )
         return done
 
-    def _install_one(self, conn: Connection, name: str, *, demo: bool, exists: bool) -> None:
+    def _install_one(
+        self, conn: Connection, name: str, *, demo: bool, exists: bool, upgrade: bool = False
+    ) -> None:
+        """Install (or, with ``upgrade``, upgrade) one module on the operation's connection.
+
+        ``exists``: the module has a row (installed before, maybe uninstalled since), so its
+        data files update the records they shipped then. ``post_install`` runs on install
+        and re-install, never on upgrade.
+        """
         m = self.registry[name]
         self._step(name, "checking external dependencies", lambda: self._check_external(name))
         self._step(name, "import", lambda: self.registry.import_addon(name))
@@ -293,15 +308,18 @@ class Installer:
                 conn, name, m.roles, self.module_pairs(name), str(m.manifest_file)
             ),
         )
-        self._step(name, "post_install hook", lambda: self._hook(conn, name, m.post_install))
+        if not upgrade:
+            self._step(name, "post_install hook", lambda: self._hook(conn, name, m.post_install))
         now = dt.datetime.now()
         values = {"state": "installed", "installed_version": m.version, "updated_at": now}
+        if not upgrade:
+            values["installed_at"] = now
         if demo:
             values["demo"] = True
         if exists:
-            conn.execute(update(MOD).where(MOD.c.name == name).values(installed_at=now, **values))
+            conn.execute(update(MOD).where(MOD.c.name == name).values(**values))
         else:
-            conn.execute(MOD.insert().values(name=name, installed_at=now, **values))
+            conn.execute(MOD.insert().values(name=name, **values))
 
     # -- upgrade ------------------------------------------------------------------------
     def upgrade(self, names: Iterable[str] | None = None) -> list[str]:
@@ -328,7 +346,7 @@ class Installer:
                         f"{m.manifest_file}: code version {m.version} is older than the "
                         f"installed version {rec.installed_version}; downgrades are not supported"
                     )
-                self._install_one(conn, name, demo=bool(rec.demo), exists=True)
+                self._install_one(conn, name, demo=bool(rec.demo), exists=True, upgrade=True)
             # new bridges may now be ready
             for bridge in self.plan_install([], conn):
                 self._install_one(conn, bridge, demo=False, exists=bridge in recs)
@@ -417,17 +435,15 @@ class Installer:
         if name in self.registry:
             for dep in self.registry.dependents(name):
                 rec = recs.get(dep)
-                if (rec is not None and rec.state == "installed") or (
-                    migrations.branch_is_applied(conn, self.registry, dep)
-                ):
+                installed_user = (
+                    rec is not None and rec.state == "installed" and not self.registry[dep].auto_install
+                )
+                if installed_user or migrations.branch_is_applied(conn, self.registry, dep):
                     blockers.append(dep)
         before = self._tables(conn)
         counts = {t: self._count(conn, t) for t in sorted(before)}
-        owned = conn.execute(
-            select(func.count()).select_from(MD).where(MD.c.module == name)
-        ).scalar_one()
         if blockers:
-            return PurgeReport(name, [], owned, blockers)
+            return PurgeReport(name, [], 0, blockers)
         if name in recs and recs[name].state == "installed":
             plan = self.plan_uninstall(name, conn)
             for mod in plan.remove:
@@ -440,9 +456,11 @@ class Installer:
         dropped = sorted(before - self._tables(conn))
         # rows the module shipped into tables that survive
         loader = DataLoader(conn, name)
+        owned = 0
         for xmlid, (table_name, res_id, _nu, _demo) in loader.known.items():
             if table_name in dropped:
                 continue
+            owned += 1
             try:
                 table = loader.table(table_name, f"{name}.{xmlid}")
                 with conn.begin_nested():
@@ -481,6 +499,9 @@ class Installer:
 
         def op(conn: Connection) -> None:
             migrations.upgrade(conn, self.registry, migrations.CORE_BRANCH)
+            core_data = DataLoader(conn, "core")
+            for path in CORE_DATA:
+                self._step("core", f"data file {path.name}", lambda p=path: core_data.load_file(p))
             installed = [
                 r.name
                 for r in conn.execute(select(MOD.c.name).where(MOD.c.state == "installed"))

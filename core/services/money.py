@@ -104,13 +104,11 @@ class MoneyTypeError(MoneyError, TypeError):
 def _type_error(value: Any) -> MoneyTypeError:
     if isinstance(value, float):
         return MoneyTypeError(
-            "金额不能使用浮点数，请使用字符串或 Decimal（如 \"1234.50\"）",
+            '金额不能使用浮点数，请使用字符串或 Decimal（如 "1234.50"）',
             code="float",
             value=value,
         )
-    return MoneyTypeError(
-        f"金额类型不正确：{type(value).__name__}", code="type", value=value
-    )
+    return MoneyTypeError(f"金额类型不正确：{type(value).__name__}", code="type", value=value)
 
 
 def _parse(value: Any) -> Decimal:
@@ -198,7 +196,7 @@ def quantize(value: Decimal | int | str) -> Decimal:
 def _to_percent(percent: Decimal | int | str) -> Decimal:
     if isinstance(percent, bool | float):
         raise MoneyTypeError(
-            "百分比不能使用浮点数，请使用字符串或 Decimal（如 \"2.5\"）",
+            '百分比不能使用浮点数，请使用字符串或 Decimal（如 "2.5"）',
             code="float" if isinstance(percent, float) else "type",
             value=percent,
         )
@@ -318,7 +316,7 @@ class MoneyField(fields.Decimal):
         "required": "该字段为必填项",
         "null": "该字段不能为空",
         "invalid": "金额格式不正确",
-        "float": "金额不能以浮点数提交，请使用字符串（如 \"1234.50\"）",
+        "float": '金额不能以浮点数提交，请使用字符串（如 "1234.50"）',
         "type": "金额类型不正确",
         "special": "金额不能为 NaN 或无穷大",
         "precision": "金额最多保留两位小数",
@@ -353,7 +351,9 @@ class MoneyField(fields.Decimal):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         return self._validated(value)
 
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | Decimal | None:
+    def _serialize(
+        self, value: Any, attr: str | None, obj: Any, **kwargs: Any
+    ) -> str | Decimal | None:
         if value is None:
             return None
         d = self._format_num(value)

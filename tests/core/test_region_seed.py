@@ -1,4 +1,4 @@
-"""Consistency checks for the Jilin administrative-region seed (core/data/regions.csv).
+"""Consistency checks for the Jilin administrative-region seed (core/data/erp_region.csv).
 
 Stdlib only; no application context needed. Expected counts mirror docs/regions.md.
 """
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-CSV_PATH = Path(__file__).resolve().parents[2] / "core" / "data" / "regions.csv"
-HEADER = ["id", "code", "name", "short_name", "level", "parent_code"]
+CSV_PATH = Path(__file__).resolve().parents[2] / "core" / "data" / "erp_region.csv"
+HEADER = ["id", "code", "name", "short_name", "level", "parent_id:ref", "active"]
 PROVINCE_CODE = "220000"
 
 # Must match the table in docs/regions.md.
@@ -36,7 +36,10 @@ def raw_text():
 
 @pytest.fixture(scope="module")
 def rows(raw_text):
-    return list(csv.DictReader(raw_text.splitlines()))
+    out = list(csv.DictReader(raw_text.splitlines()))
+    for r in out:  # the loader's reference column holds the parent's external id
+        r["parent_code"] = r["parent_id:ref"].removeprefix("region_")
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,9 @@ def test_role_from_manifest_limits_access(app) -> None:
     installer(app).install(["fx_base"])
     from tests.conftest import cli
 
-    res = cli(app, "user", "create", "--username", "viewer", "--password", "viewer123", "--role", "FX Viewer")
+    assert cli(app, "tenant", "enable", "220000", "fx_base").exit_code == 0
+    res = cli(app, "user", "create", "--username", "viewer", "--password", "viewer123",
+              "--role", "FX Viewer", "--region", "220100")
     assert res.exit_code == 0, res.output
     client = app.test_client()
     headers = jwt(client, "viewer", "viewer123")

@@ -1,0 +1,493 @@
+"""Tenancy: regions, per-region module enablement, and row scoping.
+
+* A region inherits the modules its ancestors enabled, and may switch an inherited module
+  off for itself (a row with ``enabled = False``). The nearest row up the tree decides.
+* Region-scoped models (``RegionScoped``) carry ``region_id``. One central hook
+  (``do_orm_execute`` + ``with_loader_criteria``) restricts every ORM read of the current
+  user to the regions they may see; ``before_flush`` refuses writes outside them.
+* Cross-region actors (suppliers, banks and insurers, experts) see records through the
+  record rules a model declares for them (``__record_rules__``), limited to regions
+  where the model's module is enabled; with no rule for an actor, they see nothing.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from sqlalchemy import ForeignKey, Integer, delete, event, false, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+
+from core.addons.manifest import AddonError
+from core.models import Region, RegionModule
+
+REG = Region.__table__
+RM = RegionModule.__table__
+
+#: org_type -> actor kind
+ACTOR_OF_ORG_TYPE = {
+    "finance": "finance",
+    "purchaser": "purchaser",
+    "competent_unit": "purchaser",
+    "central_procurement": "agency",
+    "agency": "agency",
+    "supplier": "supplier",
+    "bank": "bank",
+    "insurer": "bank",
+    "expert_body": "expert",
+}
+CROSS_REGION_ACTORS = frozenset({"supplier", "bank", "expert"})
+
+
+class ScopeViolation(Exception):
+    """A write outside the user's regions (answered 403 with a field message)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class RegionScoped:
+    """Mixin for region-scoped models: ``region_id`` plus optional record rules.
+
+    ``__record_rules__`` maps an actor kind ("supplier", "bank", "expert", "purchaser",
+    "agency", "finance", "public") to ``fn(cls, scope) -> SQL criteria``. For a
+    cross-region actor the rule replaces the region rule; for a region actor it is added.
+    """
+
+    __record_rules__: ClassVar[dict[str, Callable[[Any, Scope], Any]]] = {}
+
+    @declared_attr
+    def region_id(cls) -> Mapped[int]:
+        return mapped_column(Integer, ForeignKey("erp_region.id"), nullable=False, index=True)
+
+
+# -- the region tree and enablement, cached per worker ----------------------------------
+@dataclass
+class TenancySnapshot:
+    version: Any
+    code_of: dict[int, str]
+    id_of: dict[str, int]
+    name_of: dict[int, str]
+    parent: dict[int, int | None]
+    children: dict[int, list[int]]
+    rows: dict[int, dict[str, bool]]  # region -> module -> enabled
+    _subtree: dict[int, frozenset[int]] = field(default_factory=dict)
+    _effective: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def ancestors(self, region_id: int) -> list[int]:
+        """Root first, the region itself last."""
+        chain = []
+        cur: int | None = region_id
+        while cur is not None:
+            chain.append(cur)
+            cur = self.parent.get(cur)
+        return list(reversed(chain))
+
+    def subtree(self, region_id: int) -> frozenset[int]:
+        if region_id not in self._subtree:
+            out, todo = set(), [region_id]
+            while todo:
+                r = todo.pop()
+                out.add(r)
+                todo.extend(self.children.get(r, ()))
+            self._subtree[region_id] = frozenset(out)
+        return self._subtree[region_id]
+
+    def effective(self, region_id: int) -> dict[str, int]:
+        """module -> id of the region whose row enables it here."""
+        if region_id not in self._effective:
+            eff: dict[str, int] = {}
+            for r in self.ancestors(region_id):
+                for module, enabled in self.rows.get(r, {}).items():
+                    if enabled:
+                        eff[module] = r
+                    else:
+                        eff.pop(module, None)
+            self._effective[region_id] = eff
+        return self._effective[region_id]
+
+    def regions_enabling(self, module: str) -> frozenset[int]:
+        return frozenset(r for r in self.code_of if module in self.effective(r))
+
+
+def load_snapshot(conn: Connection, version: Any = None) -> TenancySnapshot:
+    code_of, id_of, name_of, parent, children = {}, {}, {}, {}, {}
+    for r in conn.execute(select(REG.c.id, REG.c.code, REG.c.name, REG.c.parent_id)):
+        code_of[r.id], id_of[r.code], name_of[r.id], parent[r.id] = (
+            r.code, r.id, r.name, r.parent_id
+        )
+        children.setdefault(r.parent_id, []).append(r.id)
+    rows: dict[int, dict[str, bool]] = {}
+    for r in conn.execute(select(RM.c.region_id, RM.c.module, RM.c.enabled)):
+        rows.setdefault(r.region_id, {})[r.module] = bool(r.enabled)
+    return TenancySnapshot(version, code_of, id_of, name_of, parent, children, rows)
+
+
+class TenancyCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.snapshot: TenancySnapshot | None = None
+
+    def get(self, state: Any) -> TenancySnapshot:
+        state.cache.refresh()
+        snap = self.snapshot
+        if snap is None or snap.version != state.cache.version:
+            with self._lock:
+                with state.cache.engine_getter().connect() as conn:
+                    snap = load_snapshot(conn, state.cache.version)
+                self.snapshot = snap
+        return snap
+
+
+_tenancy = TenancyCache()
+
+
+def snapshot() -> TenancySnapshot:
+    from flask import current_app
+
+    return _tenancy.get(current_app.extensions["erp"])
+
+
+# -- scope of the current user ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Scope:
+    actor: str  # system / platform / finance / purchaser / agency / supplier / bank / expert / public
+    user_id: int | None = None
+    org_id: int | None = None
+    region_id: int | None = None
+    #: regions whose records the user may read and write; None = unrestricted
+    region_ids: frozenset[int] | None = None
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.region_ids is None and self.actor in ("system", "platform")
+
+
+SYSTEM = Scope(actor="system")
+_explicit: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("erp_scope", default=None)
+
+
+@contextmanager
+def use_scope(scope: Scope) -> Iterator[Scope]:
+    """Run code (services, tests, CLI) as a given scope."""
+    token = _explicit.set(scope)
+    try:
+        yield scope
+    finally:
+        _explicit.reset(token)
+
+
+def scope_for_user(user: Any, snap: TenancySnapshot, admin_role: str = "Admin") -> Scope:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Scope(actor="public", region_ids=frozenset())
+    if any(r.name == admin_role for r in user.roles):
+        return Scope(actor="platform", user_id=user.id)
+    org = getattr(user, "organization", None)
+    region_id = getattr(user, "effective_region_id", None)
+    actor = ACTOR_OF_ORG_TYPE.get(org.org_type, "region") if org is not None else "region"
+    if region_id is None or region_id not in snap.code_of:
+        return Scope(actor=actor, user_id=user.id, org_id=getattr(org, "id", None),
+                     region_ids=frozenset())
+    return Scope(
+        actor=actor,
+        user_id=user.id,
+        org_id=getattr(org, "id", None),
+        region_id=region_id,
+        region_ids=snap.subtree(region_id),
+    )
+
+
+def current_scope() -> Scope:
+    explicit = _explicit.get()
+    if explicit is not None:
+        return explicit
+    from flask import current_app, g, has_request_context
+
+    if not has_request_context():
+        return SYSTEM
+    cached = getattr(g, "_erp_scope", None)
+    if cached is not None:
+        return cached
+    from core.security import current_erp_user
+
+    user = current_erp_user()
+    scope = scope_for_user(user, snapshot(), current_app.config["AUTH_ROLE_ADMIN"])
+    if user is not None:  # anonymous scope may still become a user later in the request
+        g._erp_scope = scope
+    return scope
+
+
+def _module_of(cls: type) -> str | None:
+    table = getattr(cls, "__table__", None)
+    return table.info.get("erp_module") if table is not None else None
+
+
+def criteria_for(cls: Any, scope: Scope) -> Any | None:
+    """The WHERE criteria scoping ``cls`` for ``scope`` (None: no restriction)."""
+    if scope.unrestricted:
+        return None
+    rules = getattr(cls, "__record_rules__", {}) or {}
+    rule = rules.get(scope.actor)
+    if scope.actor in CROSS_REGION_ACTORS or scope.actor == "public":
+        if rule is None:
+            return false()
+        module = _module_of(cls)
+        crit = rule(cls, scope)
+        if module is None:
+            return crit
+        regions = snapshot().regions_enabling(module)
+        return crit & cls.region_id.in_(sorted(regions))
+    crit = cls.region_id.in_(sorted(scope.region_ids or ()))
+    if rule is not None:
+        crit = crit & rule(cls, scope)
+    return crit
+
+
+def _scoped_classes(state: ORMExecuteState) -> list[type]:
+    out = []
+    for mapper in state.all_mappers:
+        cls = mapper.class_
+        if issubclass(cls, RegionScoped):
+            out.append(cls)
+    return out
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_reads(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get("erp_unscoped"):
+        return
+    classes = _scoped_classes(state)
+    if not classes:
+        return
+    scope = current_scope()
+    if scope.unrestricted:
+        return
+    for cls in classes:
+        crit = criteria_for(cls, scope)
+        if crit is not None:
+            state.statement = state.statement.options(
+                with_loader_criteria(cls, crit, include_aliases=True)
+            )
+
+
+@event.listens_for(Session, "before_flush")
+def _scope_writes(session: Session, flush_context: Any, instances: Any) -> None:
+    objs = [o for o in list(session.new) + list(session.dirty) if isinstance(o, RegionScoped)]
+    if not objs:
+        return
+    scope = current_scope()
+    if scope.unrestricted:
+        return
+    for obj in objs:
+        if obj.region_id is None and obj in session.new and scope.region_id is not None:
+            obj.region_id = scope.region_id
+        allowed = scope.region_ids or frozenset()
+        if scope.actor in CROSS_REGION_ACTORS:
+            module = _module_of(type(obj))
+            allowed = snapshot().regions_enabling(module) if module else frozenset()
+        if obj.region_id not in allowed:
+            raise ScopeViolation("region_id", "所选地区不在您的管辖范围内，未保存任何数据")
+    for obj in session.deleted:
+        if isinstance(obj, RegionScoped) and scope.region_ids is not None:
+            if scope.actor not in CROSS_REGION_ACTORS and obj.region_id not in scope.region_ids:
+                raise ScopeViolation("region_id", "该记录不在您的管辖范围内")
+
+
+# -- module gating by region ---------------------------------------------------------------
+def module_allowed_for_request(module: str) -> bool:
+    """Whether the current user may reach a module's pages and APIs."""
+    scope = current_scope()
+    if scope.unrestricted:
+        return True
+    snap = snapshot()
+    if scope.actor in CROSS_REGION_ACTORS or scope.actor == "public":
+        return bool(snap.regions_enabling(module))
+    if scope.region_id is None:
+        return False
+    return module in snap.effective(scope.region_id)
+
+
+# -- enablement service ------------------------------------------------------------------
+@dataclass
+class EnablementChange:
+    region: str
+    enabled: list[str] = field(default_factory=list)
+    disabled: list[tuple[str, str]] = field(default_factory=list)  # (region code, module)
+    blockers: list[tuple[str, str]] = field(default_factory=list)  # (region code, module)
+
+
+class Enablement:
+    """Enable / disable installed modules for regions (on the caller's connection)."""
+
+    def __init__(self, conn: Connection, registry: Any, installed: Iterable[str]) -> None:
+        self.conn = conn
+        self.registry = registry
+        self.installed = set(installed)
+        self.snap = load_snapshot(conn)
+
+    def region(self, code: str) -> int:
+        rid = self.snap.id_of.get(code)
+        if rid is None:
+            raise AddonError(f"unknown region {code!r} (use a 6-digit GB/T 2260 code)")
+        return rid
+
+    def _check_module(self, name: str) -> None:
+        if name not in self.registry:
+            raise AddonError(f"unknown module {name!r}")
+        if name not in self.installed:
+            raise AddonError(f"module {name!r} is not installed on the platform")
+
+    def _set(self, region_id: int, module: str, enabled: bool | None, actor: str | None) -> None:
+        """Write the row for (region, module): True/False, or None to delete it."""
+        rows = self.snap.rows.setdefault(region_id, {})
+        cond = (RM.c.region_id == region_id) & (RM.c.module == module)
+        if enabled is None:
+            if module in rows:
+                self.conn.execute(delete(RM).where(cond))
+                del rows[module]
+        elif module in rows:
+            if rows[module] != enabled:
+                self.conn.execute(update(RM).where(cond).values(enabled=enabled, changed_by=actor))
+                rows[module] = enabled
+        else:
+            self.conn.execute(
+                insert(RM).values(region_id=region_id, module=module, enabled=enabled,
+                                  changed_by=actor)
+            )
+            rows[module] = enabled
+        self.snap._effective.clear()
+
+    def _violations(self, region_id: int) -> list[tuple[int, str]]:
+        """(region, module) effective somewhere in the subtree without all its dependencies."""
+        out = []
+        for r in sorted(self.snap.subtree(region_id)):
+            eff = self.snap.effective(r)
+            for m in eff:
+                if m in self.registry and any(d not in eff for d in self.registry[m].depends):
+                    out.append((r, m))
+        return out
+
+    def plan_enable(self, code: str, modules: Iterable[str]) -> list[str]:
+        rid = self.region(code)
+        for m in modules:
+            self._check_module(m)
+        eff = set(self.snap.effective(rid))
+        want = set(self.registry.closure(modules))
+        missing = [m for m in want if m not in self.installed]
+        if missing:
+            raise AddonError(
+                f"cannot enable: dependencies not installed on the platform: {', '.join(sorted(missing))}"
+            )
+        while True:
+            bridges = [
+                b for b in self.registry.bridges_ready(eff | want)
+                if b in self.installed and b not in want
+            ]
+            if not bridges:
+                break
+            want.update(bridges)
+        return self.registry.sort(want - eff)
+
+    def enable(self, code: str, modules: Iterable[str], actor: str | None = None) -> list[str]:
+        rid = self.region(code)
+        plan = self.plan_enable(code, modules)
+        parent = self.snap.parent.get(rid)
+        for m in plan:
+            inherited = parent is not None and m in self.snap.effective(parent)
+            self._set(rid, m, None if inherited else True, actor)
+            if m not in self.snap.effective(rid):  # still off: an explicit row is needed
+                self._set(rid, m, True, actor)
+        return plan
+
+    def plan_disable(self, code: str, module: str) -> EnablementChange:
+        rid = self.region(code)
+        self._check_module(module)
+        change = EnablementChange(region=code)
+        saved = {r: dict(v) for r, v in self.snap.rows.items()}
+        try:
+            self._disable_here(rid, module)
+            for r, m in self._violations(rid):
+                item = (self.snap.code_of[r], m)
+                if self.registry[m].auto_install:
+                    change.disabled.append(item)
+                else:
+                    change.blockers.append(item)
+        finally:
+            self.snap.rows = saved
+            self.snap._effective.clear()
+        return change
+
+    def _disable_here(self, rid: int, module: str) -> None:
+        rows = self.snap.rows.setdefault(rid, {})
+        rows.pop(module, None)
+        self.snap._effective.clear()
+        if module in self.snap.effective(rid):
+            rows[module] = False
+        self.snap._effective.clear()
+
+    def disable(self, code: str, module: str, *, cascade: bool = False,
+                actor: str | None = None) -> EnablementChange:
+        rid = self.region(code)
+        change = self.plan_disable(code, module)
+        if change.blockers and not cascade:
+            names = ", ".join(f"{m} ({c})" for c, m in change.blockers)
+            raise AddonError(
+                f"cannot disable {module!r} for {code}: enabled modules depend on it: {names} "
+                "(use --cascade to disable them too)"
+            )
+        if module not in self.snap.effective(rid):
+            raise AddonError(f"module {module!r} is not enabled for {code}")
+        self._apply_disable(rid, module, actor)
+        done = [(code, module)]
+        while True:
+            violations = self._violations(rid)
+            if not violations:
+                break
+            for r, m in violations:
+                self._apply_disable(r, m, actor)
+                done.append((self.snap.code_of[r], m))
+        change.disabled = done
+        return change
+
+    def _apply_disable(self, rid: int, module: str, actor: str | None) -> None:
+        self._set(rid, module, None, actor)
+        if module in self.snap.effective(rid):
+            self._set(rid, module, False, actor)
+
+    def modules(self, code: str) -> list[dict[str, Any]]:
+        rid = self.region(code)
+        eff = self.snap.effective(rid)
+        out = []
+        for name in self.registry.order:
+            if name not in self.installed:
+                continue
+            source = eff.get(name)
+            out.append(
+                {
+                    "name": name,
+                    "enabled": source is not None,
+                    "inherited_from": (
+                        self.snap.code_of[source] if source is not None and source != rid else None
+                    ),
+                    "explicit": self.snap.rows.get(rid, {}).get(name),
+                    "depends": list(self.registry[name].depends),
+                    "summary": self.registry[name].summary,
+                }
+            )
+        return out
