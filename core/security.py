@@ -77,6 +77,7 @@ class PermissionCache:
         self.version: Any = object()
         self.by_role: dict[int, frozenset[tuple[str, str]]] = {}
         self.public_role: Role | None = None
+        self.public_loaded = False
         self.public_perms: frozenset[tuple[str, str]] = frozenset()
 
     def clear(self) -> None:
@@ -84,6 +85,7 @@ class PermissionCache:
             self.version = object()
             self.by_role = {}
             self.public_role = None
+            self.public_loaded = False
 
 
 _cache = PermissionCache()
@@ -141,7 +143,7 @@ class ErpSecurityManager(SecurityManager):
 
     def get_public_role(self):
         cache = self._fresh()
-        if cache.public_role is None:
+        if not cache.public_loaded:
             role = self.session.execute(
                 select(Role).where(Role.name == self.auth_role_public)
             ).scalar_one_or_none()
@@ -149,6 +151,7 @@ class ErpSecurityManager(SecurityManager):
                 self.session.expunge(role)
             cache.public_role = role
             cache.public_perms = frozenset(self._role_perms([role.id])) if role else frozenset()
+            cache.public_loaded = True
         return cache.public_role
 
     def is_item_public(self, permission_name, view_name):

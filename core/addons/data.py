@@ -39,6 +39,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    func,
     insert,
     select,
     update,
@@ -51,6 +52,7 @@ from core.db import metadata
 from core.models import ModelData
 
 log = logging.getLogger(__name__)
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MD = ModelData.__table__
 BATCH = 1000
 
@@ -87,6 +89,7 @@ class DataLoader:
         self.result = LoadResult()
         self._tables: dict[str, Table] = {}
         self._reflected = MetaData()
+        self._foreign: dict[str, dict[str, int]] = {}
         # every external id of this module: name -> (table, res_id, noupdate, demo)
         self.known: dict[str, tuple[str, int, bool, bool]] = {
             r.name: (r.table_name, r.res_id, r.noupdate, r.demo)
@@ -117,12 +120,18 @@ class DataLoader:
         module = module or self.module
         if module == self.module and name in self.known:
             return self.known[name][1]
-        row = self.conn.execute(
-            select(MD.c.res_id).where(and_(MD.c.module == module, MD.c.name == name))
-        ).first()
-        if row is None:
-            raise DataFileError(f"{where}: unknown external id {ref!r}")
-        return int(row[0])
+        if module != self.module:
+            if module not in self._foreign:  # every external id of that module, once
+                self._foreign[module] = {
+                    n: int(r)
+                    for n, r in self.conn.execute(
+                        select(MD.c.name, MD.c.res_id).where(MD.c.module == module)
+                    )
+                }
+            res = self._foreign[module].get(name)
+            if res is not None:
+                return res
+        raise DataFileError(f"{where}: unknown external id {ref!r}")
 
     @staticmethod
     def convert(table: Table, column: str, value: Any, where: str) -> Any:
@@ -203,7 +212,7 @@ class DataLoader:
 
     def _read_yaml(self, path: Path) -> Iterator[tuple[str, list[_Rec]]]:
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
         except yaml.YAMLError as exc:
             raise DataFileError(f"{path}: invalid YAML: {exc}".replace("\n", " ")) from None
         blocks = doc if isinstance(doc, list) else [doc]
@@ -246,7 +255,17 @@ class DataLoader:
             if not pending:
                 return
             rows = [vals for _, vals in pending]
-            if _same_keys(rows):
+            if self.conn.dialect.name == "sqlite" and all("id" not in r for r in rows):
+                # SQLite cannot batch INSERT .. RETURNING: number the rows ourselves (the
+                # operation holds the write lock from its first write) and executemany
+                start = self.conn.execute(select(func.max(table.c.id))).scalar() or 0
+                new_ids = list(range(start + 1, start + 1 + len(rows)))
+                groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+                for new_id, r in zip(new_ids, rows, strict=True):
+                    groups.setdefault(tuple(sorted(r)), []).append({"id": new_id, **r})
+                for grp in groups.values():
+                    self.conn.execute(insert(table), grp)
+            elif _same_keys(rows):
                 res = self.conn.execute(
                     insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
                 )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
@@ -41,8 +41,30 @@ def make_config(registry: AddonRegistry, connection: Connection | None = None) -
     return cfg
 
 
-def script_directory(registry: AddonRegistry) -> ScriptDirectory:
-    return ScriptDirectory.from_config(make_config(registry))
+def script_directory(registry: AddonRegistry, *, fresh: bool = False) -> ScriptDirectory:
+    """The revisions of every branch, parsed once per registry (migration files are code:
+    they change only with a deploy, which builds a new registry)."""
+    cached = getattr(registry, "_alembic_script", None)
+    if cached is None or fresh:
+        cached = ScriptDirectory.from_config(make_config(registry))
+        registry._alembic_script = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _run(conn: Connection, registry: AddonRegistry, target: str, upgrade: bool) -> None:
+    """``alembic upgrade/downgrade target`` on ``conn``, reusing the parsed revisions."""
+    script = script_directory(registry)
+    cfg = make_config(registry, conn)
+
+    def fn(rev, context):
+        if upgrade:
+            return script._upgrade_revs(target, rev)
+        return script._downgrade_revs(target, rev)
+
+    with EnvironmentContext(
+        cfg, script, fn=fn, as_sql=False, starting_rev=None, destination_rev=target
+    ):
+        script.run_env()
 
 
 def has_branch(registry: AddonRegistry, name: str) -> bool:
@@ -73,11 +95,11 @@ def check_branch(registry: AddonRegistry, name: str) -> None:
 
 
 def upgrade(conn: Connection, registry: AddonRegistry, branch: str) -> None:
-    command.upgrade(make_config(registry, conn), f"{branch}@head")
+    _run(conn, registry, f"{branch}@head", upgrade=True)
 
 
 def downgrade_to_base(conn: Connection, registry: AddonRegistry, branch: str) -> None:
-    command.downgrade(make_config(registry, conn), f"{branch}@base")
+    _run(conn, registry, f"{branch}@base", upgrade=False)
 
 
 def current_heads(conn: Connection) -> set[str]:

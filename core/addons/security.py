@@ -105,9 +105,13 @@ class PermissionStore:
         )
 
 
-def ensure_permissions(conn: Connection, pairs: Iterable[Pair], admin_role: str) -> None:
-    """Create the permissions of registered views/menus and grant them all to the admin."""
+def ensure_permissions(
+    conn: Connection, pairs: Iterable[Pair], admin_role: str, public_role: str = "Public"
+) -> None:
+    """Create the permissions of registered views/menus and grant them all to the admin;
+    make sure the public (anonymous) role exists, as FAB expects."""
     store = PermissionStore(conn)
+    store.role_id(public_role)
     ids = [store.pv_id(p) for p in sorted(set(pairs))]
     store.grant(store.role_id(admin_role), [i for i in ids if i is not None])
 
