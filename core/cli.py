@@ -102,7 +102,7 @@ def db_init(app: Flask, admin_username: str, admin_password: str | None, admin_e
 
 def _ensure_user(app: Flask, username: str, password: str, role_name: str, *, email: str,
                  first_name: str, last_name: str, region: str | None = None,
-                 org_code: str | None = None) -> bool:
+                 org_code: str | None = None, org_id: int | None = None) -> bool:
     from sqlalchemy import select
 
     from core.db import db as _db
@@ -122,6 +122,8 @@ def _ensure_user(app: Flask, username: str, password: str, role_name: str, *, em
         ).scalar()
         if org_obj is None:
             raise CliError(f"unknown organisation with credit code {org_code!r}")
+    if org_id is not None:
+        org_obj = _db.session.get(Organization, org_id)
     role = sm.find_role(role_name)
     if role is None:
         raise CliError(f"role {role_name!r} does not exist")
@@ -302,26 +304,60 @@ def demo_username(role: str, index: int) -> str:
     return f"demo_{slug}" if slug else f"demo_role{index}"
 
 
-@demo.command("users", help="Create one demo user per role of the installed modules; print logins.")
+@demo.command("users", help="Create the demo users of the installed modules; print logins.")
 @click.option("--password", default="demo12345", show_default=True)
 @click.option("--admin-password", default=None, help="Printed for the admin line only.")
 @with_app
 def demo_users(app: Flask, password: str, admin_password: str | None) -> None:
+    """Users listed in each installed module's ``demo/users.yaml`` (username, role, and an
+    organisation external id ``org`` or a region code ``region``), plus one generic user
+    for every other role a manifest declares."""
+    import yaml
+    from sqlalchemy import select
+
     from core.app import installer_for
+    from core.db import db as _db
+    from core.models import ModelData, Organization
 
     inst = installer_for(app)
+    entries: list[dict[str, Any]] = []
     roles: list[str] = []
     for name in inst.registry.sort(inst.installed()):
-        roles.extend(r for r in inst.registry[name].roles if r not in roles)
-    click.echo("demo logins / 演示账号:")
-    click.echo(f"  {'role':24} {'username':24} password")
-    admin = app.config["AUTH_ROLE_ADMIN"]
-    click.echo(f"  {admin:24} {'admin':24} {admin_password or '(as set at erp db init)'}")
+        m = inst.registry[name]
+        roles.extend(r for r in m.roles if r not in roles)
+        users_file = m.path / "demo" / "users.yaml"
+        if users_file.is_file():
+            for entry in yaml.safe_load(users_file.read_text(encoding="utf-8")) or []:
+                entries.append({**entry, "_module": name})
+    covered = {e["role"] for e in entries}
     for i, role in enumerate(roles, start=1):
-        username = demo_username(role, i)
-        _ensure_user(app, username, password, role, email=f"{username}@demo.example.gov.cn",
-                     first_name=role, last_name="演示")
-        click.echo(f"  {role:24} {username:24} {password}")
+        if role not in covered:
+            entries.append({"username": demo_username(role, i), "role": role})
+    click.echo("demo logins / 演示账号:")
+    click.echo(f"  {'role':16} {'username':16} {'password':12} organisation / region")
+    admin = app.config["AUTH_ROLE_ADMIN"]
+    click.echo(f"  {admin:16} {'admin':16} {admin_password or '(see db init)':12} 平台管理员")
+    for e in entries:
+        org_id = None
+        where = e.get("region") or ""
+        if e.get("org"):
+            module, _, xmlid = str(e["org"]).rpartition(".")
+            res_id = _db.session.execute(
+                select(ModelData.res_id).where(
+                    ModelData.module == (module or e["_module"]), ModelData.name == xmlid
+                )
+            ).scalar()
+            org = _db.session.get(Organization, res_id) if res_id is not None else None
+            if org is None:
+                raise CliError(f"demo user {e['username']!r}: unknown organisation {e['org']!r} "
+                               "(load the demo data first: erp demo load)")
+            org_id, where = org.id, org.name
+        _ensure_user(app, e["username"], password, e["role"],
+                     email=f"{e['username']}@demo.example.gov.cn",
+                     first_name=e.get("first_name") or e["role"],
+                     last_name=e.get("last_name") or "演示", region=e.get("region"),
+                     org_id=org_id)
+        click.echo(f"  {e['role']:16} {e['username']:16} {password:12} {where}")
 
 
 # -- user ---------------------------------------------------------------------------------
@@ -373,6 +409,11 @@ def _enablement(app: Flask, fn: Callable[..., Any]) -> Any:
 @click.argument("modules", nargs=-1, required=True)
 @with_app
 def tenant_enable(app: Flask, region: str, modules: tuple[str, ...]) -> None:
+    if modules == ("all",):
+        from core.app import installer_for
+
+        inst = installer_for(app)
+        modules = tuple(n for n in inst.registry.sort(inst.installed()))
     done = _enablement(app, lambda en: en.enable(region, modules, actor="cli"))
     click.echo(f"enabled for {region}: {', '.join(done)}" if done else
                f"already enabled for {region}")
@@ -424,6 +465,50 @@ def serve(host: str, port: int, workers: int | None) -> None:
     from core.app import create_app  # pragma: no cover - non-Linux development
 
     create_app().run(host=host, port=port)
+
+
+# -- calendar -----------------------------------------------------------------------------
+@erp.group(help="Working-day calendar (official holidays + the admin's holiday table).")
+def calendar() -> None:
+    pass
+
+
+def _parse_day(value: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise CliError(f"invalid date {value!r} (use YYYY-MM-DD)") from None
+
+
+@calendar.command("add-workdays", help="Print the date N working days after DATE (ISO).")
+@click.argument("day", metavar="DATE")
+@click.argument("n", type=int)
+@with_app
+def calendar_add_workdays(app: Flask, day: str, n: int) -> None:
+    from core.services import workdays
+
+    click.echo(workdays.add_working_days(_parse_day(day), n).isoformat())
+
+
+@calendar.command("is-workday", help="Print 'yes' or 'no': is DATE a working day?")
+@click.argument("day", metavar="DATE")
+@with_app
+def calendar_is_workday(app: Flask, day: str) -> None:
+    from core.services import workdays
+
+    click.echo("yes" if workdays.is_working_day(_parse_day(day)) else "no")
+
+
+@calendar.command("between", help="Print the working days in (START, END].")
+@click.argument("start", metavar="START")
+@click.argument("end", metavar="END")
+@with_app
+def calendar_between(app: Flask, start: str, end: str) -> None:
+    from core.services import workdays
+
+    click.echo(str(workdays.working_days_between(_parse_day(start), _parse_day(end))))
 
 
 def main() -> None:

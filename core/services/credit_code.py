@@ -45,4 +45,9 @@ def validate(code: str) -> str:
 
 def make(first17: str) -> str:
     """Complete 17 characters with their check character (demo data, tests)."""
+    if len(first17) != 17:
+        raise CreditCodeError(f"需要 17 位，实际为 {len(first17)} 位")
+    for i, c in enumerate(first17, start=1):
+        if c not in _VALUE:
+            raise CreditCodeError(f"第 {i} 位“{c}”不是允许的字符", i)
     return first17 + check_character(first17)

@@ -265,6 +265,6 @@ def test_upgrade_refuses_code_older_than_installed(app) -> None:
 def test_upgrade_all_and_unknown_module(app) -> None:
     installer(app).install(["fx_child"])
     res = cli(app, "module", "upgrade", "--all")
-    assert res.exit_code == 0 and "upgraded: fx_base, fx_child" in res.stdout
+    assert res.exit_code == 0 and "upgraded: base, fx_base, fx_child" in res.stdout
     res = cli(app, "module", "install", "no_such_module")
     assert res.exit_code == 1 and res.stderr.strip() == "error: unknown module 'no_such_module'"
