@@ -176,6 +176,8 @@ def sync_module_roles(
         pv = store.pv_id((perm, view))
         assert pv is not None
         by_role.setdefault(role, []).append(pv)
+    for role in roles:  # a role the manifest declares exists even before any grant
+        store.role_id(role)
     for role, pvs in by_role.items():
         store.grant(store.role_id(role), pvs)
     new = sorted(wanted - before)
