@@ -27,8 +27,31 @@ def include_object(obj, name, type_, reflected, compare_to):
     return True
 
 
+def process_revision_directives(context, revision, directives):
+    """Drop ``info={'erp_module': ...}`` (our ownership tag) from generated create_table."""
+    from alembic.operations import ops
+
+    for script in directives:
+        for op_ in script.upgrade_ops.ops if script.upgrade_ops else []:
+            if isinstance(op_, ops.CreateTableOp):
+                op_.info = {}
+                if op_.kw:
+                    op_.kw.pop("info", None)
+
+
+def render_item(type_, obj, autogen_context):
+    """Migrations use plain SQLAlchemy types: ``Money()`` is rendered as Numeric(18, 2)."""
+    from core.services.money import Money
+
+    if type_ == "type" and isinstance(obj, Money):
+        return "sa.Numeric(precision=18, scale=2)"
+    return False
+
+
 context.configure(
     connection=connection,
+    process_revision_directives=process_revision_directives,
+    render_item=render_item,
     target_metadata=metadata,
     include_object=include_object,
     compare_type=True,

@@ -1,0 +1,1 @@
+"""``procurement_base``: the records every procurement module shares."""

@@ -1,0 +1,236 @@
+"""Records every procurement module shares: catalog, projects, packages, bids, contracts,
+payment schedules and payments. Money is ``Money()`` (Numeric(18, 2), Decimal, never float).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Model
+from core.models import Organization
+from core.services.money import Money
+from core.tenancy import RegionScoped
+
+#: procurement methods (采购方式)
+METHODS = {
+    "public_tender": "公开招标",
+    "invitation": "邀请招标",
+    "competitive_negotiation": "竞争性谈判",
+    "competitive_consultation": "竞争性磋商",
+    "single_source": "单一来源",
+    "inquiry": "询价",
+    "framework_agreement": "框架协议",
+    "emall": "电子卖场",
+}
+#: SME set-aside measures (预留措施, 财库〔2020〕46号)
+SME_MEASURES = {
+    "none": "不预留",
+    "whole": "整体预留",
+    "package": "设置专门采购包",
+    "consortium": "要求联合体中小企业份额",
+    "subcontract": "要求分包给中小企业",
+}
+PROJECT_STATES = {
+    "draft": "草稿",
+    "published": "已发布",
+    "bidding": "投标中",
+    "evaluated": "已评审",
+    "awarded": "已中标",
+    "contracted": "已签合同",
+    "completed": "已完成",
+    "terminated": "已终止",
+    "failed": "已废标",
+}
+BID_STATES = {"submitted": "已投标", "withdrawn": "已撤回", "won": "中标", "lost": "未中标"}
+CONTRACT_STATES = {
+    "draft": "草稿",
+    "signed": "已签订",
+    "performing": "履行中",
+    "completed": "已完成",
+    "terminated": "已终止",
+}
+#: the SME set-aside label of a contract (supplier size at award)
+SME_LABELS = {"none": "非中小企业", "medium": "中型企业", "small": "小型企业", "micro": "微型企业"}
+
+
+class CatalogItem(Model):
+    """政府采购品目 (A goods, B works, C services). Platform-wide, not region-scoped."""
+
+    __tablename__ = "pb_catalog"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("pb_catalog.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: goods / works / services, from the first letter (A / B / C)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    parent: Mapped[CatalogItem | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    __str__ = __repr__
+
+
+class Project(RegionScoped, Model):
+    """采购项目. Suppliers see projects once published (public information)."""
+
+    __tablename__ = "pb_project"
+    __table_args__ = (UniqueConstraint("region_id", "number", name="uq_pb_project_region_number"),)
+    __record_rules__ = {
+        "supplier": lambda cls, scope: cls.status != "draft",
+        "bank": lambda cls, scope: cls.status != "draft",
+    }
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(50), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    purchaser_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False, index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("erp_organization.id"), index=True)
+    catalog_id: Mapped[int] = mapped_column(ForeignKey("pb_catalog.id"), nullable=False)
+    method: Mapped[str] = mapped_column(String(32), nullable=False)
+    budget: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    sme_measure: Mapped[str] = mapped_column(String(16), nullable=False, default="none")
+    sme_reserved_amount: Mapped[Decimal | None] = mapped_column(Money())
+    notice_date: Mapped[dt.date | None] = mapped_column(Date)
+    bid_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    opening_date: Mapped[dt.date | None] = mapped_column(Date)
+    award_date: Mapped[dt.date | None] = mapped_column(Date)
+    contract_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft", index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    purchaser: Mapped[Organization] = relationship(foreign_keys=[purchaser_id])
+    agency: Mapped[Organization | None] = relationship(foreign_keys=[agency_id])
+    catalog: Mapped[CatalogItem] = relationship()
+    packages: Mapped[list[Package]] = relationship(back_populates="project", order_by="Package.number")
+
+    def __repr__(self) -> str:
+        return f"{self.number} {self.name}"
+
+    __str__ = __repr__
+
+
+class Package(RegionScoped, Model):
+    """采购包 (lot), in the region of its project."""
+
+    __tablename__ = "pb_package"
+    __table_args__ = (UniqueConstraint("project_id", "number", name="uq_pb_package_project_number"),)
+    __record_rules__ = Project.__record_rules__
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("pb_project.id"), nullable=False, index=True)
+    number: Mapped[str] = mapped_column(String(10), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    budget: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    #: a package reserved for SMEs (专门面向中小企业)
+    sme_reserved: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    project: Mapped[Project] = relationship(back_populates="packages")
+
+    def __repr__(self) -> str:
+        return f"{self.project.number if self.project else ''} 包{self.number} {self.name}"
+
+    __str__ = __repr__
+
+
+class Bid(RegionScoped, Model):
+    """投标 per package. A supplier sees only its own bids."""
+
+    __tablename__ = "pb_bid"
+    __table_args__ = (UniqueConstraint("package_id", "supplier_id", name="uq_pb_bid_package_supplier"),)
+    __record_rules__ = {"supplier": lambda cls, scope: cls.supplier_id == scope.org_id}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("pb_package.id"), nullable=False, index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False, index=True)
+    price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="submitted")
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    package: Mapped[Package] = relationship()
+    supplier: Mapped[Organization] = relationship()
+
+
+class Contract(RegionScoped, Model):
+    """采购合同: from a project package, or from an e-mall order (``source``)."""
+
+    __tablename__ = "pb_contract"
+    __table_args__ = (UniqueConstraint("region_id", "number", name="uq_pb_contract_region_number"),)
+    __record_rules__ = {"supplier": lambda cls, scope: cls.supplier_id == scope.org_id}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(50), nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default="project")
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("pb_project.id"), index=True)
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("pb_package.id"), index=True)
+    #: the e-mall order this contract comes from (set by the e-mall module)
+    order_ref: Mapped[str | None] = mapped_column(String(50))
+    purchaser_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False, index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False, index=True)
+    amount: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    signed_date: Mapped[dt.date | None] = mapped_column(Date)
+    sme_label: Mapped[str] = mapped_column(String(16), nullable=False, default="none")
+    #: why the amount exceeds the winning bid (required when it does)
+    over_bid_reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft", index=True)
+
+    project: Mapped[Project | None] = relationship()
+    package: Mapped[Package | None] = relationship()
+    purchaser: Mapped[Organization] = relationship(foreign_keys=[purchaser_id])
+    supplier: Mapped[Organization] = relationship(foreign_keys=[supplier_id])
+    plans: Mapped[list[PaymentPlan]] = relationship(back_populates="contract", order_by="PaymentPlan.seq")
+    payments: Mapped[list[Payment]] = relationship(back_populates="contract", order_by="Payment.paid_date")
+
+    def __repr__(self) -> str:
+        return self.number
+
+    __str__ = __repr__
+
+
+class PaymentPlan(RegionScoped, Model):
+    """付款计划: one line of a contract's payment schedule."""
+
+    __tablename__ = "pb_payment_plan"
+    __table_args__ = (UniqueConstraint("contract_id", "seq", name="uq_pb_payment_plan_contract_seq"),)
+    __record_rules__ = Contract.__record_rules__
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("pb_contract.id"), nullable=False, index=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    due_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    contract: Mapped[Contract] = relationship(back_populates="plans")
+
+
+class Payment(RegionScoped, Model):
+    """已付款: a payment recorded against a contract (outstanding = amount - payments)."""
+
+    __tablename__ = "pb_payment"
+    __record_rules__ = Contract.__record_rules__
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("pb_contract.id"), nullable=False, index=True)
+    paid_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    reference: Mapped[str | None] = mapped_column(String(100))
+
+    contract: Mapped[Contract] = relationship(back_populates="payments")
