@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -132,7 +133,14 @@ class Package(RegionScoped, Model):
 
     __tablename__ = "pb_package"
     __table_args__ = (UniqueConstraint("project_id", "number", name="uq_pb_package_project_number"),)
-    __record_rules__ = Project.__record_rules__
+    __record_rules__ = {
+        "supplier": lambda cls, scope: cls.project_id.in_(
+            select(Project.id).where(Project.status != "draft")
+        ),
+        "bank": lambda cls, scope: cls.project_id.in_(
+            select(Project.id).where(Project.status != "draft")
+        ),
+    }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("pb_project.id"), nullable=False, index=True)
@@ -209,7 +217,11 @@ class PaymentPlan(RegionScoped, Model):
 
     __tablename__ = "pb_payment_plan"
     __table_args__ = (UniqueConstraint("contract_id", "seq", name="uq_pb_payment_plan_contract_seq"),)
-    __record_rules__ = Contract.__record_rules__
+    __record_rules__ = {
+        "supplier": lambda cls, scope: cls.contract_id.in_(
+            select(Contract.id).where(Contract.supplier_id == scope.org_id)
+        ),
+    }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("pb_contract.id"), nullable=False, index=True)
@@ -225,7 +237,7 @@ class Payment(RegionScoped, Model):
     """已付款: a payment recorded against a contract (outstanding = amount - payments)."""
 
     __tablename__ = "pb_payment"
-    __record_rules__ = Contract.__record_rules__
+    __record_rules__ = PaymentPlan.__record_rules__
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("pb_contract.id"), nullable=False, index=True)

@@ -158,3 +158,15 @@ def test_region_modules_page_city_admin_manages_own_subtree_only(tapp) -> None:
     assert modules_of(tapp, "220200")["fx_child"]["enabled"] is False
     page = client.get("/erp/tenant/220102/").get_data(as_text=True)
     assert "继承自长春市" in page
+
+
+def test_broken_record_rule_fails_at_boot_naming_the_model(monkeypatch) -> None:
+    from core import tenancy
+
+    class Broken:
+        region_id = None
+        __record_rules__ = {"supplier": lambda cls, scope: cls.supplier_id == scope.org_id}
+
+    monkeypatch.setattr(tenancy, "_all_scoped_classes", lambda: [Broken])
+    with pytest.raises(AddonError, match=r"Broken: record rule for 'supplier' is invalid"):
+        tenancy.validate_record_rules()
