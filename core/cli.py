@@ -482,14 +482,19 @@ def _parse_day(value: str) -> Any:
         raise CliError(f"invalid date {value!r} (use YYYY-MM-DD)") from None
 
 
-@calendar.command("add-workdays", help="Print the date N working days after DATE (ISO).")
+@calendar.command("add-workdays", context_settings={"ignore_unknown_options": True},
+                  help="Print the date N working days after DATE (ISO; N may be negative).")
 @click.argument("day", metavar="DATE")
-@click.argument("n", type=int)
+@click.argument("n", metavar="N")
 @with_app
-def calendar_add_workdays(app: Flask, day: str, n: int) -> None:
+def calendar_add_workdays(app: Flask, day: str, n: str) -> None:
     from core.services import workdays
 
-    click.echo(workdays.add_working_days(_parse_day(day), n).isoformat())
+    try:
+        count = int(n)
+    except ValueError:
+        raise CliError(f"invalid number of working days {n!r} (use an integer)") from None
+    click.echo(workdays.add_working_days(_parse_day(day), count).isoformat())
 
 
 @calendar.command("is-workday", help="Print 'yes' or 'no': is DATE a working day?")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -148,3 +152,106 @@ class RegionModule(Model):
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False)
     changed_at: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.now())
     changed_by: Mapped[str | None] = mapped_column(String(128))
+
+
+# -- shared services: audit log, settings, holiday table --------------------------------
+class AuditLog(Model):
+    """One audited event (append-only: the database refuses UPDATE and DELETE).
+
+    ``before`` / ``after`` are JSON text (Decimal and dates as strings, never float);
+    ``at`` is UTC (naive). Written only through :func:`core.services.audit.record`.
+    """
+
+    __tablename__ = "erp_audit_log"
+    __table_args__ = (
+        Index("ix_erp_audit_log_at", "at"),
+        Index("ix_erp_audit_log_object", "object_type", "object_id"),
+        Index("ix_erp_audit_log_region_id", "region_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    #: username, or "system" / "cli"
+    actor: Mapped[str] = mapped_column(String(128), nullable=False)
+    #: ab_user.id when a user acted (no foreign key: the log outlives users)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    #: NULL for platform-wide events
+    region_id: Mapped[int | None] = mapped_column(
+        ForeignKey("erp_region.id", name="fk_erp_audit_log_region_id")
+    )
+    module: Mapped[str | None] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    object_id: Mapped[str | None] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64), nullable=False)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    region: Mapped[Region | None] = relationship(lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id}"
+
+    __str__ = __repr__
+
+
+class SettingValue(Model):
+    """A declared setting's value for a region (``region_id`` NULL: platform-wide)."""
+
+    __tablename__ = "erp_setting_value"
+    __table_args__ = (
+        UniqueConstraint("key", "region_id", name="uq_erp_setting_value_key_region"),
+        # NULLs are distinct in a unique constraint: one platform-wide row per key
+        Index(
+            "uq_erp_setting_value_platform_key",
+            "key",
+            unique=True,
+            sqlite_where=text("region_id IS NULL"),
+            postgresql_where=text("region_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), nullable=False)
+    region_id: Mapped[int | None] = mapped_column(
+        ForeignKey("erp_region.id", name="fk_erp_setting_value_region_id")
+    )
+    #: JSON-encoded (decimals and dates as strings)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    changed_by: Mapped[str | None] = mapped_column(String(128))
+
+    region: Mapped[Region | None] = relationship()
+
+
+class HolidayOverride(Model):
+    """An admin-entered day: a holiday (False) or a make-up working day (True)."""
+
+    __tablename__ = "erp_holiday"
+    __table_args__ = (UniqueConstraint("day", name="uq_erp_holiday_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    is_working_day: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    def __repr__(self) -> str:
+        return f"{self.day.isoformat()} {'工作日' if self.is_working_day else '休息日'}"
+
+    __str__ = __repr__
+
+
+class HolidayYear(Model):
+    """A year whose holiday arrangement the admin has entered completely (now covered)."""
+
+    __tablename__ = "erp_holiday_year"
+    __table_args__ = (UniqueConstraint("year", name="uq_erp_holiday_year_year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    def __repr__(self) -> str:
+        return str(self.year)
+
+    __str__ = __repr__

@@ -356,6 +356,7 @@ class Enablement:
     def _set(self, region_id: int, module: str, enabled: bool | None, actor: str | None) -> None:
         """Write the row for (region, module): True/False, or None to delete it."""
         rows = self.snap.rows.setdefault(region_id, {})
+        __import__("core.services.audit", fromlist=["audit"]).record_enablement(self.conn, region_id, module, rows.get(module), enabled, actor, self.snap.code_of.get(region_id))
         cond = (RM.c.region_id == region_id) & (RM.c.module == module)
         if enabled is None:
             if module in rows:

@@ -28,6 +28,7 @@ from core.addons.manifest import AddonError, parse_version
 from core.addons.registry import AddonRegistry
 from core.addons.security import ensure_permissions, remove_module_grants, sync_module_roles
 from core.models import ModelData, ModuleRecord, Signal
+from core.services import audit
 
 log = logging.getLogger(__name__)
 MOD = ModuleRecord.__table__
@@ -294,6 +295,7 @@ class Installer:
         and re-install, never on upgrade.
         """
         m = self.registry[name]
+        before = audit.module_snapshot(conn, name)
         self._step(name, "checking external dependencies", lambda: self._check_external(name))
         self._step(name, "import", lambda: self.registry.import_addon(name))
         if m.migrations_dir is not None:
@@ -320,6 +322,9 @@ class Installer:
             conn.execute(update(MOD).where(MOD.c.name == name).values(**values))
         else:
             conn.execute(MOD.insert().values(name=name, **values))
+        audit.record(conn, action="upgrade_module" if upgrade else "install_module",
+                     object_type="erp_module", object_id=name, module=name, before=before,
+                     after=audit.module_snapshot(conn, name))
 
     # -- upgrade ------------------------------------------------------------------------
     def upgrade(self, names: Iterable[str] | None = None) -> list[str]:
@@ -407,6 +412,7 @@ class Installer:
         return done
 
     def _uninstall_one(self, conn: Connection, name: str) -> None:
+        before = audit.module_snapshot(conn, name)
         if name in self.registry:
             hook = self.registry[name].pre_uninstall
             self._step(name, "pre_uninstall hook", lambda: self._hook(conn, name, hook))
@@ -416,6 +422,8 @@ class Installer:
             .where(MOD.c.name == name)
             .values(state="uninstalled", installed_version=None, updated_at=dt.datetime.now())
         )
+        audit.record(conn, action="uninstall_module", object_type="erp_module", object_id=name,
+                     module=name, before=before, after=audit.module_snapshot(conn, name))
 
     # -- purge ----------------------------------------------------------------------------
     def _tables(self, conn: Connection) -> set[str]:
@@ -468,7 +476,11 @@ class Installer:
             except Exception as exc:  # still referenced: keep the row
                 log.warning("purge %s: kept %s.%s: %s", name, name, xmlid, exc)
         conn.execute(delete(MD).where(MD.c.module == name))
+        before = audit.module_snapshot(conn, name)
         conn.execute(delete(MOD).where(MOD.c.name == name))
+        audit.record(conn, action="purge_module", object_type="erp_module", object_id=name,
+                     module=name, before=before,
+                     after={"dropped_tables": {t: counts[t] for t in dropped}, "records": owned})
         return PurgeReport(name, [(t, counts[t]) for t in dropped], owned, [])
 
     def purge_report(self, name: str) -> PurgeReport:

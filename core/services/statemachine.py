@@ -56,6 +56,7 @@ __all__ = [
     "Transition",
     "TransitionError",
     "TransitionEvent",
+    "set_default_audit_hook",
 ]
 
 ANY_STATE: Final = "*"
@@ -120,6 +121,15 @@ Guard: TypeAlias = Callable[[Any], GuardResult] | Callable[[Any, TransitionEvent
 a reason string (Chinese, shown to the user) or ``False`` to refuse."""
 AuditHook: TypeAlias = Callable[[Any, str, Any, str, Any, str | None, dict[str, Any]], object]
 """``on_transition(obj, name, source, target, actor, reason, ctx)``."""
+
+_default_audit_hook: AuditHook | None = None
+
+
+def set_default_audit_hook(fn: AuditHook | None) -> None:
+    """The hook of every machine without one of its own (``core.services.audit``
+    installs the audit log's here, so transitions are audited by default)."""
+    global _default_audit_hook
+    _default_audit_hook = fn
 
 
 def _guard_arity(guard: Callable[..., GuardResult]) -> int:
@@ -460,15 +470,17 @@ class StateMachine:
         state (else 409), has a reason if required (else 422) and that every guard
         allows it (else 422 with the guard's reason); then sets the new state and
         calls the audit hook ``on_transition(obj, name, source, target, actor,
-        reason, ctx)``. If the hook raises, the previous state is restored and the
-        exception propagates (the audit record is part of the transition).
+        reason, ctx)`` (the machine's own, else the default one set with
+        :func:`set_default_audit_hook`). If the hook raises, the previous state is
+        restored and the exception propagates (the audit record is part of the
+        transition).
 
         Returns:
             The :class:`TransitionEvent` that happened.
         """
         event = self._resolve(obj, name, actor, reason, ctx, check_reason=True)
         self._set_state(obj, event.target)
-        hook = self._audit_hook
+        hook = self._audit_hook or _default_audit_hook
         if hook is not None:
             try:
                 hook(obj, event.name, event.source, event.target, actor, reason, dict(ctx))
