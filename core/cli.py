@@ -381,7 +381,7 @@ def user_create(app: Flask, username: str, password: str, role: str, email: str 
                 org_code: str | None) -> None:
     created = _ensure_user(app, username, password, role,
                            email=email or f"{username}@example.gov.cn",
-                           first_name=first_name or username, last_name=last_name or "-",
+                           first_name=first_name or username, last_name=last_name,
                            region=region, org_code=org_code)
     if not created:
         raise CliError(f"user {username!r} already exists")
@@ -413,7 +413,10 @@ def tenant_enable(app: Flask, region: str, modules: tuple[str, ...]) -> None:
         from core.app import installer_for
 
         inst = installer_for(app)
-        modules = tuple(n for n in inst.registry.sort(inst.installed()))
+        modules = tuple(
+            n for n in inst.registry.sort(inst.installed())
+            if inst.registry[n].depends or not inst.registry[n].auto_install
+        )
     done = _enablement(app, lambda en: en.enable(region, modules, actor="cli"))
     click.echo(f"enabled for {region}: {', '.join(done)}" if done else
                f"already enabled for {region}")

@@ -27,6 +27,7 @@ from sqlalchemy.orm import (
     Session,
     declared_attr,
     mapped_column,
+    relationship,
     with_loader_criteria,
 )
 
@@ -73,6 +74,11 @@ class RegionScoped:
     @declared_attr
     def region_id(cls) -> Mapped[int]:
         return mapped_column(Integer, ForeignKey("erp_region.id"), nullable=False, index=True)
+
+    @declared_attr
+    def region(cls) -> Mapped[Region]:
+        """FAB forms and APIs work with the relationship (FK columns are not exposed)."""
+        return relationship(Region, lazy="joined", innerjoin=True)
 
 
 # -- the region tree and enablement, cached per worker ----------------------------------
@@ -179,6 +185,7 @@ class Scope:
 
 SYSTEM = Scope(actor="system")
 _explicit: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("erp_scope", default=None)
+_resolving: contextvars.ContextVar[bool] = contextvars.ContextVar("erp_scope_resolving", default=False)
 
 
 @contextmanager
@@ -222,13 +229,36 @@ def current_scope() -> Scope:
     cached = getattr(g, "_erp_scope", None)
     if cached is not None:
         return cached
+    if _resolving.get():
+        # the queries that load the user themselves (ab_user, roles) are not region-scoped
+        return SYSTEM
     from core.security import current_erp_user
 
-    user = current_erp_user()
-    scope = scope_for_user(user, snapshot(), current_app.config["AUTH_ROLE_ADMIN"])
+    token = _resolving.set(True)
+    try:
+        user = current_erp_user()
+        scope = scope_for_user(user, snapshot(), current_app.config["AUTH_ROLE_ADMIN"])
+    finally:
+        _resolving.reset(token)
     if user is not None:  # anonymous scope may still become a user later in the request
         g._erp_scope = scope
     return scope
+
+
+def validate_record_rules() -> None:
+    """Build every record rule of every region-scoped class once (at boot), so a broken
+    rule stops the platform with a message naming it instead of failing every query."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    probe = Scope(actor="probe", user_id=0, org_id=0, region_id=0, region_ids=frozenset({0}))
+    for cls in _all_scoped_classes():
+        for actor, rule in (getattr(cls, "__record_rules__", {}) or {}).items():
+            try:
+                rule(cls, probe)
+            except (AttributeError, TypeError, SQLAlchemyError) as exc:
+                raise AddonError(
+                    f"{cls.__module__}.{cls.__name__}: record rule for {actor!r} is invalid: {exc}"
+                ) from exc
 
 
 def _module_of(cls: type) -> str | None:
@@ -257,13 +287,37 @@ def criteria_for(cls: Any, scope: Scope) -> Any | None:
     return crit
 
 
-def _scoped_classes(state: ORMExecuteState) -> list[type]:
-    out = []
-    for mapper in state.all_mappers:
-        cls = mapper.class_
-        if issubclass(cls, RegionScoped):
-            out.append(cls)
-    return out
+_scoped_classes_cache: tuple[int, list[type]] = (-1, [])
+
+
+def _all_scoped_classes() -> list[type]:
+    """Every mapped RegionScoped class (a statement may reach them through subqueries,
+    e.g. ``Query.count()``, where ``all_mappers`` does not show them). Cached until a
+    new class is mapped."""
+    global _scoped_classes_cache
+    from core.db import Model
+
+    mappers = Model.registry.mappers
+    if _scoped_classes_cache[0] != len(mappers):
+        _scoped_classes_cache = (
+            len(mappers),
+            [m.class_ for m in mappers if issubclass(m.class_, RegionScoped)],
+        )
+    return _scoped_classes_cache[1]
+
+
+_criteria_cache: dict[tuple[Scope, type, Any], Any] = {}
+
+
+def _criteria_cached(cls: type, scope: Scope) -> Any:
+    # enablement changes which regions a cross-region actor reaches: key on its version
+    version = snapshot().version if scope.actor in CROSS_REGION_ACTORS or scope.actor == "public" else None
+    key = (scope, cls, version)
+    if key not in _criteria_cache:
+        if len(_criteria_cache) > 4096:
+            _criteria_cache.clear()
+        _criteria_cache[key] = criteria_for(cls, scope)
+    return _criteria_cache[key]
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -272,18 +326,19 @@ def _scope_reads(state: ORMExecuteState) -> None:
         return
     if state.execution_options.get("erp_unscoped"):
         return
-    classes = _scoped_classes(state)
+    classes = _all_scoped_classes()
     if not classes:
         return
     scope = current_scope()
     if scope.unrestricted:
         return
+    options = []
     for cls in classes:
-        crit = criteria_for(cls, scope)
+        crit = _criteria_cached(cls, scope)
         if crit is not None:
-            state.statement = state.statement.options(
-                with_loader_criteria(cls, crit, include_aliases=True)
-            )
+            options.append(with_loader_criteria(cls, crit, include_aliases=True))
+    if options:
+        state.statement = state.statement.options(*options)
 
 
 @event.listens_for(Session, "before_flush")
@@ -295,6 +350,10 @@ def _scope_writes(session: Session, flush_context: Any, instances: Any) -> None:
     if scope.unrestricted:
         return
     for obj in objs:
+        # forms and APIs set the relationship; the FK column follows only at flush
+        region = obj.__dict__.get("region")
+        if region is not None:
+            obj.region_id = region.id
         if obj.region_id is None and obj in session.new and scope.region_id is not None:
             obj.region_id = scope.region_id
         allowed = scope.region_ids or frozenset()
@@ -340,6 +399,11 @@ class Enablement:
         self.registry = registry
         self.installed = set(installed)
         self.snap = load_snapshot(conn)
+
+    def is_plumbing(self, name: str) -> bool:
+        """An auto-install module without dependencies (e.g. ``base``): nothing to enable."""
+        m = self.registry[name]
+        return m.auto_install and not m.depends
 
     def region(self, code: str) -> int:
         rid = self.snap.id_of.get(code)
@@ -396,9 +460,11 @@ class Enablement:
                 f"cannot enable: dependencies not installed on the platform: {', '.join(sorted(missing))}"
             )
         while True:
+            # bridges (auto_install with dependencies); an auto_install module without
+            # dependencies is platform plumbing, enabled nowhere in particular
             bridges = [
                 b for b in self.registry.bridges_ready(eff | want)
-                if b in self.installed and b not in want
+                if b in self.installed and b not in want and self.registry[b].depends
             ]
             if not bridges:
                 break
@@ -476,7 +542,7 @@ class Enablement:
         eff = self.snap.effective(rid)
         out = []
         for name in self.registry.order:
-            if name not in self.installed:
+            if name not in self.installed or self.is_plumbing(name):
                 continue
             source = eff.get(name)
             out.append(
