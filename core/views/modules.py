@@ -114,6 +114,9 @@ def register_core_views(appbuilder) -> None:
         category_label=_l("平台管理"),
         category_icon="fa-cogs",
     )
+    from core.views.tenant import register_tenant_views
+
+    register_tenant_views(appbuilder)
     from core.views.audit import register_audit_views
 
     register_audit_views(appbuilder)
