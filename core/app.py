@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from core.addons.registry import AddonRegistry
 from core.addons.web import ErpMenu, ErpState, ModuleCache, register_addons
+from core.api import register_api_errors
 from core.db import db
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             return resp, exc.code
         return exc
 
+    register_api_errors(app)
     from core.cli import erp as erp_group
 
     app.cli.add_command(erp_group, "erp")
