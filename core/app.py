@@ -95,6 +95,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from core import tenancy
 
+    tenancy.validate_record_rules()
     state.activity_checks.append(tenancy.module_allowed_for_request)
 
     @app.errorhandler(tenancy.ScopeViolation)
@@ -112,6 +113,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         module = state.blueprint_module.get(request.blueprint or "")
         if module is not None and not state.is_active(module):
             raise NotFound()
+
+    from core.web_security import register_security_headers
+
+    register_security_headers(app)
 
     if app.config.get("ERP_WORKER_HEADER"):
         pid = str(os.getpid())

@@ -109,7 +109,7 @@ def app_factory(db_url: str) -> Iterator[Callable[..., Any]]:
             "ERP_ADDONS_ENTRY_POINTS": False,
             "ERP_STATE_POLL_SECONDS": 0,
             "TESTING": True,
-            "SECRET_KEY": "test-secret",
+            "SECRET_KEY": "test-secret-key-of-at-least-thirty-two-bytes",
             "RATELIMIT_ENABLED": False,
         }
         cfg.update(config)

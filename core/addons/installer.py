@@ -275,6 +275,11 @@ class Installer:
         def op(conn: Connection) -> list[str]:
             plan = self.plan_install(names, conn)
             recs = self._records(conn)
+            if demo:  # demo records of new modules may refer to their dependencies' demo
+                for dep in self.registry.closure(names):
+                    rec = recs.get(dep)
+                    if dep not in plan and rec is not None and rec.state == "installed" and not rec.demo:
+                        self._load_demo(conn, dep)
             for name in plan:
                 self._install_one(conn, name, demo=demo, exists=name in recs)
             return plan
@@ -363,6 +368,15 @@ class Installer:
         return done
 
     # -- demo -----------------------------------------------------------------------------
+    def _load_demo(self, conn: Connection, name: str) -> None:
+        m = self.registry[name]
+        loader = DataLoader(conn, name)
+        for rel in m.demo:
+            self._step(
+                name, f"demo file {rel}", lambda rel=rel: loader.load_file(m.path / rel, demo=True)
+            )
+        conn.execute(update(MOD).where(MOD.c.name == name).values(demo=True))
+
     def load_demo(self, names: Iterable[str] | None = None) -> list[str]:
         def op(conn: Connection) -> list[str]:
             installed = set(self.installed(conn))
@@ -370,15 +384,7 @@ class Installer:
             for name in targets:
                 if name not in installed:
                     raise AddonError(f"module {name!r} is not installed")
-                m = self.registry[name]
-                loader = DataLoader(conn, name)
-                for rel in m.demo:
-                    self._step(
-                        name,
-                        f"demo file {rel}",
-                        lambda rel=rel, loader=loader, m=m: loader.load_file(m.path / rel, demo=True),
-                    )
-                conn.execute(update(MOD).where(MOD.c.name == name).values(demo=True))
+                self._load_demo(conn, name)
             return targets
 
         return self._run(op)

@@ -268,3 +268,12 @@ def test_upgrade_all_and_unknown_module(app) -> None:
     assert res.exit_code == 0 and "upgraded: base, fx_base, fx_child" in res.stdout
     res = cli(app, "module", "install", "no_such_module")
     assert res.exit_code == 1 and res.stderr.strip() == "error: unknown module 'no_such_module'"
+
+
+def test_install_with_demo_loads_the_demo_of_installed_dependencies(app) -> None:
+    inst = installer(app)
+    inst.install(["fx_base"])
+    assert query(app, "SELECT COUNT(*) FROM fx_item WHERE code IN ('X', 'Y')") == [(0,)]
+    inst.install(["fx_scoped"], demo=True)
+    assert query(app, "SELECT COUNT(*) FROM fx_item WHERE code IN ('X', 'Y')") == [(2,)]
+    assert len(query(app, "SELECT id FROM fx_doc")) == 4
