@@ -444,7 +444,9 @@ class Enablement:
         for r in sorted(self.snap.subtree(region_id)):
             eff = self.snap.effective(r)
             for m in eff:
-                if m in self.registry and any(d not in eff for d in self.registry[m].depends):
+                if m in self.registry and any(
+                    d not in eff and not self.is_plumbing(d) for d in self.registry[m].depends
+                ):
                     out.append((r, m))
         return out
 
@@ -469,7 +471,7 @@ class Enablement:
             if not bridges:
                 break
             want.update(bridges)
-        return self.registry.sort(want - eff)
+        return self.registry.sort(m for m in want - eff if not self.is_plumbing(m))
 
     def enable(self, code: str, modules: Iterable[str], actor: str | None = None) -> list[str]:
         rid = self.region(code)
