@@ -7,6 +7,14 @@
     "application": True,
     "sequence": 10,
     "data": ["data/pb_catalog.csv"],
-    "demo": [],
+    "demo": [
+        "demo/erp_organization.procurement.csv",
+        "demo/pb_project.csv",
+        "demo/pb_package.csv",
+        "demo/pb_bid.csv",
+        "demo/pb_contract.csv",
+        "demo/pb_payment_plan.csv",
+        "demo/pb_payment.csv",
+    ],
     "roles": {},
 }
