@@ -25,6 +25,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import SQLAFilterConverter, get_field_setup_query
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.urltools import get_filter_args
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import false
@@ -33,6 +34,7 @@ from sqlalchemy.orm import noload
 from core.models import AuditLog
 from core.services.audit import action_label
 from core.services.export import ColumnSpec, send_xlsx, xlsx_response_iter
+from core.views.i18n import with_detail
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 CROSS_REGION_OR_PUBLIC = frozenset({"supplier", "bank", "expert", "public"})
@@ -68,7 +70,7 @@ def _cst_input_to_utc(value: Any) -> dt.datetime | None:
 class FilterFromCst(BaseFilter):
     """``at >= value``, the value in Beijing time."""
 
-    name = _l("不早于（北京时间）")
+    name = _l("Not before (Beijing time)")
     arg_name = "erp_cst_ge"
 
     def apply(self, query, value):
@@ -80,7 +82,7 @@ class FilterFromCst(BaseFilter):
 class FilterBeforeCst(BaseFilter):
     """``at < value``, the value in Beijing time."""
 
-    name = _l("早于（北京时间）")
+    name = _l("Before (Beijing time)")
     arg_name = "erp_cst_lt"
 
     def apply(self, query, value):
@@ -104,7 +106,7 @@ class _AuditInterface(SQLAInterface):
 class AuditScopeFilter(BaseFilter):
     """Region users see the records of their regions; the platform admin sees all."""
 
-    name = "管辖范围"
+    name = _l("Jurisdiction")
     arg_name = None
 
     def apply(self, query, value):
@@ -134,37 +136,40 @@ def _json_block(value: str | None) -> Markup:
 
 def _action(value: str) -> str:
     label = action_label(value or "")
-    return label if label == value else f"{label}（{value}）"
+    return label if label == value else with_detail(label, value)
 
 
 LABELS = {
-    "id": _l("编号"),
-    "at": _l("时间（北京时间）"),
-    "actor": _l("操作人"),
-    "actor_id": _l("用户编号"),
-    "region": _l("地区"),
-    "module": _l("模块"),
-    "object_type": _l("对象类型"),
-    "object_id": _l("对象编号"),
-    "action": _l("操作"),
-    "before": _l("变更前"),
-    "after": _l("变更后"),
-    "reason": _l("原因"),
+    "id": _l("ID"),
+    "at": _l("Time (Beijing time)"),
+    "actor": _l("Performed by"),
+    "actor_id": _l("User ID"),
+    "region": _l("Region"),
+    "module": _l("Module"),
+    "object_type": _l("Object type"),
+    "object_id": _l("Object ID"),
+    "action": _l("Action"),
+    "before": _l("Before the change"),
+    "after": _l("After the change"),
+    "reason": _l("Reason"),
 }
 
-EXPORT_COLUMNS = [
-    ColumnSpec("id", "编号", "int", total=False),
-    ColumnSpec("at", "时间（北京时间）", "datetime"),
-    ColumnSpec("actor", "操作人"),
-    ColumnSpec("region", "地区"),
-    ColumnSpec("module", "模块"),
-    ColumnSpec("object_type", "对象类型"),
-    ColumnSpec("object_id", "对象编号"),
-    ColumnSpec("action", "操作"),
-    ColumnSpec("before", "变更前", width=40),
-    ColumnSpec("after", "变更后", width=40),
-    ColumnSpec("reason", "原因", width=30),
-]
+
+def export_columns() -> list[ColumnSpec]:
+    """The columns of the Excel export, headed in the language of the request."""
+    return [
+        ColumnSpec("id", str(LABELS["id"]), "int", total=False),
+        ColumnSpec("at", str(LABELS["at"]), "datetime"),
+        ColumnSpec("actor", str(LABELS["actor"])),
+        ColumnSpec("region", str(LABELS["region"])),
+        ColumnSpec("module", str(LABELS["module"])),
+        ColumnSpec("object_type", str(LABELS["object_type"])),
+        ColumnSpec("object_id", str(LABELS["object_id"])),
+        ColumnSpec("action", str(LABELS["action"])),
+        ColumnSpec("before", str(LABELS["before"]), width=40),
+        ColumnSpec("after", str(LABELS["after"]), width=40),
+        ColumnSpec("reason", str(LABELS["reason"]), width=30),
+    ]
 
 
 class AuditLogView(ModelView):
@@ -173,8 +178,8 @@ class AuditLogView(ModelView):
     class_permission_name = "AuditLog"
     base_permissions = ["can_list", "can_show", "can_export"]
     list_template = "erp/audit_list.html"
-    list_title = _l("审计日志")
-    show_title = _l("审计记录详情")
+    list_title = _l("Audit log")
+    show_title = _l("Audit record")
     list_columns = ["at", "actor", "action", "module", "object_type", "object_id", "region",
                     "reason"]
     show_columns = ["id", "at", "actor", "actor_id", "region", "module", "object_type",
@@ -203,6 +208,7 @@ class AuditLogView(ModelView):
         from core.tenancy import snapshot
 
         names = snapshot().name_of
+        province = _("Whole province (platform)")
 
         def rows():
             for r in query.yield_per(1000):
@@ -210,7 +216,7 @@ class AuditLogView(ModelView):
                     "id": r.id,
                     "at": utc_to_cst(r.at),
                     "actor": r.actor,
-                    "region": names.get(r.region_id, "") if r.region_id else "全省（平台）",
+                    "region": names.get(r.region_id, "") if r.region_id else province,
                     "module": r.module,
                     "object_type": r.object_type,
                     "object_id": r.object_id,
@@ -221,9 +227,10 @@ class AuditLogView(ModelView):
                 }
 
         stamp = dt.datetime.now(CST).strftime("%Y%m%d_%H%M%S")
-        body = xlsx_response_iter(rows(), EXPORT_COLUMNS, sheet_name="审计日志",
-                                  title="审计日志", totals=False)
-        return send_xlsx(body, f"审计日志_{stamp}.xlsx")
+        title = _("Audit log")
+        body = xlsx_response_iter(rows(), export_columns(), sheet_name=title, title=title,
+                                  totals=False)
+        return send_xlsx(body, f"{title}_{stamp}.xlsx")
 
 
 # -- API -------------------------------------------------------------------------------
@@ -251,19 +258,19 @@ def register_audit_views(appbuilder) -> None:
     appbuilder.add_view(
         AuditLogView,
         "AuditLog",
-        label=_l("审计日志"),
+        label=_l("Audit log"),
         icon="fa-history",
         category="Platform",
-        category_label=_l("平台管理"),
+        category_label=_l("Platform"),
     )
     appbuilder.add_api(AuditLogApi)
     appbuilder.add_view(
         SettingsView,
         "Settings",
-        label=_l("参数设置"),
+        label=_l("Settings"),
         icon="fa-sliders",
         category="Platform",
-        category_label=_l("平台管理"),
+        category_label=_l("Platform"),
     )
     register_holiday_views(appbuilder)
 

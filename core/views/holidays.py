@@ -14,6 +14,7 @@ from __future__ import annotations
 from flask import abort
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField
 from wtforms.validators import NumberRange, Optional
@@ -58,29 +59,35 @@ class HolidayView(_PlatformOnly, ModelView):
     route_base = "/erp/holidays"
     class_permission_name = "Holidays"
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
-    list_title = _l("节假日维护")
-    show_title = _l("节假日详情")
-    add_title = _l("新增节假日或调休工作日")
-    edit_title = _l("修改节假日")
+    list_title = _l("Holidays")
+    show_title = _l("Holiday details")
+    add_title = _l("New holiday or make-up working day")
+    edit_title = _l("Edit holiday")
     list_columns = ["day", "is_working_day", "note"]
     show_columns = add_columns = edit_columns = ["day", "is_working_day", "note"]
     search_columns = ["day", "is_working_day", "note"]
     base_order = ("day", "desc")
     label_columns = {
-        "day": _l("日期"),
-        "is_working_day": _l("调休上班（勾选：工作日；不勾选：放假）"),
-        "note": _l("说明"),
+        "day": _l("Date"),
+        "is_working_day": _l("Make-up working day (checked: working day; unchecked: day off)"),
+        "note": _l("Note"),
     }
     description_columns = {
-        "is_working_day": _l("放假的日子不勾选；周末调休上班的日子勾选。"),
-        "note": _l("如：2027 年春节放假、国办发明电〔2026〕X 号"),
+        "is_working_day": _l(
+            "Leave unchecked for a day off; check it for a weekend day worked in exchange."
+        ),
+        "note": _l("e.g. Spring Festival holiday 2027, 国办发明电〔2026〕X 号"),
     }
-    formatters_columns = {"is_working_day": lambda v: "调休上班" if v else "放假"}
+    formatters_columns = {
+        "is_working_day": lambda v: _("Make-up working day") if v else _("Day off"),
+    }
     # FAB makes a NOT NULL boolean "required", so an unchecked box (a holiday) would fail
     add_form_extra_fields = edit_form_extra_fields = {
         "is_working_day": BooleanField(
-            _l("调休上班（勾选：工作日；不勾选：放假）"),
-            description=_l("放假的日子不勾选；周末调休上班的日子勾选。"),
+            _l("Make-up working day (checked: working day; unchecked: day off)"),
+            description=_l(
+                "Leave unchecked for a day off; check it for a weekend day worked in exchange."
+            ),
             validators=[Optional()],
         ),
     }
@@ -91,22 +98,25 @@ class HolidayYearView(_PlatformOnly, ModelView):
     route_base = "/erp/holiday-years"
     class_permission_name = "HolidayYears"
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
-    list_title = _l("已维护完整的年份")
-    show_title = _l("年份详情")
-    add_title = _l("标记年份已维护完整")
-    edit_title = _l("修改年份")
+    list_title = _l("Completely entered years")
+    show_title = _l("Year details")
+    add_title = _l("Mark a year as completely entered")
+    edit_title = _l("Edit year")
     list_columns = ["year", "note"]
     show_columns = add_columns = edit_columns = ["year", "note"]
     base_order = ("year", "desc")
-    label_columns = {"year": _l("年份"), "note": _l("说明")}
+    label_columns = {"year": _l("Year"), "note": _l("Note")}
     description_columns = {
         "year": _l(
-            f"该年全部放假和调休安排已在“节假日维护”中录入后再标记。"
-            f"内置日历已覆盖 {PACKAGE_YEARS.start}–{PACKAGE_YEARS.stop - 1} 年。"
+            "Mark a year only once all its days off and make-up working days are entered "
+            "under “Holidays”. The built-in calendar covers %(first)s–%(last)s.",
+            first=PACKAGE_YEARS.start,
+            last=PACKAGE_YEARS.stop - 1,
         ),
     }
     validators_columns = {
-        "year": [NumberRange(min=1990, max=2200, message="年份应在 1990 至 2200 之间")],
+        "year": [NumberRange(min=1990, max=2200,
+                             message=_l("The year must be between %(min)s and %(max)s"))],
     }
 
 
@@ -114,16 +124,16 @@ def register_holiday_views(appbuilder) -> None:
     appbuilder.add_view(
         HolidayView,
         "Holidays",
-        label=_l("节假日维护"),
+        label=_l("Holidays"),
         icon="fa-calendar",
         category="Platform",
-        category_label=_l("平台管理"),
+        category_label=_l("Platform"),
     )
     appbuilder.add_view(
         HolidayYearView,
         "HolidayYears",
-        label=_l("节假日年份"),
+        label=_l("Holiday years"),
         icon="fa-calendar-check-o",
         category="Platform",
-        category_label=_l("平台管理"),
+        category_label=_l("Platform"),
     )

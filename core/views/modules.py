@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from core.addons.manifest import AddonError
+from core.views.i18n import join_list
 
 STATE_LABELS = {
-    "installed": "已安装",
-    "uninstalled": "未安装",
-    "to_upgrade": "待升级",
+    "installed": _l("Installed"),
+    "uninstalled": _l("Not installed"),
+    "to_upgrade": _l("Upgrade pending"),
 }
 ACTIONS = {
-    "install": "安装",
-    "upgrade": "升级",
-    "uninstall": "卸载（保留数据）",
-    "purge": "清除数据",
+    "install": _l("Install"),
+    "upgrade": _l("Upgrade"),
+    "uninstall": _l("Uninstall (keep data)"),
+    "purge": _l("Purge data"),
 }
 
 
@@ -88,19 +91,24 @@ class ModulesView(BaseView):
         try:
             if action == "install":
                 done = installer.install([name], demo=request.form.get("demo") == "1")
-                flash(f"已安装：{'、'.join(done) or name}", "success")
+                flash(_("Installed: %(modules)s", modules=join_list(done) or name), "success")
             elif action == "upgrade":
                 done = installer.upgrade([name])
-                flash(f"已升级：{'、'.join(done)}", "success")
+                flash(_("Upgraded: %(modules)s", modules=join_list(done)), "success")
             elif action == "uninstall":
                 done = installer.uninstall(name)
-                flash(f"已卸载（数据保留）：{'、'.join(done)}", "success")
+                flash(_("Uninstalled (data kept): %(modules)s", modules=join_list(done)),
+                      "success")
             elif action == "purge":
                 report = installer.purge(name)
-                tables = "、".join(f"{t}（{n} 行）" for t, n in report.tables) or "无"
-                flash(f"已清除模块 {name} 的数据，删除的表：{tables}", "success")
+                tables = join_list(
+                    ngettext("%(table)s (%(num)d row)", "%(table)s (%(num)d rows)", n, table=t)
+                    for t, n in report.tables
+                ) or _("none")
+                flash(_("Purged the data of module %(module)s; tables dropped: %(tables)s",
+                        module=name, tables=tables), "success")
         except AddonError as exc:
-            flash(f"操作失败，未做任何更改：{exc}", "danger")
+            flash(_("Operation failed, nothing was changed: %(error)s", error=exc), "danger")
         return redirect(url_for("ModulesView.list"))
 
 
@@ -108,10 +116,10 @@ def register_core_views(appbuilder) -> None:
     appbuilder.add_view(
         ModulesView,
         "Modules",
-        label=_l("模块管理"),
+        label=_l("Modules"),
         icon="fa-cubes",
         category="Platform",
-        category_label=_l("平台管理"),
+        category_label=_l("Platform"),
         category_icon="fa-cogs",
     )
     from core.views.tenant import register_tenant_views

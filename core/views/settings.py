@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from core.db import db
 from core.services import settings as svc
+from core.views.i18n import with_detail
 
 PLATFORM = "platform"
 SOURCE_LABELS = {
-    "region": "本地区设置",
-    "ancestor": "继承自上级",
-    "platform": "全省通用设置",
-    "default": "法定默认值",
+    "region": _l("Set for this region"),
+    "ancestor": _l("Inherited from a parent region"),
+    "platform": _l("Province-wide value"),
+    "default": _l("Statutory default"),
 }
 
 
@@ -34,7 +37,7 @@ def _regions_for(scope, snap) -> list[tuple[int, str, str, int]]:
 
     def walk(rid: int, depth: int) -> None:
         code = snap.code_of[rid]
-        out.append((rid, code, f"{snap.name_of[rid]}（{code}）", depth))
+        out.append((rid, code, with_detail(snap.name_of[rid], code), depth))
         for child in sorted(snap.children.get(rid, ()), key=lambda c: snap.code_of[c]):
             walk(child, depth + 1)
 
@@ -88,7 +91,8 @@ class SettingsView(BaseView):
         scope, snap = self._scope_and_snap()
         region_id = self._region_arg(request.args.get("region"), scope, snap)
         if region_id is None and not scope.unrestricted:
-            flash("您的账号未关联地区，无法查看参数。", "warning")
+            flash(_("Your account is not linked to a region, so you cannot view the settings."),
+                  "warning")
             decls: list[svc.Declaration] = []
             resolved = {}
         else:
@@ -97,9 +101,10 @@ class SettingsView(BaseView):
         rows = []
         for d in decls:
             res = resolved[d.key]
-            source = SOURCE_LABELS[res.source]
+            source = str(SOURCE_LABELS[res.source])
             if res.source_region_id is not None and res.source == "ancestor":
-                source = f"继承自{snap.name_of.get(res.source_region_id, '')}"
+                source = _("Inherited from %(region)s",
+                           region=snap.name_of.get(res.source_region_id, ""))
             rows.append({
                 "decl": d,
                 "default": svc.format_value(d.key, d.default),
@@ -113,7 +118,8 @@ class SettingsView(BaseView):
             regions=_regions_for(scope, snap),
             region_id=region_id,
             region_code=snap.code_of.get(region_id) if region_id is not None else PLATFORM,
-            region_name=snap.name_of.get(region_id, "") if region_id is not None else "全省通用",
+            region_name=(snap.name_of.get(region_id, "") if region_id is not None
+                         else _("Province-wide")),
             can_platform=scope.unrestricted,
         )
 
@@ -132,9 +138,10 @@ class SettingsView(BaseView):
             db.session.commit()
         except svc.SettingError as exc:
             db.session.rollback()
-            flash(f"未保存：{exc.message}", "danger")
+            flash(_("Not saved: %(error)s", error=exc.message), "danger")
             return self._back(code)
-        flash(f"已保存：{decl.label_zh} = {svc.format_value(key, typed)}", "success")
+        flash(_("Saved: %(setting)s = %(value)s", setting=decl.label_zh,
+                value=svc.format_value(key, typed)), "success")
         return self._back(code)
 
     @expose("/reset", methods=["POST"])
@@ -150,10 +157,12 @@ class SettingsView(BaseView):
             db.session.commit()
         except svc.SettingError as exc:
             db.session.rollback()
-            flash(f"未恢复：{exc.message}", "danger")
+            flash(_("Not reset: %(error)s", error=exc.message), "danger")
             return self._back(code)
         if done:
-            flash(f"已恢复：{decl.label_zh} 改为继承上级或默认值", "success")
+            flash(_("Reset: %(setting)s now inherits from the parent region or the default",
+                    setting=decl.label_zh), "success")
         else:
-            flash(f"{decl.label_zh} 在本级没有单独设置", "info")
+            flash(_("%(setting)s has no value of its own at this level", setting=decl.label_zh),
+                  "info")
         return self._back(code)

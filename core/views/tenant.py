@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.addons.manifest import AddonError
+from core.views.i18n import join_list, with_detail
 
 
 def _installer():
@@ -65,7 +67,8 @@ class RegionModulesView(BaseView):
     def home(self):
         regions = self._manageable()
         if not regions:
-            flash("您的账号未关联地区，无法管理地区模块。", "warning")
+            flash(_("Your account is not linked to a region, so you cannot manage region "
+                    "modules."), "warning")
             return redirect(url_for("ModulesView.list") if g.user else "/")
         return redirect(url_for("RegionModulesView.region", code=regions[0][0]))
 
@@ -119,18 +122,20 @@ class RegionModulesView(BaseView):
         try:
             if action == "enable":
                 done = _enablement(lambda en: en.enable(code, [module], actor=actor))
-                flash(f"已为本地区启用：{'、'.join(done) or module}", "success")
+                flash(_("Enabled for this region: %(modules)s",
+                        modules=join_list(done) or module), "success")
             elif action == "disable":
                 cascade = request.form.get("cascade") == "1"
                 change = _enablement(
                     lambda en: en.disable(code, module, cascade=cascade, actor=actor)
                 )
-                flash("已停用（数据保留）：" + "、".join(f"{m}（{c}）" for c, m in change.disabled),
+                flash(_("Disabled (data kept): %(modules)s",
+                        modules=join_list(with_detail(m, c) for c, m in change.disabled)),
                       "success")
             else:
                 abort(404)
         except AddonError as exc:
-            flash(f"操作失败，未做任何更改：{exc}", "danger")
+            flash(_("Operation failed, nothing was changed: %(error)s", error=exc), "danger")
         return redirect(url_for("RegionModulesView.region", code=code))
 
 
@@ -138,9 +143,9 @@ def register_tenant_views(appbuilder) -> None:
     appbuilder.add_view(
         RegionModulesView,
         "Region Modules",
-        label=_l("本地区模块"),
+        label=_l("Region modules"),
         icon="fa-map-marker",
         category="Platform",
-        category_label=_l("平台管理"),
+        category_label=_l("Platform"),
         category_icon="fa-cogs",
     )
