@@ -16,9 +16,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     select,
+    type_coerce,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from core.db import Model
 from core.models import Organization
@@ -166,14 +168,25 @@ class Bid(RegionScoped, Model):
     __record_rules__ = {"supplier": lambda cls, scope: cls.supplier_id == scope.org_id}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the package's project, kept by the services (pb_0002; NULL only in rows written
+    #: around them, filled from the package by the migration and the post-install hook)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pb_project.id", name="fk_pb_bid_project_id"), index=True
+    )
     package_id: Mapped[int] = mapped_column(ForeignKey("pb_package.id"), nullable=False, index=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False, index=True)
     price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="submitted")
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
+    project: Mapped[Project | None] = relationship()
     package: Mapped[Package] = relationship()
     supplier: Mapped[Organization] = relationship()
+
+    def __repr__(self) -> str:
+        return f"{self.supplier.name if self.supplier else ''} {self.price}"
+
+    __str__ = __repr__
 
 
 class Contract(RegionScoped, Model):
@@ -232,6 +245,11 @@ class PaymentPlan(RegionScoped, Model):
 
     contract: Mapped[Contract] = relationship(back_populates="plans")
 
+    def __repr__(self) -> str:
+        return f"{self.contract.number if self.contract else ''} 第{self.seq}期 {self.amount}"
+
+    __str__ = __repr__
+
 
 class Payment(RegionScoped, Model):
     """已付款: a payment recorded against a contract (outstanding = amount - payments)."""
@@ -246,3 +264,28 @@ class Payment(RegionScoped, Model):
     reference: Mapped[str | None] = mapped_column(String(100))
 
     contract: Mapped[Contract] = relationship(back_populates="payments")
+
+    def __repr__(self) -> str:
+        return f"{self.contract.number if self.contract else ''} {self.paid_date} {self.amount}"
+
+    __str__ = __repr__
+
+
+#: 已付金额 (sum of the contract's payments), loaded with the contract in the same SELECT
+Contract.paid_amount = column_property(
+    select(type_coerce(func.coalesce(func.sum(Payment.amount), 0), Money()))
+    .where(Payment.contract_id == Contract.id)
+    .correlate_except(Payment)
+    .scalar_subquery(),
+    deferred=False,
+)
+
+
+def _outstanding(self: Contract) -> Decimal | None:
+    """未付金额 = 合同金额 − 已付金额 (derived, never stored)."""
+    if self.amount is None:
+        return None
+    return self.amount - (self.paid_amount or Decimal("0.00"))
+
+
+Contract.outstanding = property(_outstanding)
