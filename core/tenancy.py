@@ -333,7 +333,21 @@ def _scope_reads(state: ORMExecuteState) -> None:
     if scope.unrestricted:
         return
     options = []
+    region_ids = tuple(sorted(scope.region_ids or ()))
     for cls in classes:
+        rules = getattr(cls, "__record_rules__", {}) or {}
+        if scope.actor not in CROSS_REGION_ACTORS and scope.actor != "public" and (
+            scope.actor not in rules
+        ):
+            # the common case, as a lambda so that aliases of the class (FAB joins a related
+            # model under an alias for dotted list columns) get the criteria too; the region
+            # ids are a tracked closure variable, bound as a parameter on every execution
+            options.append(
+                with_loader_criteria(
+                    cls, lambda c: c.region_id.in_(region_ids), include_aliases=True
+                )
+            )
+            continue
         crit = _criteria_cached(cls, scope)
         if crit is not None:
             options.append(with_loader_criteria(cls, crit, include_aliases=True))

@@ -251,3 +251,27 @@ def test_cross_region_actor_sees_module_enabled_anywhere_and_only_those_regions(
     assert cli(app, "tenant", "enable", "220200", "fx_scoped").exit_code == 0
     listed = client.get("/api/v1/fx_doc/", headers=headers)
     assert sorted(r["number"] for r in listed.json["result"]) == ["JL-001", "NG-001"]
+
+
+def test_scoping_applies_to_aliased_joins(world) -> None:
+    """FAB lists with dotted columns (``project.number``) join a related scoped model under
+    an alias: the criteria must reach the alias too, with each user's own regions."""
+    from sqlalchemy.orm import aliased
+
+    from core.tenancy import Scope, use_scope
+
+    app, _ = world
+    cc, jl = region_ids(app, "220100"), region_ids(app, "220200")
+    from addons.fx_scoped.models import FxDoc
+
+    with app.app_context():
+        for regions in (cc, jl):
+            doc2 = aliased(FxDoc)
+            stmt = select(FxDoc.id, doc2.id).join(doc2, doc2.supplier_id == FxDoc.supplier_id)
+            with use_scope(Scope(actor="purchaser", region_id=min(regions), region_ids=frozenset(regions))):
+                rows = db.session.execute(stmt).all()
+            assert rows, "some documents share a supplier inside the region"
+            with app.app_context():
+                region_of = dict(db.session.execute(select(FxDoc.id, FxDoc.region_id)).all())
+            for a, b in rows:
+                assert region_of[a] in regions and region_of[b] in regions, (a, b)
