@@ -11,6 +11,7 @@ records.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -105,6 +106,8 @@ def payload_like(app, view: ModelRestApi, record_id: int, region_id: int) -> dic
                     value = f"{value[: max(1, (column.type.length or 32) - 9)]}-{uuid.uuid4().hex[:8]}"
                 if isinstance(value, Decimal):
                     value = str(value)
+                elif isinstance(value, (dt.date, dt.datetime)):
+                    value = value.isoformat()
                 body[col] = value
     if "region" in body:
         body["region"] = region_id
