@@ -102,6 +102,17 @@ class DeleteRefused(Exception):
     """A delete the rules refuse; FAB shows the message."""
 
 
+def _blank_as_dash(value: Any) -> Any:
+    return "—" if value is None or value == "" else value
+
+
+def _none_safe(fmt: Any) -> Any:
+    def wrapped(value: Any) -> Any:
+        return "—" if value is None else fmt(value)
+
+    return wrapped
+
+
 class PbModelView(ModelView):
     """Base of the module's pages: service validation with field-level messages."""
 
@@ -113,6 +124,14 @@ class PbModelView(ModelView):
     export_permission: ClassVar[str | None] = None
 
     def __init__(self, **kwargs: Any) -> None:
+        # an empty date or amount shows as "—", never "None"
+        formatters = dict(type(self).formatters_columns or {})
+        for col in self.list_columns or []:
+            if col not in formatters:
+                formatters[col] = _blank_as_dash
+            else:
+                formatters[col] = _none_safe(formatters[col])
+        self.formatters_columns = formatters
         super().__init__(**kwargs)
         self.extra_args = {
             **(self.extra_args or {}),
