@@ -71,6 +71,37 @@ class PermissionStore:
             ).scalar_one()
         return self._pv_ids[key]
 
+    def ensure_pairs(self, pairs: Iterable[Pair]) -> list[int]:
+        """Create the missing permissions, views and pairs in a few batched statements
+        (one INSERT per table, then one SELECT to learn the new ids)."""
+        pairs = sorted(set(pairs))
+        for table, cache, names in (
+            (self.perm, self._perm_ids, {p for p, _ in pairs}),
+            (self.view, self._view_ids, {v for _, v in pairs}),
+        ):
+            missing = sorted(n for n in names if n not in cache)
+            if missing:
+                self.conn.execute(insert(table), [{"name": n} for n in missing])
+                cache.update(
+                    {n: i for i, n in self.conn.execute(
+                        select(table.c.id, table.c.name).where(table.c.name.in_(missing)))}
+                )
+        keys = [(self._perm_ids[p], self._view_ids[v]) for p, v in pairs]
+        missing_keys = sorted({k for k in keys if k not in self._pv_ids})
+        if missing_keys:
+            self.conn.execute(
+                insert(self.pv),
+                [{"permission_id": p, "view_menu_id": v} for p, v in missing_keys],
+            )
+            wanted_views = sorted({v for _, v in missing_keys})
+            for i, p, v in self.conn.execute(
+                select(self.pv.c.id, self.pv.c.permission_id, self.pv.c.view_menu_id).where(
+                    self.pv.c.view_menu_id.in_(wanted_views)
+                )
+            ):
+                self._pv_ids[(p, v)] = i
+        return [self._pv_ids[k] for k in keys]
+
     def pairs_of_view(self, view: str) -> list[Pair]:
         vid = self._view_ids.get(view)
         if vid is None:
@@ -112,8 +143,7 @@ def ensure_permissions(
     make sure the public (anonymous) role exists, as FAB expects."""
     store = PermissionStore(conn)
     store.role_id(public_role)
-    ids = [store.pv_id(p) for p in sorted(set(pairs))]
-    store.grant(store.role_id(admin_role), [i for i in ids if i is not None])
+    store.grant(store.role_id(admin_role), store.ensure_pairs(pairs))
 
 
 def sync_module_roles(
