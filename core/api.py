@@ -500,12 +500,36 @@ class ErpApiMixin:
     def info_headless(self, **kwargs: Any) -> Response:
         return self._erp_answer(super().info_headless, **kwargs)  # type: ignore[misc]
 
+    def _erp_region_first(self) -> None:
+        """For a region-scoped model, refuse a posted ``region`` outside the user's regions
+        before the body is validated (403 wins over 422: validation messages must not tell
+        about another region's data)."""
+        from core.tenancy import RegionScoped, check_region_writable
+
+        datamodel = getattr(self, "datamodel", None)
+        model = getattr(datamodel, "obj", None)
+        if model is None or not issubclass(model, RegionScoped):
+            return
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict) or "region" not in data:
+            return
+        value = data["region"]
+        if isinstance(value, dict):
+            value = value.get("id")
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            check_region_writable(model, value)
+
     def put_headless(self, pk: Any) -> Response:
         parent = super().put_headless  # type: ignore[misc]
 
         def put() -> Response:
             checked = self._erp_pk(pk)
             json_object_body()
+            if self.datamodel.get(checked, self._base_filters) is None:  # type: ignore[attr-defined]
+                raise ApiError(404)
+            self._erp_region_first()
             return parent(checked)
 
         return self._erp_answer(put)
@@ -519,6 +543,7 @@ class ErpApiMixin:
 
         def post() -> Response:
             json_object_body()
+            self._erp_region_first()
             return parent()
 
         return self._erp_answer(post)

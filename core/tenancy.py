@@ -355,6 +355,35 @@ def _scope_reads(state: ORMExecuteState) -> None:
         state.statement = state.statement.options(*options)
 
 
+SCOPE_MESSAGE = "所选地区不在您的管辖范围内，未保存任何数据"
+OUT_OF_SCOPE_MESSAGE = "该记录不在您的管辖范围内"
+
+
+def writable_regions(cls: type, scope: Scope | None = None) -> frozenset[int] | None:
+    """Regions where ``scope`` may write records of ``cls`` (None: everywhere): a region
+    user in their region subtree, a cross-region actor where the model's module is enabled."""
+    scope = scope or current_scope()
+    if scope.unrestricted:
+        return None
+    if scope.actor in CROSS_REGION_ACTORS:
+        module = _module_of(cls)
+        return snapshot().regions_enabling(module) if module else frozenset()
+    return scope.region_ids or frozenset()
+
+
+def check_region_writable(cls: type, region_id: int | None, *, field: str = "region_id",
+                          scope: Scope | None = None) -> None:
+    """Raise :class:`ScopeViolation` when ``region_id`` is outside the writable regions.
+
+    The flush hook calls it for every write; APIs call it on the posted region before they
+    validate the body, so validation messages never tell about another region's data."""
+    if region_id is None:
+        return
+    allowed = writable_regions(cls, scope)
+    if allowed is not None and region_id not in allowed:
+        raise ScopeViolation(field, SCOPE_MESSAGE)
+
+
 @event.listens_for(Session, "before_flush")
 def _scope_writes(session: Session, flush_context: Any, instances: Any) -> None:
     objs = [o for o in list(session.new) + list(session.dirty) if isinstance(o, RegionScoped)]
@@ -370,16 +399,13 @@ def _scope_writes(session: Session, flush_context: Any, instances: Any) -> None:
             obj.region_id = region.id
         if obj.region_id is None and obj in session.new and scope.region_id is not None:
             obj.region_id = scope.region_id
-        allowed = scope.region_ids or frozenset()
-        if scope.actor in CROSS_REGION_ACTORS:
-            module = _module_of(type(obj))
-            allowed = snapshot().regions_enabling(module) if module else frozenset()
-        if obj.region_id not in allowed:
-            raise ScopeViolation("region_id", "所选地区不在您的管辖范围内，未保存任何数据")
+        if obj.region_id is None:
+            raise ScopeViolation("region_id", SCOPE_MESSAGE)
+        check_region_writable(type(obj), obj.region_id, scope=scope)
     for obj in session.deleted:
         if isinstance(obj, RegionScoped) and scope.region_ids is not None:
             if scope.actor not in CROSS_REGION_ACTORS and obj.region_id not in scope.region_ids:
-                raise ScopeViolation("region_id", "该记录不在您的管辖范围内")
+                raise ScopeViolation("region_id", OUT_OF_SCOPE_MESSAGE)
 
 
 # -- module gating by region ---------------------------------------------------------------

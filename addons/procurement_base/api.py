@@ -30,12 +30,12 @@ from marshmallow_sqlalchemy.fields import Related, RelatedList
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from core.api import ApiError, ErpModelRestApi, envelope, json_object_body
+from core.api import ApiError, ErpModelRestApi, json_object_body
 from core.models import Organization
 from core.services.export import send_xlsx
 from core.services.money import Money, MoneyField
 from core.services.statemachine import TransitionError
-from core.tenancy import RegionScoped, ScopeViolation, current_scope
+from core.tenancy import current_scope
 
 from . import reports, services
 from .models import (
@@ -174,7 +174,8 @@ def _label(col: str, labels: dict[str, str]) -> str:
 
 
 class PbApi(ErpModelRestApi):
-    """Base of the module's APIs: service validation on writes, region checked first."""
+    """Base of the module's APIs: service validation on writes (the posted region is
+    checked before validation by ``core.api.ErpModelRestApi``)."""
 
     model2schemaconverter = PbSchemaConverter
     #: ``validator(session, item)`` from :mod:`.services`
@@ -205,46 +206,6 @@ class PbApi(ErpModelRestApi):
             if field is not None:
                 field.required = False
                 field.allow_none = True
-
-    # -- region first ---------------------------------------------------------------------
-    @property
-    def _pb_scoped(self) -> bool:
-        return issubclass(self.datamodel.obj, RegionScoped)
-
-    def _pb_region_precheck(self) -> None:
-        data = request.get_json(silent=True)
-        if not self._pb_scoped or not isinstance(data, dict) or "region" not in data:
-            return
-        value = data["region"]
-        if isinstance(value, dict):
-            value = value.get("id")
-        if isinstance(value, bool):
-            return
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        if isinstance(value, int):
-            services.check_region_writable(value)
-
-    def post_headless(self):
-        try:
-            self._pb_region_precheck()
-        except ScopeViolation as exc:
-            return envelope(403, {exc.field: [exc.message]}, "forbidden")
-        return super().post_headless()
-
-    def put_headless(self, pk):
-        if self._pb_scoped and isinstance(request.get_json(silent=True), dict):
-            try:
-                checked = self._erp_pk(pk)
-            except ApiError:
-                return envelope(404)
-            if self.datamodel.get(checked, self._base_filters) is None:
-                return envelope(404)
-            try:
-                self._pb_region_precheck()
-            except ScopeViolation as exc:
-                return envelope(403, {exc.field: [exc.message]}, "forbidden")
-        return super().put_headless(pk)
 
     # -- hooks -------------------------------------------------------------------------------
     def _pb_validate(self, item: Any) -> None:

@@ -30,13 +30,14 @@ from marshmallow import ValidationError
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, object_session
 
+from core import tenancy
 from core.models import ORG_TYPES, SUPPLIER_SIZES, Organization, Region
 from core.services import audit
 from core.services.credit_code import CreditCodeError
 from core.services.credit_code import validate as validate_credit_code
 from core.services.money import MoneyError, fmt_yuan, to_money
 from core.services.statemachine import StateMachine, Transition, TransitionError
-from core.tenancy import CROSS_REGION_ACTORS, Scope, ScopeViolation, current_scope
+from core.tenancy import Scope, ScopeViolation, current_scope
 
 from .models import (
     BID_STATES,
@@ -56,7 +57,7 @@ from .models import (
 
 MODULE = "procurement_base"
 #: the tenancy layer's own words for a write outside the user's regions
-SCOPE_MESSAGE = "所选地区不在您的管辖范围内，未保存任何数据"
+SCOPE_MESSAGE = tenancy.SCOPE_MESSAGE
 ORG_SCOPE_MESSAGE = "只能在您管辖的地区（本地区及下级地区）内新增或修改单位"
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 ZERO = Decimal("0.00")
@@ -261,34 +262,11 @@ def _unscoped(stmt: Any) -> Any:
 
 
 # -- scope -----------------------------------------------------------------------------------
-def writable_regions(scope: Scope | None = None) -> frozenset[int] | None:
-    """The regions where the scope may write region-scoped records (None: everywhere).
-
-    The same rule as the tenancy layer's ``before_flush`` check: a region user writes in
-    their region subtree, a cross-region actor where this module is enabled.
-    """
-    scope = scope or current_scope()
-    if scope.unrestricted:
-        return None
-    if scope.actor in CROSS_REGION_ACTORS:
-        from core.tenancy import snapshot
-
-        return snapshot().regions_enabling(MODULE)
-    return scope.region_ids or frozenset()
-
-
-def check_region_writable(region_id: int | None, *, field: str = "region_id",
-                          message: str = SCOPE_MESSAGE, scope: Scope | None = None) -> None:
-    """Raise :class:`~core.tenancy.ScopeViolation` (403) for a region outside the scope.
-
-    The APIs call it before they validate the body, so a user learns nothing about
-    another region's data from validation messages.
-    """
-    if region_id is None:
-        return
-    allowed = writable_regions(scope)
-    if allowed is not None and region_id not in allowed:
-        raise ScopeViolation(field, message)
+def check_region_writable(region_id: int | None, *, cls: type | None = None,
+                          scope: Scope | None = None) -> None:
+    """Raise :class:`~core.tenancy.ScopeViolation` (403) for a region outside the scope
+    (the tenancy layer's own rule, for this module's records)."""
+    tenancy.check_region_writable(cls or Project, region_id, scope=scope)
 
 
 def _region_of_scope(session: Session, scope: Scope) -> Region | None:

@@ -278,3 +278,20 @@ def test_scoping_applies_to_aliased_joins(world) -> None:
                 region_of = dict(db.session.execute(select(FxDoc.id, FxDoc.region_id)).all())
             for a, b in rows:
                 assert region_of[a] in regions and region_of[b] in regions, (a, b)
+
+
+def test_out_of_region_write_is_refused_before_validation(world) -> None:
+    """A body that is both invalid and aimed at another region answers 403, not 422: the
+    validation messages must not tell a 长春市 user anything about 吉林市 data."""
+    app, _ = world
+    client = app.test_client()
+    city = jwt(client, "cc_user", "secret123")
+    jl_region = min(region_ids(app, "220200"))
+    body = {"number": "X-1", "title": "x", "amount": "not money", "region": jl_region}
+    res = client.post("/api/v1/fx_doc/", json=body, headers=city)
+    assert res.status_code == 403 and res.json["message"] == {
+        "region_id": ["所选地区不在您的管辖范围内，未保存任何数据"]
+    }
+    own = min(region_ids(app, "220100"))
+    res = client.post("/api/v1/fx_doc/", json={**body, "region": own}, headers=city)
+    assert res.status_code == 422 and "amount" in res.json["message"]
