@@ -97,14 +97,16 @@ def test_install_through_one_worker_reaches_the_other_within_2s(pg_url: str, tmp
         assert status == 200, body
         auth = {"Authorization": f"Bearer {json.loads(body)['access_token']}"}
 
-        # both workers answer 404 for the uninstalled module (and cache that state)
+        # both workers answer 404 for the uninstalled module (and cache that state); the
+        # kernel hands connections to whichever worker accepts first, and the second worker
+        # may still be booting: keep asking (bounded) until both have answered
         seen_404: set[str] = set()
-        for _ in range(200):
+        deadline = time.monotonic() + 45
+        while len(seen_404) < 2 and time.monotonic() < deadline:
             status, _, headers = Client(client.base).request("/api/v1/fx_item/", headers=auth)
             assert status == 404
             seen_404.add(headers["X-ERP-Worker"])
-            if len(seen_404) == 2:
-                break
+            time.sleep(0.01)
         assert len(seen_404) == 2, "requests reached both workers"
 
         # install through the admin page of whichever worker takes the request
@@ -122,7 +124,7 @@ def test_install_through_one_worker_reaches_the_other_within_2s(pg_url: str, tmp
 
         results: list[tuple[float, str, int]] = []
         ok_workers: set[str] = set()
-        while time.monotonic() - installed_at < 6 and (
+        while time.monotonic() - installed_at < 30 and (
             len(ok_workers) < 2 or time.monotonic() - installed_at < 2.5
         ):
             status, _, headers = Client(client.base).request("/api/v1/fx_item/", headers=auth)
