@@ -72,9 +72,50 @@ def with_app(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(name="erp", help="吉林省政府采购管理平台 / Jilin government-procurement ERP.")
+class ErpGroup(click.Group):
+    """The ``erp`` group: core commands, plus the commands add-ons export from ``cli.py``.
+
+    Add-on commands are looked up only when a name is not a core command (or for
+    ``--help``), so core commands never pay for building the app.
+    """
+
+    def _addon_commands(self, ctx: click.Context) -> dict[str, tuple[str, Any]]:
+        try:
+            app = _get_app()
+        except Exception as exc:  # a broken add-on must not hide the core commands
+            raise CliError(str(exc)) from exc
+        return app.extensions["erp"].cli_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        if not ctx.resilient_parsing:
+            try:
+                names |= set(self._addon_commands(ctx))
+            except CliError:
+                pass
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        found = self._addon_commands(ctx).get(cmd_name)
+        return found[1] if found else None
+
+
+@click.group(
+    name="erp", cls=ErpGroup, help="吉林省政府采购管理平台 / Jilin government-procurement ERP."
+)
 def erp() -> None:
     pass
+
+
+def require_installed(app: Flask, module: str) -> None:
+    """For add-on commands: fail with one clear line when ``module`` is not installed."""
+    from core.app import installer_for
+
+    if module not in installer_for(app).installed():
+        raise CliError(f"module {module!r} is not installed (erp module install {module})")
 
 
 # -- db -----------------------------------------------------------------------------------

@@ -141,6 +141,8 @@ class ErpState:
     menu: ErpMenu | None = None
     #: extra checks on top of "installed" (tenancy adds region enablement)
     activity_checks: list[Callable[[str], bool]] = field(default_factory=list)
+    #: ``erp`` sub-commands contributed by add-ons (``cli.py`` exporting ``cli``): name -> (module, command)
+    cli_commands: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
     def is_installed(self, module: str) -> bool:
         self.cache.refresh()
@@ -200,6 +202,22 @@ def register_addons(appbuilder: Any, state: ErpState) -> None:
             menu.current_module = None
         new_views = appbuilder.baseviews[before:]
         state.views_by_module[name] = list(new_views)
+        _collect_cli(state, name)
         for view in new_views:
             if view.blueprint is not None:
                 state.blueprint_module[view.blueprint.name] = name
+
+
+def _collect_cli(state: ErpState, name: str) -> None:
+    """An add-on's ``cli.py`` may export ``cli``: a click command or group added under ``erp``."""
+    module = state.registry.submodule(name, "cli")
+    command = getattr(module, "cli", None) if module is not None else None
+    if command is None:
+        return
+    from core.addons.manifest import AddonError
+
+    cmd_name = command.name
+    if cmd_name in state.cli_commands:
+        other = state.cli_commands[cmd_name][0]
+        raise AddonError(f"add-ons {other!r} and {name!r} both define the erp command {cmd_name!r}")
+    state.cli_commands[cmd_name] = (name, command)

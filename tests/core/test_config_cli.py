@@ -93,3 +93,16 @@ def test_console_script_and_flask_cli_reach_the_same_commands(db_url: str, tmp_p
                          cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert {m["name"] for m in json.loads(res.stdout)} >= {"fx_base", "fx_child"}
+
+
+def test_addon_commands_join_the_erp_group(app) -> None:
+    """An add-on's cli.py exports ``cli``; it runs as ``erp <name>`` and may demand its module."""
+    res = cli(app, "fx", "ping")
+    assert res.exit_code == 1
+    assert res.stderr == "error: module 'fx_base' is not installed (erp module install fx_base)\n"
+    installer(app).install(["fx_base"])
+    res = cli(app, "fx", "ping")
+    assert res.exit_code == 0 and res.stdout == "pong\n"
+    listing = cli(app, "--help")
+    assert "fx" in listing.stdout.split() and "module" in listing.stdout.split()
+    assert cli(app, "nope").exit_code == 2
