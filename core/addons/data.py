@@ -6,10 +6,11 @@ Formats (paths listed in the manifest's ``data`` / ``demo``):
   ``data/erp_region.extra.csv`` fill ``erp_region``).
   The ``id`` column holds the record's external id; a column ``<field>:ref`` holds the
   external id of another record whose database id goes into ``<field>``. Empty cells
-  are NULL. CSV records are always updatable.
+  are NULL. CSV records are always updatable. A JSON column's cell is JSON text.
 * YAML: one block or a list of blocks ``{table: ..., noupdate: bool, records: [...]}``;
   each record has ``id`` and its values, ``<field>:ref`` as in CSV, and may carry its own
-  ``noupdate``.
+  ``noupdate``. A JSON column takes a YAML list or mapping as it is (a string is read
+  as JSON text, as in CSV).
 
 External ids are ``module.name``; a bare ``name`` means the loading module. An upgrade
 updates shipped records in place, leaves records marked no-update alone, and removes the
@@ -21,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import decimal
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     DateTime,
@@ -140,6 +143,16 @@ class DataLoader:
         if value is None:
             return None
         ctype = table.c[column].type
+        if isinstance(ctype, JSON):
+            # YAML gives lists / mappings as they are; a string (a CSV cell) is JSON text
+            if isinstance(value, str):
+                if not value.strip():
+                    return None
+                try:
+                    return json.loads(value)
+                except ValueError as exc:
+                    raise DataFileError(f"{where}: column {column!r}: not valid JSON: {exc}") from None
+            return value
         if isinstance(value, str):
             if value == "" and not isinstance(ctype, Boolean):
                 return None if table.c[column].nullable or not _is_text(ctype) else ""
