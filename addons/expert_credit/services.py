@@ -538,15 +538,18 @@ def _conditions(ctx: Context) -> dict[str, Any]:
         "failing_score": E.c.credit_band.in_(zero_bands) if zero_bands else false(),
         "finance_supervisor": or_(E.c.finance_supervisor.is_(True), exists(
             select(ORG.c.id).where(ORG.c.id == E.c.employer_id, ORG.c.org_type == "finance"))),
-        "purchaser_staff": or_(E.c.employer_id == t.purchaser_id,
-                               E.c.employer_name == t.purchaser_name),
+        # NULL-safe: every condition is true or false, never NULL (NOT NULL is NULL)
+        "purchaser_staff": or_(and_(E.c.employer_id.isnot(None), E.c.employer_id == t.purchaser_id),
+                               and_(E.c.employer_name.isnot(None),
+                                    E.c.employer_name == t.purchaser_name)),
         "booked": exists(select(A.c.id).where(
             A.c.expert_id == E.c.id, A.c.review_date == ctx.review_date,
             A.c.status.in_(("drawn", "accepted")),
             A.c.request_id != (ctx.request_id or -1))),
         "declined": exists(select(A.c.id).where(A.c.expert_id == E.c.id,
                                                 A.c.request_id == (ctx.request_id or -1))),
-        "employment": or_(E.c.employer_id.in_(t.ids[1:] or [-1]),
+        "employment": or_(and_(E.c.employer_id.isnot(None),
+                               E.c.employer_id.in_(t.ids[1:] or [-1])),
                           rel("employment", recent)),
         "director": rel("director", recent),
         "shareholder": rel("shareholder", recent),
