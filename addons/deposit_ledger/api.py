@@ -1,0 +1,737 @@
+"""REST APIs of ``deposit_ledger`` under ``/api/v1/`` (thin: every rule is in ``services``).
+
+Resources: ``dl_deposit`` (CRUD without money edits; actions refund, forfeit, remit,
+convert, release, reverse, trigger; entries, balance, due lists), ``dl_project_reason``,
+``dl_forfeit_reason`` (read), ``dl_lpr_rate`` (admin), ``dl_cleanup`` (classification,
+report, xlsx, bulk actions, announcement list), ``dl_reconcile`` (statement import,
+matches, confirm / reject / correct).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import request
+from flask_appbuilder.api import expose, safe
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name, protect
+from marshmallow import Schema, fields
+from marshmallow import validate as mv
+from sqlalchemy import select
+
+from addons.procurement_base.api import ZH_INVALID, PbApi
+from core.api import ApiError, ErpBaseApi, json_object_body
+from core.services.export import send_xlsx
+from core.services.money import MoneyField
+from core.services.statemachine import TransitionError
+
+from . import cleanup, reconcile, services
+from .models import (
+    ENTRY_KINDS,
+    FORMS,
+    GUARANTEE_TYPES,
+    KINDS,
+    STATES,
+    TRIGGERS,
+    Deposit,
+    DepositEntry,
+    ForfeitReason,
+    LprRate,
+    ProjectForfeitReason,
+)
+
+DATE = {"invalid": ZH_INVALID[fields.Date]}
+TEXT = mv.Length(max=200, error="长度不能超过 {max} 个字符")
+
+
+def _money() -> MoneyField:
+    return MoneyField(load_default=None, allow_none=True, allow_negative=False)
+
+
+class RefundSchema(Schema):
+    date = fields.Date(load_default=None, error_messages=DATE)
+    amount = _money()
+    payee_account = fields.String(load_default=None, validate=TEXT)
+    bank_reference = fields.String(load_default=None, validate=TEXT)
+    note = fields.String(load_default=None, validate=mv.Length(max=2000))
+
+
+class ForfeitSchema(Schema):
+    reason = fields.Integer(required=True, strict=True,
+                            error_messages={"required": "请选择不予退还的事由", "invalid": "请填写事由编号"})
+    date = fields.Date(load_default=None, error_messages=DATE)
+    amount = _money()
+    note = fields.String(load_default=None, validate=mv.Length(max=2000))
+
+
+class RemitSchema(Schema):
+    voucher_no = fields.String(load_default=None, validate=TEXT)
+    date = fields.Date(load_default=None, error_messages=DATE)
+    amount = _money()
+    note = fields.String(load_default=None, validate=mv.Length(max=2000))
+
+
+class ConvertSchema(Schema):
+    contract = fields.Integer(required=True, strict=True,
+                              error_messages={"required": "请选择采购合同", "invalid": "请填写合同编号"})
+    date = fields.Date(load_default=None, error_messages=DATE)
+    number = fields.String(load_default=None, validate=mv.Length(max=50))
+
+
+class ReleaseSchema(Schema):
+    date = fields.Date(load_default=None, error_messages=DATE)
+    note = fields.String(load_default=None, validate=mv.Length(max=2000))
+
+
+class ReverseSchema(Schema):
+    reason = fields.String(load_default=None, validate=mv.Length(max=2000))
+    entry = fields.Integer(load_default=None, strict=True, error_messages={"invalid": "请填写分录编号"})
+    date = fields.Date(load_default=None, error_messages=DATE)
+
+
+class TriggerSchema(Schema):
+    trigger = fields.String(load_default=None, allow_none=True)
+    date = fields.Date(load_default=None, allow_none=True, error_messages=DATE)
+    supplier_fault = fields.Boolean(load_default=None, allow_none=True,
+                                    error_messages={"invalid": "请输入 true 或 false"})
+    supplier_fault_reason = fields.String(load_default=None, allow_none=True,
+                                          validate=mv.Length(max=2000))
+
+
+def _body(schema: type[Schema]) -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    data = json_object_body() if raw.strip() else {}
+    return schema().load(data)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def entry_json(e: DepositEntry) -> dict[str, Any]:
+    return {"id": e.id, "deposit_id": e.deposit_id, "kind": e.kind,
+            "kind_label": ENTRY_KINDS.get(e.kind), "reversed_kind": e.reversed_kind,
+            "amount": str(e.amount), "entry_date": _iso(e.entry_date),
+            "payee_account": e.payee_account, "bank_reference": e.bank_reference,
+            "voucher_no": e.voucher_no, "reason_id": e.reason_id,
+            "linked_entry_id": e.linked_entry_id, "reverses_id": e.reverses_id,
+            "late_fee": str(e.late_fee), "overdue_days": e.overdue_days, "note": e.note,
+            "created_by": e.created_by}
+
+
+def deposit_state(session: Any, dep: Deposit) -> dict[str, Any]:
+    b = services.balances(session, dep.id)
+    return {"id": dep.id, "number": dep.number, "status": dep.status,
+            "status_label": STATES.get(dep.status), "due_date": _iso(dep.due_date),
+            "settled_date": _iso(dep.settled_date),
+            **{k: str(v) for k, v in b.as_dict().items()}}
+
+
+DEPOSIT_LABELS = {
+    "number": "保证金编号", "kind": "保证金类型", "project": "采购项目", "package": "采购包",
+    "bid": "投标", "contract": "采购合同", "supplier": "供应商", "holder": "收取单位",
+    "form": "缴纳形式", "guarantee_type": "保函类型", "guarantee_number": "保函编号",
+    "guarantee_issuer": "出具机构", "guarantee_valid_until": "保函有效期至", "amount": "金额",
+    "received_date": "收取日期", "payer_account": "缴纳账户", "payer_bank": "开户银行",
+    "receipt_reference": "收款流水号", "trigger": "退还事由", "trigger_date": "触发事件日期",
+    "due_date": "应退还日期", "supplier_fault": "供应商自身原因延误",
+    "supplier_fault_reason": "延误原因", "status": "状态", "settled_date": "结清日期",
+    "note": "备注", "region": "所在地区",
+}
+
+
+class DepositApi(PbApi):
+    pb_title = "保证金"
+    resource_name = "dl_deposit"
+    datamodel = SQLAInterface(Deposit)
+    class_permission_name = "DlDeposit"
+    validator = staticmethod(services.validate_deposit)
+    list_columns = ["id", "number", "kind", "project_id", "package_id", "bid_id", "contract_id",
+                    "supplier.id", "supplier.name", "holder.id", "holder.name", "form",
+                    "guarantee_type", "guarantee_number", "guarantee_issuer",
+                    "guarantee_valid_until", "amount", "received_date", "payer_account",
+                    "payer_bank", "receipt_reference", "trigger", "trigger_date", "due_date",
+                    "supplier_fault", "supplier_fault_reason", "status", "settled_date",
+                    "converted_to_id", "note", "region.id", "region.name"]
+    show_columns = list_columns
+    add_columns = ["number", "kind", "project", "package", "bid", "contract", "supplier",
+                   "holder", "form", "guarantee_type", "guarantee_number", "guarantee_issuer",
+                   "guarantee_valid_until", "amount", "received_date", "payer_account",
+                   "payer_bank", "receipt_reference", "trigger", "trigger_date",
+                   "supplier_fault", "supplier_fault_reason", "note", "region"]
+    edit_columns = ["payer_account", "payer_bank", "trigger", "trigger_date", "supplier_fault",
+                    "supplier_fault_reason", "guarantee_valid_until", "note"]
+    search_columns = ["number", "kind", "project", "package", "contract", "supplier", "holder",
+                      "form", "status", "trigger", "due_date", "received_date", "amount", "region"]
+    order_columns = ["number", "amount", "received_date", "due_date", "status"]
+    base_order = ("id", "desc")
+    optional_on_add = ("region", "package", "bid", "contract", "holder", "supplier",
+                       "supplier_fault", "trigger", "trigger_date")
+    label_columns = DEPOSIT_LABELS
+    description_columns = {
+        "kind": "、".join(f"{k}={v}" for k, v in KINDS.items()),
+        "form": "、".join(f"{k}={v}" for k, v in FORMS.items()),
+        "guarantee_type": "、".join(f"{k}={v}" for k, v in GUARANTEE_TYPES.items()),
+        "trigger": "、".join(f"{k}={v}" for k, v in TRIGGERS.items()),
+        "status": "、".join(f"{k}={v}" for k, v in STATES.items()),
+    }
+
+    def pre_add(self, item: Deposit) -> None:
+        session = self.datamodel.session
+        try:
+            services.validate_deposit(session, item)
+        except services.DuplicateError as exc:
+            raise ApiError(409, exc.messages, "duplicate") from None
+        services.add_receipt(session, item)
+
+    def pre_delete(self, item: Any) -> None:
+        services.check_delete(self.datamodel.session, item)
+
+    # -- actions -------------------------------------------------------------------------------
+    def _act(self, pk: int, schema: type[Schema], do: Any, status: int = 200):
+        def run():
+            item = self.datamodel.get(self._erp_pk(pk), self._base_filters)
+            if item is None:
+                raise ApiError(404)
+            body = _body(schema)
+            session = self.datamodel.session
+            try:
+                result = do(session, item.id, body)
+            except TransitionError as exc:
+                session.rollback()
+                raise ApiError(exc.status, exc.message, exc.code, transition=exc.transition,
+                               state=exc.state) from None
+            except services.DuplicateError as exc:
+                session.rollback()
+                raise ApiError(409, exc.messages, "duplicate") from None
+            session.commit()
+            dep = session.get(Deposit, item.id)
+            out = {"deposit": deposit_state(session, dep)}
+            if isinstance(result, DepositEntry):
+                out["entry"] = entry_json(result)
+            elif isinstance(result, Deposit) and result.id != dep.id:
+                out["performance_deposit"] = deposit_state(session, result)
+            return self.response(status, result=out)
+
+        return self._erp_answer(run)
+
+    @expose("/<int:pk>/refund", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("operate")
+    def refund(self, pk: int):
+        """Refund the held balance (body: date, amount, payee_account, bank_reference, note);
+        the late fee is computed; a second or concurrent refund answers 409
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: the deposit and the refund entry}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
+        return self._act(pk, RefundSchema, lambda s, i, b: services.refund(
+            s, i, on=b["date"], amount=b["amount"], payee_account=b["payee_account"],
+            bank_reference=b["bank_reference"], note=b["note"]))
+
+    @expose("/<int:pk>/forfeit", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("operate")
+    def forfeit(self, pk: int):
+        """Forfeit for a reason the project lists (body: reason, date, amount, note)
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: the deposit and the entry}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
+        return self._act(pk, ForfeitSchema, lambda s, i, b: services.forfeit(
+            s, i, reason_id=b["reason"], on=b["date"], amount=b["amount"], note=b["note"]))
+
+    @expose("/<int:pk>/remit", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("operate")
+    def remit(self, pk: int):
+        """Remit the forfeited amount to the treasury (body: voucher_no, date, amount, note)
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: the deposit and the entry}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
+        return self._act(pk, RemitSchema, lambda s, i, b: services.remit(
+            s, i, voucher_no=b["voucher_no"], on=b["date"], amount=b["amount"], note=b["note"]))
+
+    @expose("/<int:pk>/convert", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("operate")
+    def convert(self, pk: int):
+        """Convert the winner's bid deposit into the performance deposit (body: contract,
+        date, number)
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: both deposits}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
+        return self._act(pk, ConvertSchema, lambda s, i, b: services.convert(
+            s, i, contract_id=b["contract"], on=b["date"], number=b["number"]))
+
+    @expose("/<int:pk>/release", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("operate")
+    def release(self, pk: int):
+        """Release a guarantee (body: date, note)
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: the deposit}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
+        return self._act(pk, ReleaseSchema, lambda s, i, b: services.release(
+            s, i, on=b["date"], note=b["note"]))
+
+    @expose("/<int:pk>/reverse", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("operate")
+    def reverse(self, pk: int):
+        """Reverse the latest live entry (body: reason, entry, date)
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: the deposit and the reversal entry}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
+        return self._act(pk, ReverseSchema, lambda s, i, b: services.reverse(
+            s, i, reason=b["reason"], entry_id=b["entry"], on=b["date"]))
+
+    @expose("/<int:pk>/trigger", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("operate")
+    def trigger(self, pk: int):
+        """Record the refund trigger (body: trigger, date, supplier_fault,
+        supplier_fault_reason); the due date is recomputed
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: the deposit}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
+        return self._act(pk, TriggerSchema, lambda s, i, b: services.record_trigger(
+            s, i, trigger=b["trigger"], on=b["date"], supplier_fault=b["supplier_fault"],
+            fault_reason=b["supplier_fault_reason"]))
+
+    @expose("/<int:pk>/entries", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def entries(self, pk: int):
+        """The deposit's ledger entries (oldest first) and balances
+        ---
+        get:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: entries}
+            404: {$ref: '#/components/responses/404'}
+        """
+        def run():
+            item = self.datamodel.get(self._erp_pk(pk), self._base_filters)
+            if item is None:
+                raise ApiError(404)
+            session = self.datamodel.session
+            rows = session.execute(select(DepositEntry).where(DepositEntry.deposit_id == item.id)
+                                   .order_by(DepositEntry.id)).scalars()
+            accrued = None
+            if item.status == "held" and item.due_date and item.form != "guarantee":
+                fee = services.late_fee(session, services.balances(session, item.id).held,
+                                        item.due_date, services.today(), region_id=item.region_id)
+                accrued = {"fee": str(ZERO if item.supplier_fault else fee.fee), "days": fee.days}
+            return self.response(200, result=[entry_json(e) for e in rows],
+                                 deposit=deposit_state(session, item), accrued_late_fee=accrued)
+
+        return self._erp_answer(run)
+
+    @expose("/due/<string:which>", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def due(self, which: str):
+        """Held deposits due ``today``, ``soon`` or ``overdue``
+        ---
+        get:
+          parameters:
+          - {in: path, name: which, schema: {type: string, enum: [today, soon, overdue]}}
+          responses:
+            200: {description: deposits}
+            404: {$ref: '#/components/responses/404'}
+        """
+        def run():
+            if which not in ("today", "soon", "overdue"):
+                raise ApiError(404)
+            session = self.datamodel.session
+            on, until = services.due_window(session)
+            rows = session.execute(services.due_query(which, on, until).limit(1000)).scalars()
+            return self.response(200, result=[
+                {"id": d.id, "number": d.number, "supplier": d.supplier.name,
+                 "amount": str(d.amount), "due_date": _iso(d.due_date),
+                 "overdue_days": max(0, (on - d.due_date).days)} for d in rows],
+                on=on.isoformat(), soon_until=until.isoformat())
+
+        return self._erp_answer(run)
+
+
+ZERO = services.ZERO
+
+
+class ProjectReasonApi(PbApi):
+    pb_title = "项目不予退还情形"
+    resource_name = "dl_project_reason"
+    datamodel = SQLAInterface(ProjectForfeitReason)
+    class_permission_name = "DlProjectReason"
+    validator = staticmethod(services.validate_project_reason)
+    list_columns = ["id", "project_id", "reason.id", "reason.name", "clause", "region.id",
+                    "region.name"]
+    show_columns = list_columns
+    add_columns = ["project", "reason", "clause", "region"]
+    edit_columns = ["clause"]
+    search_columns = ["project", "reason", "region"]
+    order_columns = ["id"]
+    base_order = ("id", "asc")
+    label_columns = {"project": "采购项目", "reason": "不予退还事由", "clause": "招标文件条款",
+                     "region": "所在地区"}
+
+    def pre_delete(self, item: Any) -> None:
+        services.check_delete(self.datamodel.session, item)
+
+
+class ForfeitReasonApi(PbApi):
+    pb_title = "不予退还事由"
+    resource_name = "dl_forfeit_reason"
+    datamodel = SQLAInterface(ForfeitReason)
+    class_permission_name = "DlForfeitReason"
+    include_route_methods = {"get", "get_list", "info"}
+    list_columns = ["id", "code", "name", "kind", "source", "active"]
+    show_columns = list_columns
+    order_columns = ["id", "code"]
+    base_order = ("id", "asc")
+    label_columns = {"code": "代码", "name": "事由", "kind": "适用", "source": "依据",
+                     "active": "启用"}
+
+
+class LprRateApi(PbApi):
+    pb_title = "一年期LPR"
+    resource_name = "dl_lpr_rate"
+    datamodel = SQLAInterface(LprRate)
+    class_permission_name = "DlLprRate"
+    validator = staticmethod(services.validate_lpr)
+    list_columns = ["id", "effective_date", "rate_percent", "source"]
+    show_columns = list_columns
+    add_columns = ["effective_date", "rate_percent", "source"]
+    edit_columns = add_columns
+    order_columns = ["effective_date"]
+    base_order = ("effective_date", "desc")
+    label_columns = {"effective_date": "生效日期", "rate_percent": "一年期LPR（%）",
+                     "source": "来源"}
+    max_page_size = 200
+
+    def pre_delete(self, item: Any) -> None:
+        if self.datamodel.session.execute(select(LprRate.id)).all().__len__() <= 1:
+            raise services.RuleError({"_schema": ["至少保留一条利率"]})
+
+
+# -- cleanup -----------------------------------------------------------------------------------------
+def _cutoff_arg() -> dt.date | None:
+    raw = (request.args.get("cutoff") or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, {"cutoff": ["日期格式不正确，应为 YYYY-MM-DD"]}, "bad_request") from None
+
+
+class CleanupApi(ErpBaseApi):
+    resource_name = "dl_cleanup"
+    class_permission_name = "DlCleanup"
+    openapi_spec_tag = "保证金清理"
+
+    def _params(self):
+        from core.db import db
+
+        session = db.session
+        cutoff = _cutoff_arg() or cleanup.default_cutoff(session)
+        region = (request.args.get("region") or "").strip() or None
+        try:
+            region_ids = cleanup.region_filter(session, region)
+        except ValueError as exc:
+            raise ApiError(400, {"region": [str(exc)]}, "bad_request") from None
+        return session, cutoff, region_ids
+
+    @expose("/", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def classify(self):
+        """Deposits to clean up (?cutoff=YYYY-MM-DD&region=CODE&category=...&page=0)
+        ---
+        get:
+          responses:
+            200: {description: classified deposits and totals}
+            400: {$ref: '#/components/responses/400'}
+        """
+        def run():
+            session, cutoff, region_ids = self._params()
+            df = cleanup.classify(session, cutoff, region_ids=region_ids)
+            category = request.args.get("category")
+            if category:
+                df = df[df["category"] == category]
+            page = int(request.args.get("page", "0") or 0) if str(request.args.get("page", "0")).isdigit() else 0
+            rows = df.iloc[page * 100:(page + 1) * 100]
+            return self.response(200, cutoff=cutoff.isoformat(), count=len(df),
+                                 summary=cleanup.summary(df),
+                                 result=[cleanup.row_json(r) for r in rows.itertuples()])
+
+        return self._erp_answer(run)
+
+    @expose("/report", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def report(self):
+        """The report per agency and per region (?cutoff=&region=)
+        ---
+        get:
+          responses:
+            200: {description: report}
+            400: {$ref: '#/components/responses/400'}
+        """
+        def run():
+            session, cutoff, region_ids = self._params()
+            rep = cleanup.report(session, cutoff, region_ids=region_ids)
+            return self.response(200, cutoff=cutoff.isoformat(),
+                                 by_agency=cleanup.frame_json(rep.by_agency),
+                                 by_region=cleanup.frame_json(rep.by_region))
+
+        return self._erp_answer(run)
+
+    @expose("/export", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("export")
+    def export(self):
+        """The cleanup report as xlsx (per agency, per region, detail)
+        ---
+        get:
+          responses:
+            200: {description: xlsx}
+            400: {$ref: '#/components/responses/400'}
+        """
+        def run():
+            session, cutoff, region_ids = self._params()
+            body = cleanup.report_xlsx(session, cutoff, region_ids=region_ids)
+            return send_xlsx(body, f"保证金清理报表_{cutoff.isoformat()}.xlsx")
+
+        return self._erp_answer(run)
+
+    @expose("/announcement", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def announcement(self):
+        """The public announcement list of unrefundable deposits (before remittance)
+        ---
+        get:
+          responses:
+            200: {description: list}
+        """
+        def run():
+            session, cutoff, region_ids = self._params()
+            df = cleanup.announcement(session, cutoff, region_ids=region_ids)
+            return self.response(200, cutoff=cutoff.isoformat(), result=cleanup.frame_json(df))
+
+        return self._erp_answer(run)
+
+    @expose("/bulk", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("operate")
+    def bulk(self):
+        """Bulk action on deposits: refund / release / remit (body: action, ids, date,
+        bank_reference_prefix, voucher_no); each deposit in its own savepoint
+        ---
+        post:
+          responses:
+            200: {description: done and refused, per deposit}
+            422: {$ref: '#/components/responses/422'}
+        """
+        def run():
+            from core.db import db
+
+            body = BulkSchema().load(json_object_body())
+            done, refused = cleanup.bulk(db.session, body["action"], body["ids"], on=body["date"],
+                                         bank_reference=body["bank_reference"],
+                                         voucher_no=body["voucher_no"])
+            db.session.commit()
+            return self.response(200, done=done, refused=refused)
+
+        return self._erp_answer(run)
+
+
+class BulkSchema(Schema):
+    action = fields.String(required=True, validate=mv.OneOf(
+        ["refund", "release", "remit"], error="操作只能是 refund、release、remit"),
+        error_messages={"required": "请选择操作"})
+    ids = fields.List(fields.Integer(strict=True), required=True,
+                      validate=mv.Length(min=1, max=1000, error="请选择 1 至 1000 条保证金"),
+                      error_messages={"required": "请选择保证金", "invalid": "请填写保证金编号列表"})
+    date = fields.Date(load_default=None, error_messages=DATE)
+    bank_reference = fields.String(load_default=None, validate=TEXT)
+    voucher_no = fields.String(load_default=None, validate=TEXT)
+
+
+# -- reconciliation -------------------------------------------------------------------------------------
+class MatchSchema(Schema):
+    line = fields.Integer(required=True, strict=True, error_messages={"required": "请选择流水"})
+    entry = fields.Integer(required=True, strict=True, error_messages={"required": "请选择台账分录"})
+
+
+class ReconcileApi(ErpBaseApi):
+    resource_name = "dl_reconcile"
+    class_permission_name = "DlReconcile"
+    openapi_spec_tag = "银行对账"
+
+    @expose("/import", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("operate")
+    def import_(self):
+        """Import a bank statement (multipart ``file``: CSV or XLSX with columns 日期, 金额,
+        对方户名, 流水号, 收支方向; ``region`` code optional) and propose matches
+        ---
+        post:
+          responses:
+            200: {description: lines imported and matches proposed}
+            422: {$ref: '#/components/responses/422'}
+        """
+        def run():
+            from core.db import db
+
+            f = request.files.get("file")
+            if f is None or not f.filename:
+                raise ApiError(422, {"file": ["请选择对账单文件（CSV 或 XLSX）"]}, "validation_error")
+            result = reconcile.import_statement(db.session, f.filename, f.read(),
+                                                region_code=request.form.get("region"),
+                                                account=request.form.get("account") or "")
+            db.session.commit()
+            return self.response(200, **result)
+
+        return self._erp_answer(run)
+
+    @expose("/", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def status(self):
+        """Matches and what is unmatched on each side (?batch=)
+        ---
+        get:
+          responses:
+            200: {description: reconciliation state}
+        """
+        def run():
+            from core.db import db
+
+            return self.response(200, **reconcile.state(db.session, request.args.get("batch")))
+
+        return self._erp_answer(run)
+
+    @expose("/match/<int:pk>/<string:decision>", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("operate")
+    def decide(self, pk: int, decision: str):
+        """Confirm or reject a proposed match (audited)
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          - {in: path, name: decision, schema: {type: string, enum: [confirm, reject]}}
+          responses:
+            200: {description: the match}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+        """
+        def run():
+            from core.db import db
+
+            if decision not in ("confirm", "reject"):
+                raise ApiError(404)
+            m = reconcile.decide(db.session, pk, decision)
+            db.session.commit()
+            return self.response(200, result=reconcile.match_json(m))
+
+        return self._erp_answer(run)
+
+    @expose("/match", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("operate")
+    def correct(self):
+        """Match a line to an entry by hand (a correction, confirmed and audited)
+        ---
+        post:
+          responses:
+            200: {description: the match}
+            422: {$ref: '#/components/responses/422'}
+        """
+        def run():
+            from core.db import db
+
+            body = MatchSchema().load(json_object_body())
+            m = reconcile.manual_match(db.session, body["line"], body["entry"])
+            db.session.commit()
+            return self.response(200, result=reconcile.match_json(m))
+
+        return self._erp_answer(run)
+
+
+APIS = (DepositApi, ProjectReasonApi, ForfeitReasonApi, LprRateApi, CleanupApi, ReconcileApi)
+
+
+def register(appbuilder) -> None:
+    for api in APIS:
+        appbuilder.add_api(api)
