@@ -142,6 +142,11 @@ REVERSE_OF = {"receipt": "void", "conversion_in": "void"}
 
 
 # -- small helpers ---------------------------------------------------------------------------------
+def _pct(value: Decimal) -> str:
+    """2 -> "2", 2.50 -> "2.5" (never "1E+1")."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def _actor_name() -> str:
     return audit.resolve_actor()[0]
 
@@ -426,7 +431,7 @@ def validate_deposit(session: Session, dep: Deposit, *, scope: Scope | None = No
                                    session=session)
             cap = percent_of(base, cap_pct)
             if amount > cap:
-                errors.add("amount", f"投标保证金不得超过{what}的{cap_pct.normalize()}%"
+                errors.add("amount", f"投标保证金不得超过{what}的{_pct(cap_pct)}%"
                                      f"（{what} {fmt_yuan(base)}，上限 {fmt_yuan(cap)}）")
         if dep.kind == "performance" and project is not None:
             if contract is None:
@@ -441,7 +446,7 @@ def validate_deposit(session: Session, dep: Deposit, *, scope: Scope | None = No
                                            region_id=project.region_id, session=session)
                     cap = percent_of(contract.amount, cap_pct)
                     if amount > cap:
-                        errors.add("amount", f"履约保证金不得超过合同金额的{cap_pct.normalize()}%"
+                        errors.add("amount", f"履约保证金不得超过合同金额的{_pct(cap_pct)}%"
                                              f"（合同金额 {fmt_yuan(contract.amount)}，上限 {fmt_yuan(cap)}）")
         if dep.form not in FORMS:
             errors.add("form", "缴纳形式只能是：银行转账（transfer）、支票（cheque）、汇票（draft）、"
@@ -716,7 +721,7 @@ def convert(session: Session, deposit_id: int, *, contract_id: Any, on: Any = No
     cap = percent_of(contract.amount, cap_pct)
     if b.held > cap:
         errors.add("amount", f"转入金额 {fmt_yuan(b.held)} 超过履约保证金上限：合同金额的"
-                             f"{cap_pct.normalize()}%（{fmt_yuan(cap)}）")
+                             f"{_pct(cap_pct)}%（{fmt_yuan(cap)}）")
     errors.raise_if_any()
     perf = Deposit(number=_text(number) or f"{dep.number}-LY", kind="performance",
                    project_id=dep.project_id, package_id=dep.package_id, contract_id=contract.id,
