@@ -25,8 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from addons.emall import models as emall_models
+from addons.emall import services as emall_services
+from addons.emall.services import DuplicateError, RuleError
 from core.models import ModuleRecord, Organization, Region
 from core.services import settings
 from core.tenancy import current_scope
@@ -54,18 +57,11 @@ settings.declare(
 
 
 def _emall():
-    """emall's models and services, imported when first needed (emall imports first)."""
-    from addons.emall import models as emall_models
-
     return emall_models
 
 
 def rule_error(messages: dict[str, list[str]]) -> Exception:
     """emall's validation error (a 422 with field messages)."""
-    try:
-        from addons.emall.services import RuleError
-    except ImportError:  # pragma: no cover - emall always exports it
-        from addons.procurement_base.services import RuleError
     return RuleError(messages)
 
 
@@ -135,22 +131,30 @@ def cold_chain_category(session: Session, category_id: int | None) -> Any | None
     return None
 
 
-def _category_id(obj: Any) -> int | None:
-    cat = obj.__dict__.get("category")
-    if cat is not None and getattr(cat, "id", None) is not None:
-        return cat.id
-    return getattr(obj, "category_id", None)
+def _session_of(*objs: Any) -> Session:
+    for obj in objs:
+        sess = object_session(obj) if obj is not None else None
+        if sess is not None:
+            return sess
+    from core.db import db
+
+    return db.session
 
 
-def check_listing_cold_chain(session: Session, listing: Any, *_: Any, **__: Any) -> None:
-    """A listing in a cold-chain category must deliver by cold chain (``cold_chain``)."""
-    if listing.cold_chain or not module_installed(session):
+def check_listing_cold_chain(listing: Any, category: Any) -> None:
+    """emall ``LISTING_VALIDATORS`` hook: a listing in a category that requires the cold
+    chain (itself or an ancestor) must deliver by cold chain (``cold_chain``)."""
+    if category is None or listing.cold_chain:
         return
-    cat = cold_chain_category(session, _category_id(listing))
+    session = _session_of(category, listing)
+    if not module_installed(session):
+        return
+    cat = cold_chain_category(session, category.id)
     if cat is None:
         return
     raise rule_error({"cold_chain": [
-        f"品目“{cat.name}”须全程冷链配送：请勾选“冷链配送”，并只在能冷链送达的地区销售"
+        f"“{category.name}”属于须冷链配送的品目（{cat.name}）：请勾选“冷链配送”，"
+        "并只选择能冷链送达的供货地区"
     ]})
 
 
@@ -165,48 +169,46 @@ def region_chain(session: Session, region_id: int | None) -> list[int]:
 
 
 def listing_covers(session: Session, listing: Any, region_id: int | None) -> bool:
-    """Whether the listing's (cold-chain) delivery regions cover ``region_id``: a city
-    covers its counties, 220000 the whole province."""
+    """Whether the listing's delivery regions cover ``region_id`` (a city covers its
+    counties, 220000 the whole province). For a cold-chain listing they are the regions
+    its cold-chain delivery reaches."""
     covered = {r.id for r in (listing.regions or [])}
     return bool(covered.intersection(region_chain(session, region_id)))
 
 
-def check_order_cold_chain(session: Session, order: Any, lines: Iterable[Any] | None = None,
-                           *_: Any, **__: Any) -> None:
-    """An order with items of a cold-chain category: each such listing must (still) deliver
-    by cold chain, and its cold-chain delivery must cover the order's delivery region
-    (the purchaser's region). The order line is marked ``cold_chain``."""
+def check_order_cold_chain(lines: list[Any]) -> None:
+    """emall ``ORDER_VALIDATORS`` hook, with the unsaved lines of one order: for each line
+    of a cold-chain category the listing must deliver by cold chain, and its cold-chain
+    delivery must cover the order's delivery region (the purchaser's region). Such lines
+    are marked ``cold_chain``; one message per refused line, nothing is written."""
+    if not lines:
+        return
+    first = lines[0]
+    session = _session_of(getattr(first, "listing", None), getattr(first, "category", None))
     if not module_installed(session):
         return
-    emall = _emall()
-    lines = list(lines if lines is not None else (order.lines or []))
-    region_id = order.__dict__.get("region").id if order.__dict__.get("region") else order.region_id
+    order = first.order
+    region_id = order.region_id
     messages: list[str] = []
     for line in lines:
-        listing = line.__dict__.get("listing")
-        if listing is None:
-            listing_id = getattr(line, "listing_id", None)
-            listing = session.get(emall.EmallListing, listing_id) if listing_id else None
-        if listing is None:
+        listing = line.listing
+        category = line.category if line.category is not None else (
+            listing.category if listing is not None else None)
+        if listing is None or category is None:
             continue
-        cat = cold_chain_category(session, _category_id(line) or listing.category_id)
+        cat = cold_chain_category(session, category.id)
         if cat is None:
             continue
-        label = f"{listing.brand} {listing.model}".strip() or listing.name
+        label = f"{listing.name}（{listing.brand} {listing.model}）"
         if not listing.cold_chain:
-            messages.append(
-                f"“{label}”属于须冷链配送的品目“{cat.name}”，但该商品未提供冷链配送，不能下单"
-            )
+            messages.append(f"{label}属于须冷链配送的品目（{cat.name}），但该商品未提供冷链配送，不能下单")
             continue
         if not listing_covers(session, listing, region_id):
             region = session.get(Region, region_id) if region_id else None
             where = region.name if region is not None else "收货地区"
-            messages.append(
-                f"“{label}”须冷链配送，供应商的冷链配送范围不包括{where}，不能下单"
-            )
+            messages.append(f"{label}须冷链配送，供应商的冷链配送范围不包括{where}，不能下单")
             continue
-        if hasattr(line, "cold_chain"):
-            line.cold_chain = True
+        line.cold_chain = True
     if messages:
         raise rule_error({"lines": messages})
 
@@ -233,9 +235,7 @@ def install_validators() -> None:
 
     for name, fn in (("LISTING_VALIDATORS", check_listing_cold_chain),
                      ("ORDER_VALIDATORS", check_order_cold_chain)):
-        hooks = getattr(emall_services, name, None)
-        if hooks is None:
-            return
+        hooks = getattr(emall_services, name)
         if fn not in hooks:
             hooks.append(fn)
 
@@ -308,8 +308,260 @@ def validate_livestock_purchaser(session: Session, obj: LivestockPurchaser) -> N
 
 
 def _duplicate(messages: dict[str, list[str]]) -> Exception:
-    try:
-        from addons.emall.services import DuplicateError
-    except ImportError:  # pragma: no cover
-        from addons.procurement_base.services import DuplicateError
     return DuplicateError(messages)
+
+
+def validate_livestock_purchaser_delete(session: Session, obj: LivestockPurchaser) -> None:
+    """Removing a unit from the list: only within the writer's regions."""
+    scope = current_scope()
+    org = obj.organization or session.get(Organization, obj.organization_id)
+    if not scope.unrestricted and (org is None or org.region_id not in (scope.region_ids or ())):
+        raise rule_error({"organization": ["只能移除您管辖地区（本地区及下级地区）内的单位"]})
+
+
+# -- the pavilion's search (emall's public catalog search, limited to the pavilion) ----------
+#: sort keys of emall's search with their Chinese labels
+SORTS = {"newest": "最新上架", "price_asc": "价格从低到高", "price_desc": "价格从高到低",
+         "name": "名称"}
+PAGE_SIZE = 20
+
+
+@dataclass
+class SearchPage:
+    items: list[Any]
+    count: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.page_size))
+
+
+def _int_arg(errors: dict[str, list[str]], args: Any, name: str, label: str, *,
+             minimum: int = 0, maximum: int | None = None) -> int | None:
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        errors[name] = [f"{label}须为整数"]
+        return None
+    value = int(raw)
+    if value < minimum or (maximum is not None and value > maximum) or value >= 2**31:
+        errors[name] = [f"{label}超出范围"]
+        return None
+    return value
+
+
+def _money_arg(errors: dict[str, list[str]], args: Any, name: str, label: str) -> Any:
+    from core.services.money import MoneyError, to_money
+
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = to_money(raw)
+    except MoneyError:
+        errors[name] = [f"{label}须为金额（元，最多两位小数）"]
+        return None
+    if value < 0:
+        errors[name] = [f"{label}不能为负数"]
+        return None
+    return value
+
+
+def parse_search_args(args: Any, *, zero_based: bool = False) -> dict[str, Any]:
+    """Query-string arguments of the pavilion search -> :func:`search` keywords; bad input
+    raises :class:`RuleError` with ``{argument: [Chinese message]}``. ``category`` is a
+    pavilion category's id or code; ``region`` a region code; ``attr.<key>`` an attribute
+    value (exact); ``page`` counts from 1 (from 0 with ``zero_based``, as in the APIs)."""
+    errors: dict[str, list[str]] = {}
+    out: dict[str, Any] = {}
+    q = (args.get("q") or "").strip()
+    if len(q) > 100:
+        errors["q"] = ["关键词不能超过 100 个字"]
+    elif q:
+        out["q"] = q
+    raw_cat = (args.get("category") or "").strip()
+    if raw_cat:
+        out["category"] = raw_cat
+    price_min = _money_arg(errors, args, "price_min", "最低价")
+    price_max = _money_arg(errors, args, "price_max", "最高价")
+    if price_min is not None and price_max is not None and price_min > price_max:
+        errors["price_max"] = ["最高价不能低于最低价"]
+    out["price_min"], out["price_max"] = price_min, price_max
+    out["supplier_id"] = _int_arg(errors, args, "supplier", "供应商", minimum=1)
+    region = (args.get("region") or "").strip()
+    if region:
+        if not (region.isdigit() and len(region) == 6):
+            errors["region"] = ["供货地区须为 6 位行政区划代码"]
+        else:
+            out["region_code"] = region
+    cold = (args.get("cold_chain") or "").strip().lower()
+    if cold in ("1", "true", "yes", "是"):
+        out["cold_chain"] = True
+    elif cold in ("0", "false", "no", "否"):
+        out["cold_chain"] = False
+    elif cold:
+        errors["cold_chain"] = ["冷链配送只能是 1（是）或 0（否）"]
+    sort = (args.get("sort") or "newest").strip()
+    if sort not in SORTS:
+        errors["sort"] = [f"排序只能是：{'、'.join(f'{k}（{v}）' for k, v in SORTS.items())}"]
+    out["sort"] = sort
+    page = _int_arg(errors, args, "page", "页码", minimum=0 if zero_based else 1, maximum=100000)
+    out["page"] = (page + 1 if zero_based else page) if page is not None else 1
+    size = _int_arg(errors, args, "page_size", "每页条数", minimum=1,
+                    maximum=emall_services.MAX_PAGE_SIZE)
+    out["page_size"] = size or PAGE_SIZE
+    attrs = {}
+    for key in args:
+        if key.startswith("attr."):
+            value = (args.get(key) or "").strip()
+            if not emall_services.ATTR_KEY.match(key[5:]):
+                errors[key] = ["属性标识无效"]
+            elif value:
+                attrs[key[5:]] = value
+    if attrs:
+        out["attrs"] = attrs
+    if errors:
+        raise rule_error(errors)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def resolve_category(session: Session, raw: Any) -> Any | None:
+    """A pavilion category by id or code (None: not a pavilion category)."""
+    Cat = _emall().EmallCategory
+    raw = str(raw).strip()
+    stmt = select(Cat).where(Cat.pavilion == PAVILION, Cat.active.is_(True))
+    if raw.isdigit() and len(raw) < 10:
+        stmt = stmt.where(Cat.id == int(raw))
+    else:
+        stmt = stmt.where(Cat.code == raw.upper())
+    return session.scalar(stmt)
+
+
+def search(session: Session, *, q: str | None = None, category: Any = None,
+           price_min: Any = None, price_max: Any = None, supplier_id: int | None = None,
+           region_code: str | None = None, cold_chain: bool | None = None,
+           attrs: dict[str, str] | None = None, sort: str = "newest", page: int = 1,
+           page_size: int = PAGE_SIZE) -> SearchPage:
+    """The pavilion's listed products: emall's public catalog search with the pavilion
+    filter (listed, supplier admitted), by keyword, category subtree, price range,
+    supplier, delivery region, cold chain and attribute values. ``page`` counts from 1.
+    A category or region that does not exist (or is not the pavilion's) gives no result."""
+    filters: dict[str, Any] = {"pavilion": PAVILION}
+    if category is not None and category != "":
+        cat = category if hasattr(category, "id") else resolve_category(session, category)
+        if cat is None:
+            return SearchPage([], 0, page, page_size)
+        filters["category_id"] = cat.id
+    if region_code:
+        region_id = session.scalar(select(Region.id).where(Region.code == region_code))
+        if region_id is None:
+            return SearchPage([], 0, page, page_size)
+        filters["region_id"] = region_id
+    count, items = emall_services.search_listings(
+        session, sort=sort, page=max(0, page - 1), page_size=page_size, q=q,
+        price_min=price_min, price_max=price_max, supplier_id=supplier_id,
+        cold_chain=cold_chain, attrs=attrs or None, **filters)
+    return SearchPage(items, count, page, page_size)
+
+
+def listed_counts(session: Session) -> dict[int, int]:
+    """Listed products per pavilion category, each category counting its sub-categories."""
+    from sqlalchemy import func
+
+    L = _emall().EmallListing
+    stmt = emall_services.search_statement(session, pavilion=PAVILION).subquery()
+    rows = session.execute(
+        select(L.category_id, func.count()).where(L.id.in_(select(stmt.c.id)))
+        .group_by(L.category_id)).all()
+    parents = {c.id: c.parent_id for c in pavilion_categories(session, active_only=False)}
+    counts: dict[int, int] = {}
+    for cat_id, n in rows:
+        seen: set[int] = set()
+        cur: int | None = cat_id
+        while cur is not None and cur in parents and cur not in seen:
+            counts[cur] = counts.get(cur, 0) + n
+            seen.add(cur)
+            cur = parents[cur]
+    return counts
+
+
+def pavilion_suppliers(session: Session) -> list[tuple[int, str]]:
+    """(id, name) of the suppliers with listed pavilion products (the search filter)."""
+    L = _emall().EmallListing
+    ids = emall_services.search_statement(session, pavilion=PAVILION).subquery()
+    rows = session.execute(
+        select(Organization.id, Organization.name)
+        .where(Organization.id.in_(select(L.supplier_id).where(L.id.in_(select(ids.c.id)))))
+        .order_by(Organization.name)).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def delivery_regions(session: Session) -> list[tuple[str, str]]:
+    """(code, name) for the delivery-region filter: the province and its cities."""
+    rows = session.execute(
+        select(Region.code, Region.name).where(Region.active.is_(True),
+                                               Region.level.in_(("province", "prefecture")))
+        .order_by(Region.code)).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def node_json(node: CategoryNode) -> dict[str, Any]:
+    cat = node.category
+    return {
+        "id": cat.id, "code": cat.code, "name": cat.name,
+        "catalog_code": cat.pb_catalog.code if cat.pb_catalog is not None else None,
+        "requires_cold_chain": node.cold_chain, "attributes": cat.attributes or [],
+        "children": [node_json(c) for c in node.children],
+    }
+
+
+def listing_json(listing: Any) -> dict[str, Any]:
+    out = emall_services.listing_dict(listing)
+    out["url"] = product_url(listing)
+    return out
+
+
+# -- links into emall's pages -------------------------------------------------------------------
+#: emall's endpoints (``Blueprint.endpoint``) this module links to or steers from; the first
+#: one that exists in the running app is used
+EMALL_LANDING = ("EmallCatalogView.index", "EmallCatalogView.list", "EmallPublicView.index",
+                 "EmallHomeView.index")
+EMALL_PRODUCT = ("EmallCatalogView.product", "EmallCatalogView.show", "EmallPublicView.product")
+
+
+def _endpoint(candidates: Iterable[str]) -> str | None:
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return None
+    rules = current_app.view_functions
+    return next((e for e in candidates if e in rules), None)
+
+
+def emall_landing_endpoints() -> set[str]:
+    ep = _endpoint(EMALL_LANDING)
+    return {ep} if ep else set()
+
+
+def general_mall_url(*, all_: bool = False) -> str:
+    from flask import url_for
+
+    ep = _endpoint(EMALL_LANDING)
+    if ep is None:
+        return "/"
+    return url_for(ep, **({"all": 1} if all_ else {}))
+
+
+def product_url(listing: Any) -> str:
+    from flask import url_for
+
+    ep = _endpoint(EMALL_PRODUCT)
+    if ep is None:
+        return url_for("LivestockPavilionView.search", q=listing.model)
+    try:
+        return url_for(ep, listing_id=listing.id)
+    except Exception:  # emall names its argument differently
+        return url_for(ep, pk=listing.id)
