@@ -442,6 +442,7 @@ class EmallOrderLine(RegionScoped, Model):
     cold_chain: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     order: Mapped[EmallOrder] = relationship(back_populates="lines")
+    listing: Mapped[EmallListing] = relationship()
     category: Mapped[EmallCategory] = relationship()
 
 

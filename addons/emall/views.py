@@ -1,0 +1,668 @@
+"""Pages of the e-mall (menu 电子卖场), in Simplified Chinese.
+
+Public (no login): 电子卖场首页 /emall/ (search and filters), the product page
+/emall/item/<id>, product images /emall/image/<id>.
+Logged in: 购物车 /emall/cart/ (purchasers; checkout by the trading rules), 数据看板
+/emall/dashboard/ (charts: what row scoping lets the user see), and the management pages:
+商品分类, 入驻条件, 供应商入驻, 商品管理, 订单, 网上竞价, 竞价报价, 价格监测. Status
+changes are buttons on each record's page; every write goes through :mod:`.services`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+from flask import abort, flash, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name
+from marshmallow import ValidationError
+from sqlalchemy import select
+from wtforms import SelectField, TextAreaField
+
+from addons.procurement_base.views import PbModelView, _labelled, _message_text, _money
+from core.db import db
+from core.services.charts import bar_chart, line_chart
+from core.services.money import fmt_yuan
+from core.services.statemachine import TransitionError
+from core.tenancy import ScopeViolation, current_scope
+
+from . import services
+from .api import OwnSupplierFilter, image_folder
+from .models import (
+    ADMISSION_STATES,
+    ALERT_KINDS,
+    ALERT_STATES,
+    COMPARISON_STATES,
+    LISTING_STATES,
+    ORDER_CHANNELS,
+    ORDER_STATES,
+    PAVILIONS,
+    QUOTE_STATES,
+    EmallAcceptance,
+    EmallAdmission,
+    EmallCategory,
+    EmallComparison,
+    EmallCondition,
+    EmallListing,
+    EmallListingImage,
+    EmallOrder,
+    EmallPriceAlert,
+    EmallQuote,
+)
+
+CATEGORY = "电子卖场"
+TEMPLATE_FOLDER = str(Path(__file__).resolve().parent / "templates")
+REFUSALS = (TransitionError, ValidationError, ScopeViolation)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=1) if value not in (None, "") else ""
+
+
+def _parse_json_field(item: Any, field: str, label: str) -> None:
+    value = getattr(item, field)
+    if isinstance(value, str):
+        if not value.strip():
+            setattr(item, field, None)
+            return
+        try:
+            setattr(item, field, json.loads(value))
+        except ValueError:
+            raise services.RuleError({field: [f"{label}须为 JSON 格式"]}) from None
+
+
+def _attrs_display(value: Any) -> str:
+    if not value:
+        return "—"
+    if isinstance(value, dict):
+        return "；".join(f"{k}：{v}" for k, v in value.items())
+    return "；".join(f"{a.get('label')}（{a.get('key')}，{a.get('type')}）" for a in value if isinstance(a, dict))
+
+
+class EmallView(PbModelView):
+    template_folder = TEMPLATE_FOLDER
+    show_template = "emall/show.html"
+    #: the state machine whose transitions are buttons on the record page
+    flow: ClassVar[Any] = None
+    json_fields: ClassVar[dict[str, str]] = {}
+
+    def _pb_validate(self, item: Any) -> None:
+        for field, label in self.json_fields.items():
+            _parse_json_field(item, field, label)
+        super()._pb_validate(item)
+
+    def prefill_form(self, form: Any, pk: Any) -> None:
+        for field in self.json_fields:
+            if field in form and not isinstance(form[field].data, str):
+                form[field].data = _json_text(form[field].data)
+
+    def pre_delete(self, item: Any) -> None:
+        from addons.procurement_base.views import DeleteRefused
+
+        raise DeleteRefused("该记录不能删除")
+
+    def _actions(self, item: Any) -> list[dict[str, Any]]:
+        if self.flow is None or item is None:
+            return []
+        return [{"name": t.name, "label": t.label, "require_reason": t.require_reason}
+                for t in self.flow.transitions if t.allows_from(getattr(item, self.flow.field))
+                and not t.name.startswith(("resume_", "resolve_"))]
+
+    def _em_extra(self, item: Any) -> dict[str, Any]:
+        return {}
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        pk = self._deserialize_pk_if_composite(pk)
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        widgets = self._show(pk)
+        status = getattr(item, self.flow.field) if self.flow else None
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+            related_views=self._related_views, em_actions=self._actions(item),
+            em_status=self.flow.label(status) if self.flow else None,
+            em_endpoint=f"{type(self).__name__}.transition", **self._em_extra(item))
+
+
+# -- catalog administration ------------------------------------------------------------------------
+class CategoryView(EmallView):
+    datamodel = SQLAInterface(EmallCategory)
+    class_permission_name = "EmallCategory"
+    validator = staticmethod(services.validate_category)
+    show_template = "appbuilder/general/model/show.html"
+    json_fields = {"attributes": "属性模板"}
+    list_title = show_title = "商品分类"
+    add_title = "新增商品分类"
+    edit_title = "修改商品分类"
+    list_columns = ["code", "name", "parent", "pavilion", "requires_cold_chain", "sequence", "active"]
+    show_columns = ["code", "name", "parent", "pb_catalog", "pavilion", "attributes",
+                    "requires_cold_chain", "sequence", "active"]
+    add_columns = ["code", "name", "parent", "pb_catalog", "pavilion", "attributes",
+                   "requires_cold_chain", "sequence", "active"]
+    edit_columns = add_columns
+    search_columns = ["code", "name", "parent", "pavilion", "active"]
+    order_columns = ["code", "name", "sequence"]
+    base_order = ("code", "asc")
+    page_size = 50
+    label_columns = {"code": "分类编码", "name": "分类名称", "parent": "上级分类",
+                     "pb_catalog": "政府采购品目", "pavilion": "行业馆", "attributes": "属性模板",
+                     "requires_cold_chain": "须冷链配送", "sequence": "排序", "active": "启用"}
+    description_columns = {
+        "code": "政府采购品目编码（如 A02010105），可加子编码（如 A02010105-01）",
+        "attributes": 'JSON 列表：[{"key": "memory_gb", "label": "内存", "type": "number", '
+                      '"unit": "GB", "required": true}]；type 为 text、number、choice（须列 choices）或 bool',
+        "pavilion": "留空为通用卖场"}
+    formatters_columns = {"pavilion": lambda v: PAVILIONS.get(v, "通用卖场") if v else "通用卖场",
+                          "attributes": _attrs_display}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "attributes": TextAreaField("属性模板"),
+        "pavilion": SelectField("行业馆", choices=[("", "通用卖场"), *PAVILIONS.items()],
+                                widget=Select2Widget()),
+    }
+
+    def _pb_validate(self, item: Any) -> None:
+        item.pavilion = item.pavilion or None
+        super()._pb_validate(item)
+
+
+class ConditionView(EmallView):
+    datamodel = SQLAInterface(EmallCondition)
+    class_permission_name = "EmallCondition"
+    validator = staticmethod(services.validate_condition)
+    show_template = "appbuilder/general/model/show.html"
+    list_title = show_title = "入驻条件"
+    add_title = "新增入驻条件"
+    edit_title = "修改入驻条件"
+    list_columns = ["sequence", "code", "name", "kind", "required", "source", "active"]
+    show_columns = ["code", "name", "kind", "description", "source", "required", "sequence", "active"]
+    add_columns = show_columns
+    edit_columns = show_columns
+    base_order = ("sequence", "asc")
+    label_columns = {"code": "条件编码", "name": "条件", "kind": "类型", "description": "说明",
+                     "source": "依据", "required": "必备", "sequence": "排序", "active": "启用"}
+    description_columns = {"name": "全省统一的入驻条件；不得设置注册资本、资产、营业收入、从业人员、利润、"
+                                   "纳税额、本地分支机构、指定品牌等负面清单所列门槛"}
+    formatters_columns = {"kind": _labelled({"document": "提供材料", "declaration": "承诺声明"})}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "kind": SelectField("类型", choices=[("declaration", "承诺声明"), ("document", "提供材料")])}
+
+
+class AdmissionView(EmallView):
+    datamodel = SQLAInterface(EmallAdmission)
+    class_permission_name = "EmallAdmission"
+    base_permissions = ["can_list", "can_show", "can_transition"]
+    base_filters = [["id", OwnSupplierFilter, None]]
+    flow = services.ADMISSION_FLOW
+    list_title = show_title = "供应商入驻"
+    list_columns = ["supplier", "status", "applied_at", "decided_at", "suspended_until"]
+    show_columns = ["supplier", "status", "categories", "answers", "contact", "phone", "applied_at",
+                    "decided_at", "decided_by", "reason", "suspended_until"]
+    search_columns = ["supplier", "status"]
+    base_order = ("applied_at", "desc")
+    label_columns = {"supplier": "供应商", "status": "状态", "answers": "条件响应", "categories": "经营分类",
+                     "contact": "联系人", "phone": "联系电话", "applied_at": "申请时间",
+                     "decided_at": "审核时间", "decided_by": "审核人", "reason": "理由",
+                     "suspended_until": "暂停至"}
+    formatters_columns = {"status": _labelled(ADMISSION_STATES), "answers": _attrs_display}
+    search_form_extra_fields = {"status": SelectField("状态", choices=[("", "全部"), *ADMISSION_STATES.items()])}
+
+    def _actions(self, item: Any) -> list[dict[str, Any]]:
+        return [a for a in super()._actions(item) if a["name"] != "reapply"]
+
+    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
+    @has_access
+    @permission_name("transition")
+    def transition(self, pk: int, name: str):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        try:
+            until = services.dt.date.fromisoformat(request.form["until"]) if request.form.get("until") else None
+            services.decide_admission(db.session, item, name, reason=request.form.get("reason"), until=until)
+            db.session.commit()
+            flash(f"已{services.ADMISSION_FLOW.transition_label(name)}", "success")
+        except (*REFUSALS, ValueError) as exc:
+            db.session.rollback()
+            flash(_message_text(exc) if not isinstance(exc, ValueError) else "日期格式不正确", "danger")
+        return redirect(url_for("AdmissionView.show", pk=pk))
+
+
+class ListingView(EmallView):
+    datamodel = SQLAInterface(EmallListing)
+    class_permission_name = "EmallListing"
+    base_filters = [["id", OwnSupplierFilter, None]]
+    validator = staticmethod(services.validate_listing)
+    flow = services.LISTING_FLOW
+    json_fields = {"attributes": "商品属性"}
+    list_title = show_title = "商品管理"
+    add_title = "新增商品"
+    edit_title = "修改商品"
+    list_columns = ["name", "brand", "model", "category", "supplier", "price", "reference_price",
+                    "stock", "status"]
+    show_columns = ["supplier", "category", "name", "brand", "model", "description", "attributes",
+                    "unit", "price", "reference_price", "reference_source", "reference_url", "stock",
+                    "cold_chain", "regions", "status", "review_note", "listed_at", "updated_at"]
+    add_columns = ["supplier", "category", "name", "brand", "model", "description", "attributes",
+                   "unit", "price", "reference_price", "reference_source", "reference_url", "stock",
+                   "cold_chain", "exclusive_model", "regions"]
+    edit_columns = add_columns
+    search_columns = ["name", "brand", "model", "category", "supplier", "status", "price"]
+    order_columns = ["name", "price", "stock", "status"]
+    base_order = ("id", "desc")
+    label_columns = {"supplier": "供应商", "category": "商品分类", "name": "商品名称", "brand": "品牌",
+                     "model": "型号", "description": "商品描述", "attributes": "商品属性", "unit": "单位",
+                     "price": "挂网价格（元）", "reference_price": "参考价（元）",
+                     "reference_source": "参考价来源", "reference_url": "参考价链接", "stock": "库存",
+                     "cold_chain": "冷链配送", "exclusive_model": "专供型号", "regions": "供货地区",
+                     "status": "状态", "review_note": "审核意见", "listed_at": "上架时间",
+                     "updated_at": "更新时间"}
+    description_columns = {"attributes": '按分类的属性模板填写 JSON，如 {"memory_gb": 16, "os": "国产操作系统"}',
+                           "reference_price": "厂商官方指导价或主流电商平台同型号最低价；挂网价格不得高于参考价",
+                           "exclusive_model": "仅供政府采购、市场上买不到的型号不得挂网"}
+    formatters_columns = {"price": _money, "reference_price": _money, "status": _labelled(LISTING_STATES),
+                          "attributes": _attrs_display,
+                          "reference_source": _labelled(services.REFERENCE_SOURCES)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "attributes": TextAreaField("商品属性"),
+        "reference_source": SelectField("参考价来源", choices=list(services.REFERENCE_SOURCES.items())),
+    }
+    add_form_query_rel_fields = {"supplier": [["org_type", FilterEqual, "supplier"]]}
+    edit_form_query_rel_fields = add_form_query_rel_fields
+
+    def pre_add(self, item: EmallListing) -> None:
+        item.status = "draft"
+        super().pre_add(item)
+
+    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
+    @has_access
+    @permission_name("transition")
+    def transition(self, pk: int, name: str):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        try:
+            services.transition_listing(db.session, item, name, reason=request.form.get("reason"))
+            db.session.commit()
+            flash(f"已{services.LISTING_FLOW.transition_label(name)}，商品状态：{LISTING_STATES[item.status]}",
+                  "success")
+        except REFUSALS as exc:
+            db.session.rollback()
+            flash(_message_text(exc), "danger")
+        return redirect(url_for("ListingView.show", pk=pk))
+
+
+class OrderView(EmallView):
+    datamodel = SQLAInterface(EmallOrder)
+    class_permission_name = "EmallOrder"
+    base_permissions = ["can_list", "can_show", "can_transition"]
+    flow = services.ORDER_FLOW
+    list_title = show_title = "电子卖场订单"
+    list_columns = ["number", "purchaser", "supplier", "channel", "amount", "status", "placed_at",
+                    "payment_due"]
+    show_columns = ["number", "purchaser", "supplier", "channel", "source_ref", "amount", "status",
+                    "delivery_address", "contact", "phone", "note", "placed_at", "confirmed_at",
+                    "shipped_at", "tracking", "delivered_at", "accepted_on", "payment_due", "paid_on",
+                    "payment_ref", "cancelled_at", "contract", "region"]
+    search_columns = ["number", "purchaser", "supplier", "channel", "status", "region", "amount"]
+    order_columns = ["number", "amount", "status", "placed_at", "payment_due"]
+    base_order = ("id", "desc")
+    label_columns = {"number": "订单号", "purchaser": "采购人", "supplier": "供应商", "channel": "下单渠道",
+                     "source_ref": "来源单据", "amount": "订单金额（元）", "status": "状态",
+                     "delivery_address": "收货地址", "contact": "联系人", "phone": "联系电话",
+                     "note": "备注", "placed_at": "下单时间", "confirmed_at": "确认时间",
+                     "shipped_at": "发货时间", "tracking": "物流单号", "delivered_at": "送达时间",
+                     "accepted_on": "验收日期", "payment_due": "付款期限", "paid_on": "付款日期",
+                     "payment_ref": "支付凭证号", "cancelled_at": "取消时间", "contract": "采购合同",
+                     "region": "所在地区"}
+    formatters_columns = {"amount": _money, "status": _labelled(ORDER_STATES),
+                          "channel": _labelled(ORDER_CHANNELS)}
+    search_form_extra_fields = {"status": SelectField("状态", choices=[("", "全部"), *ORDER_STATES.items()])}
+
+    def _actions(self, item: Any) -> list[dict[str, Any]]:
+        out = super()._actions(item)
+        if item.status == "disputed":
+            out.append({"name": "resolve", "label": "争议处理", "require_reason": True})
+        return out
+
+    def _em_extra(self, item: EmallOrder) -> dict[str, Any]:
+        acc = db.session.execute(select(EmallAcceptance).where(
+            EmallAcceptance.order_id == item.id)).scalar_one_or_none()
+        return {"em_lines": item.lines, "em_acceptance": acc, "em_today": services.today().isoformat(),
+                "em_money": fmt_yuan}
+
+    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
+    @has_access
+    @permission_name("transition")
+    def transition(self, pk: int, name: str):
+        if self.datamodel.get(pk, self._base_filters) is None:
+            abort(404)
+        f = request.form
+        try:
+            order = services.lock_order(db.session, pk)
+            acceptance = None
+            if name == "accept":
+                acceptance = {"accepted_on": services.dt.date.fromisoformat(f.get("accepted_on") or services.today().isoformat()),
+                              "inspectors": f.get("inspectors"), "note": f.get("note")}
+            paid_on = services.dt.date.fromisoformat(f["paid_on"]) if f.get("paid_on") else services.today()
+            services.transition_order(db.session, order, name, reason=f.get("reason"),
+                                      tracking=f.get("tracking"), acceptance=acceptance,
+                                      paid_on=paid_on, payment_ref=f.get("payment_ref"),
+                                      outcome=f.get("outcome"))
+            db.session.commit()
+            flash(f"订单状态：{ORDER_STATES[order.status]}", "success")
+        except (*REFUSALS, ValueError) as exc:
+            db.session.rollback()
+            flash(_message_text(exc) if not isinstance(exc, ValueError) else "日期格式不正确", "danger")
+        return redirect(url_for("OrderView.show", pk=pk))
+
+
+class ComparisonView(EmallView):
+    datamodel = SQLAInterface(EmallComparison)
+    class_permission_name = "EmallComparison"
+    base_permissions = ["can_list", "can_show", "can_transition"]
+    list_title = show_title = "网上竞价"
+    list_columns = ["number", "title", "purchaser", "budget", "quote_deadline", "status"]
+    show_columns = ["number", "title", "purchaser", "lines", "budget", "delivery_address",
+                    "requirements", "published_at", "quote_deadline", "status", "decision_note",
+                    "order_id", "region"]
+    search_columns = ["number", "title", "purchaser", "status", "region"]
+    base_order = ("id", "desc")
+    label_columns = {"number": "竞价编号", "title": "标题", "purchaser": "采购人", "lines": "采购需求",
+                     "budget": "最高限价（元）", "delivery_address": "收货地址", "requirements": "其他要求",
+                     "published_at": "发布时间", "quote_deadline": "报价截止时间", "status": "状态",
+                     "decision_note": "成交说明", "order_id": "订单", "region": "所在地区"}
+    formatters_columns = {"budget": _money, "status": _labelled(COMPARISON_STATES),
+                          "lines": lambda v: "；".join(f"{x['line']}. {x['name']}（{x['brand']} {x['model']}）×{x['quantity']}，"
+                                                      f"限价 {x['ceiling_price']}" for x in v or [])}
+
+    def _actions(self, item: EmallComparison) -> list[dict[str, Any]]:
+        if item.status not in ("open", "closed"):
+            return []
+        return [{"name": "award", "label": "确定成交（最低有效报价）", "require_reason": False,
+                 "optional_reason": True},
+                {"name": "cancel", "label": "撤销竞价", "require_reason": True}]
+
+    def _em_extra(self, item: EmallComparison) -> dict[str, Any]:
+        return {"em_status_text": COMPARISON_STATES.get(item.status)}
+
+    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
+    @has_access
+    @permission_name("transition")
+    def transition(self, pk: int, name: str):
+        comp = self.datamodel.get(pk, self._base_filters)
+        if comp is None:
+            abort(404)
+        try:
+            if name == "award":
+                order = services.award_comparison(db.session, comp, reason=request.form.get("reason"))
+                flash(f"已成交，生成订单 {order.number}", "success")
+            elif name == "cancel":
+                services.cancel_comparison(db.session, comp, reason=request.form.get("reason"))
+                flash("竞价已撤销", "success")
+            else:
+                abort(404)
+            db.session.commit()
+        except services.ConflictError as exc:
+            db.session.commit()
+            flash(_message_text(exc), "danger")
+        except REFUSALS as exc:
+            db.session.rollback()
+            flash(_message_text(exc), "danger")
+        return redirect(url_for("ComparisonView.show", pk=pk))
+
+
+class QuoteView(EmallView):
+    datamodel = SQLAInterface(EmallQuote)
+    class_permission_name = "EmallQuote"
+    base_permissions = ["can_list", "can_show"]
+    show_template = "appbuilder/general/model/show.html"
+    list_title = show_title = "竞价报价"
+    list_columns = ["comparison", "supplier", "total", "status", "submitted_at"]
+    show_columns = ["comparison", "supplier", "lines", "total", "note", "status", "submitted_at"]
+    search_columns = ["comparison", "supplier", "status"]
+    base_order = ("id", "desc")
+    label_columns = {"comparison": "竞价", "supplier": "供应商", "lines": "报价明细", "total": "报价总额（元）",
+                     "note": "说明", "status": "状态", "submitted_at": "报价时间"}
+    formatters_columns = {"total": _money, "status": _labelled(QUOTE_STATES),
+                          "lines": lambda v: "；".join(f"第{x['line']}行 商品{x['listing_id']} 单价 {x['unit_price']}"
+                                                      for x in v or [])}
+
+
+class PriceAlertView(EmallView):
+    datamodel = SQLAInterface(EmallPriceAlert)
+    class_permission_name = "EmallPriceAlert"
+    base_permissions = ["can_list", "can_show", "can_review", "can_scan"]
+    list_title = show_title = "价格监测"
+    list_columns = ["kind", "listing", "category", "supplier", "price", "median_price", "score", "status",
+                    "detected_at"]
+    show_columns = ["kind", "listing", "category", "supplier", "price", "reference_price", "median_price",
+                    "score", "detail", "status", "detected_at", "reviewed_at", "reviewed_by", "review_note"]
+    search_columns = ["kind", "status", "category", "supplier"]
+    base_order = ("id", "desc")
+    label_columns = {"kind": "类型", "listing": "商品", "category": "分类", "supplier": "供应商",
+                     "price": "价格（元）", "reference_price": "参考价（元）", "median_price": "同类中位数（元）",
+                     "score": "稳健 Z 分数", "detail": "说明", "status": "状态", "detected_at": "发现时间",
+                     "reviewed_at": "复核时间", "reviewed_by": "复核人", "review_note": "复核意见"}
+    formatters_columns = {"price": _money, "reference_price": _money, "median_price": _money,
+                          "kind": _labelled(ALERT_KINDS), "status": _labelled(ALERT_STATES)}
+    search_form_extra_fields = {"status": SelectField("状态", choices=[("", "全部"), *ALERT_STATES.items()])}
+
+    def _actions(self, item: EmallPriceAlert) -> list[dict[str, Any]]:
+        if item.status != "open":
+            return []
+        return [{"name": "confirmed", "label": "确认异常", "require_reason": True},
+                {"name": "dismissed", "label": "无异常", "require_reason": True}]
+
+    def _em_extra(self, item: EmallPriceAlert) -> dict[str, Any]:
+        return {"em_status_text": ALERT_STATES.get(item.status)}
+
+    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
+    @has_access
+    @permission_name("review")
+    def transition(self, pk: int, name: str):
+        alert = self.datamodel.get(pk, self._base_filters)
+        if alert is None:
+            abort(404)
+        try:
+            services.review_alert(db.session, alert, name, request.form.get("reason"))
+            db.session.commit()
+            flash("已复核", "success")
+        except REFUSALS as exc:
+            db.session.rollback()
+            flash(_message_text(exc), "danger")
+        return redirect(url_for("PriceAlertView.show", pk=pk))
+
+    @expose("/scan/", methods=["POST"])
+    @has_access
+    @permission_name("scan")
+    def scan(self):
+        added = services.scan_prices(db.session)
+        db.session.commit()
+        flash(f"价格监测完成：新增高于参考价 {added['above_reference']} 条、成交价异常 {added['order_outlier']} 条",
+              "success")
+        return redirect(url_for("PriceAlertView.list"))
+
+
+# -- public catalog, cart, dashboard -------------------------------------------------------------------
+class EmallPublicView(BaseView):
+    """电子卖场首页 and product pages: anonymous."""
+
+    route_base = "/emall"
+    template_folder = TEMPLATE_FOLDER
+    default_view = "index"
+
+    @expose("/")
+    def index(self):
+        from .api import catalog_filters
+
+        try:
+            args = catalog_filters(db.session)
+        except ValidationError as exc:
+            flash(_message_text(exc), "danger")
+            args = {"filters": {}, "sort": "newest", "page": 0, "page_size": 20}
+        total, rows = services.search_listings(db.session, sort=args["sort"], page=args["page"],
+                                               page_size=args["page_size"], **args["filters"])
+        pav = request.args.get("pavilion")
+        tree = services.category_tree(db.session, "*" if not pav else (None if pav == "general" else pav))
+        pages = (total + args["page_size"] - 1) // args["page_size"]
+        return self.render_template("emall/catalog.html", rows=rows, total=total, tree=tree,
+                                    args=request.args, page=args["page"], pages=pages,
+                                    sorts={"newest": "最新上架", "price_asc": "价格从低到高",
+                                           "price_desc": "价格从高到低", "name": "名称"},
+                                    fmt=fmt_yuan, pavilions=PAVILIONS)
+
+    @expose("/item/<int:pk>")
+    def item(self, pk: int):
+        x = services.public_listing(db.session, pk) if pk < 2**31 else None
+        if x is None:
+            abort(404)
+        return self.render_template("emall/product.html", x=services.listing_dict(x, detail=True),
+                                    fmt=fmt_yuan)
+
+    @expose("/image/<int:image_id>")
+    def image(self, image_id: int):
+        img = db.session.get(EmallListingImage, image_id) if image_id < 2**31 else None
+        if img is None:
+            abort(404)
+        path = image_folder() / img.path
+        if not path.is_file():
+            abort(404)
+        return send_file(path, mimetype=img.content_type, max_age=86400)
+
+
+class EmallCartView(BaseView):
+    """购物车 and checkout (purchasers)."""
+
+    route_base = "/emall/cart"
+    template_folder = TEMPLATE_FOLDER
+    class_permission_name = "EmallCartPage"
+    default_view = "cart"
+
+    def _uid(self) -> int:
+        from .api import _user_id
+
+        return _user_id()
+
+    @expose("/")
+    @has_access
+    @permission_name("access")
+    def cart(self):
+        lines = services.cart_lines(db.session, self._uid())
+        total = sum((c.listing.price * c.quantity for c in lines), services.ZERO)
+        scope = current_scope()
+        region = scope.region_id
+        band = services.trading_band(db.session, total, region) if lines else None
+        limits = (services.settings.get("emall.direct_purchase_limit", region, session=db.session),
+                  services.settings.get("emall.comparison_upper_limit", region, session=db.session))
+        return self.render_template("emall/cart.html", lines=lines, total=total, band=band,
+                                    limits=limits, fmt=fmt_yuan)
+
+    @expose("/add/<int:listing_id>", methods=["POST"])
+    @has_access
+    @permission_name("access")
+    def add(self, listing_id: int):
+        try:
+            qty = int(request.form.get("quantity") or 1)
+            services.cart_add(db.session, self._uid(), listing_id, qty)
+            db.session.commit()
+            flash("已加入购物车", "success")
+        except (*REFUSALS, ValueError) as exc:
+            db.session.rollback()
+            flash(_message_text(exc) if not isinstance(exc, ValueError) else "数量须为正整数", "danger")
+        return redirect(url_for("EmallCartView.cart"))
+
+    @expose("/remove/<int:line_id>", methods=["POST"])
+    @has_access
+    @permission_name("access")
+    def remove(self, line_id: int):
+        from .models import EmallCartLine
+
+        line = db.session.get(EmallCartLine, line_id)
+        if line is not None and line.user_id == self._uid():
+            db.session.delete(line)
+            db.session.commit()
+        return redirect(url_for("EmallCartView.cart"))
+
+    @expose("/checkout", methods=["POST"])
+    @has_access
+    @permission_name("access")
+    def checkout(self):
+        f = request.form
+        try:
+            res = services.checkout(db.session, self._uid(), delivery_address=f.get("delivery_address"),
+                                    contact=f.get("contact"), phone=f.get("phone"), note=f.get("note"))
+            db.session.commit()
+        except REFUSALS as exc:
+            db.session.rollback()
+            flash(_message_text(exc), "danger")
+            return redirect(url_for("EmallCartView.cart"))
+        if res["mode"] == "comparison":
+            flash(f"金额 {fmt_yuan(res['amount'])} 超过直购限额，已发布网上竞价 {res['comparison'].number}，"
+                  f"报价截止 {res['comparison'].quote_deadline:%Y-%m-%d %H:%M}", "success")
+            return redirect(url_for("ComparisonView.show", pk=res["comparison"].id))
+        flash(f"已下单：{'、'.join(o.number for o in res['orders'])}（按供应商拆分为 {len(res['orders'])} 个订单）",
+              "success")
+        return redirect(url_for("OrderView.list"))
+
+
+class EmallDashboardView(BaseView):
+    """数据看板: the charts of the user's own orders (supplier), spend (purchaser), or the
+    whole mall in their regions (institution, auditors)."""
+
+    route_base = "/emall/dashboard"
+    template_folder = TEMPLATE_FOLDER
+    class_permission_name = "EmallDashboardPage"
+    default_view = "dashboard"
+
+    @expose("/")
+    @has_access
+    @permission_name("access")
+    def dashboard(self):
+        d = services.dashboard(db.session)
+        scope = current_scope()
+        charts = []
+        if d["months"]:
+            title = "月度销售额" if scope.actor == "supplier" else ("月度采购额" if scope.actor == "purchaser" else "月度成交额")
+            charts.append(bar_chart(d["months"], {"金额": d["turnover"]}, title=title, unit="元"))
+            charts.append(line_chart(d["months"], {"订单数": d["orders"]}, title="月度订单数", unit="笔"))
+        states = [k for k, v in d["orders_by_status"].items() if v]
+        if states:
+            charts.append(bar_chart([ORDER_STATES[k] for k in states],
+                                    {"订单": [d["orders_by_status"][k] for k in states]},
+                                    title="订单状态分布", unit="笔", horizontal=True))
+        if d["spend_by_category"]:
+            charts.append(bar_chart([n for n, _ in d["spend_by_category"]],
+                                    {"金额": [v for _, v in d["spend_by_category"]]},
+                                    title="按分类的成交额（前 10）", unit="元", horizontal=True))
+        return self.render_template("emall/dashboard.html", d=d, charts=charts, fmt=fmt_yuan,
+                                    actor=scope.actor)
+
+
+VIEWS = (
+    (ListingView, "商品管理", "fa-cube"),
+    (OrderView, "电子卖场订单", "fa-shopping-bag"),
+    (ComparisonView, "网上竞价", "fa-gavel"),
+    (QuoteView, "竞价报价", "fa-tags"),
+    (AdmissionView, "供应商入驻", "fa-id-card"),
+    (PriceAlertView, "价格监测", "fa-line-chart"),
+    (CategoryView, "商品分类", "fa-sitemap"),
+    (ConditionView, "入驻条件", "fa-check-square-o"),
+)
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view_no_menu(EmallPublicView())
+    appbuilder.add_link("电子卖场首页", href="/emall/", icon="fa-shopping-cart", category=CATEGORY,
+                        category_icon="fa-shopping-cart")
+    appbuilder.add_view(EmallCartView, "购物车", icon="fa-shopping-basket", category=CATEGORY)
+    appbuilder.add_view(EmallDashboardView, "数据看板", icon="fa-bar-chart", category=CATEGORY)
+    for view, name, icon in VIEWS:
+        appbuilder.add_view(view, name, icon=icon, category=CATEGORY)
