@@ -20,9 +20,9 @@
         "demo/pb_payment.livestock.csv",
     ],
     "roles": {
-        # the centralized procurement institution runs the e-mall: it keeps the list of
-        # livestock-system purchasers (the catalog itself is edited in emall's category pages)
-        "采购代理机构": [
+        # the centralized procurement institution runs the e-mall (emall's role): it keeps the
+        # list of livestock-system purchasers (the catalog is edited in emall's 商品分类 page)
+        "电子卖场管理": [
             "* on LivestockPurchaser", "can_get on LivestockPavilionApi",
             "menu_access on 畜牧行业馆", "menu_access on 畜牧系统采购单位", "menu_access on 电子卖场",
         ],

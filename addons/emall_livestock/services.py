@@ -20,7 +20,6 @@ message]}``, nothing written).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -525,43 +524,33 @@ def listing_json(listing: Any) -> dict[str, Any]:
 
 
 # -- links into emall's pages -------------------------------------------------------------------
-#: emall's endpoints (``Blueprint.endpoint``) this module links to or steers from; the first
-#: one that exists in the running app is used
-EMALL_LANDING = ("EmallCatalogView.index", "EmallCatalogView.list", "EmallPublicView.index",
-                 "EmallHomeView.index")
-EMALL_PRODUCT = ("EmallCatalogView.product", "EmallCatalogView.show", "EmallPublicView.product")
+#: emall's public landing page (电子卖场首页) and product page, by endpoint
+EMALL_LANDING = "EmallPublicView.index"
+EMALL_PRODUCT = "EmallPublicView.item"
 
 
-def _endpoint(candidates: Iterable[str]) -> str | None:
+def _has_endpoint(endpoint: str) -> bool:
     from flask import current_app, has_app_context
 
-    if not has_app_context():
-        return None
-    rules = current_app.view_functions
-    return next((e for e in candidates if e in rules), None)
+    return has_app_context() and endpoint in current_app.view_functions
 
 
 def emall_landing_endpoints() -> set[str]:
-    ep = _endpoint(EMALL_LANDING)
-    return {ep} if ep else set()
+    return {EMALL_LANDING} if _has_endpoint(EMALL_LANDING) else set()
 
 
 def general_mall_url(*, all_: bool = False) -> str:
     from flask import url_for
 
-    ep = _endpoint(EMALL_LANDING)
-    if ep is None:
+    if not _has_endpoint(EMALL_LANDING):
         return "/"
-    return url_for(ep, **({"all": 1} if all_ else {}))
+    return url_for(EMALL_LANDING, **({"all": 1} if all_ else {}))
 
 
 def product_url(listing: Any) -> str:
+    """emall's product page of a listing (the pavilion has no product page of its own)."""
     from flask import url_for
 
-    ep = _endpoint(EMALL_PRODUCT)
-    if ep is None:
+    if not _has_endpoint(EMALL_PRODUCT):
         return url_for("LivestockPavilionView.search", q=listing.model)
-    try:
-        return url_for(ep, listing_id=listing.id)
-    except Exception:  # emall names its argument differently
-        return url_for(ep, pk=listing.id)
+    return url_for(EMALL_PRODUCT, pk=listing.id)

@@ -77,7 +77,7 @@ class LivestockPavilionView(BaseView):
             params = {}
         page = services.search(db.session, **params)
         category = params.get("category")
-        return self.render_template(
+        html = self.render_template(
             "emall_livestock/search.html",
             page=page, args=request.args, errors=errors, category=category,
             tree=services.pavilion_tree(db.session), counts=services.listed_counts(db.session),
@@ -87,6 +87,7 @@ class LivestockPavilionView(BaseView):
                                        **{**request.args.to_dict(), "page": n}),
             steering=self._steering(), general_url=services.general_mall_url(),
         )
+        return (html, 400) if errors else html
 
     @expose("/general")
     def general(self):
@@ -147,7 +148,8 @@ def steer_request() -> Any:
     sent to the pavilion (or shown a link to it), unless they chose the general e-mall."""
     if request.method != "GET" or request.endpoint not in services.emall_landing_endpoints():
         return None
-    if request.args.get("all") or session.get(GENERAL_KEY):
+    # only the bare landing page: a search, a category or another pavilion is the user's choice
+    if request.args or session.get(GENERAL_KEY):
         return None
     state = current_app.extensions.get("erp")
     if state is None or not state.is_active(services.MODULE):
@@ -172,5 +174,4 @@ def register(appbuilder) -> None:
     appbuilder.add_link("畜牧行业馆", href="/livestock/", icon="fa-paw", category=CATEGORY)
     appbuilder.add_view(LivestockPurchaserView, "畜牧系统采购单位", icon="fa-sitemap",
                         category=CATEGORY)
-    app = getattr(appbuilder, "app", None) or current_app._get_current_object()
-    app.before_request(steer_request)
+    current_app.before_request(steer_request)
