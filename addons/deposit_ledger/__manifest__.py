@@ -7,7 +7,13 @@
     "application": True,
     "sequence": 20,
     "data": ["data/dl_forfeit_reason.csv", "data/dl_lpr_rate.yaml"],
-    "demo": ["demo/dl_project_reason.csv", "demo/dl_deposit.yaml"],
+    "demo": [
+        "demo/pb_project.dl_old.csv",
+        "demo/pb_package.dl_old.csv",
+        "demo/pb_bid.dl_old.csv",
+        "demo/dl_project_reason.csv",
+        "demo/dl_deposit.yaml",
+    ],
     "roles": {
         "采购人": [
             "* on DlDeposit", "* on DlProjectReason", "can_get on DlForfeitReason",

@@ -479,7 +479,7 @@ def _cutoff_arg() -> dt.date | None:
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw)
+        return services.parse_iso_date(raw)
     except ValueError:
         raise ApiError(400, {"cutoff": ["日期格式不正确，应为 YYYY-MM-DD"]}, "bad_request") from None
 

@@ -142,6 +142,17 @@ REVERSE_OF = {"receipt": "void", "conversion_in": "void"}
 
 
 # -- small helpers ---------------------------------------------------------------------------------
+_ISO = __import__("re").compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_iso_date(raw: str) -> dt.date:
+    """A date written YYYY-MM-DD (ValueError otherwise; Python also accepts 20220501)."""
+    raw = raw.strip()
+    if not _ISO.match(raw):
+        raise ValueError(raw)
+    return dt.date.fromisoformat(raw)
+
+
 def _pct(value: Decimal) -> str:
     """2 -> "2", 2.50 -> "2.5" (never "1E+1")."""
     return format(Decimal(value).normalize(), "f")
@@ -163,7 +174,7 @@ def _date(errors: Errors, field_name: str, value: Any, label: str, *, required: 
         return None
     if isinstance(value, str):
         try:
-            value = dt.date.fromisoformat(value.strip())
+            value = parse_iso_date(value)
         except ValueError:
             errors.add(field_name, f"{label}格式不正确，应为 YYYY-MM-DD")
             return None

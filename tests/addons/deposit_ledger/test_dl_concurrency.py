@@ -1,0 +1,55 @@
+"""Two refunds of the same deposit at the same time, through the API, on PostgreSQL: both
+requests are made to wait on the deposit's row lock, then released together; exactly one
+answers 200 and the other 409, and the ledger holds one refund."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import create_engine, text
+
+from tests.addons.deposit_ledger.dl_world import dl, pb  # noqa: F401
+
+
+def test_two_concurrent_refunds_give_one_success_and_one_409(dl, pg_url):
+    pk = dl.deposit().json["id"]
+    headers = dl.h("agency")
+    app = dl.app
+    engine = create_engine(pg_url)
+    results: list[int] = []
+    bodies: list[dict] = []
+
+    def refund(n: int) -> None:
+        client = app.test_client()  # its own request, app context, session and connection
+        res = client.post(f"/api/v1/dl_deposit/{pk}/refund", headers=headers,
+                          json={"date": "2025-03-25", "bank_reference": f"OUT-{n}"})
+        results.append(res.status_code)
+        bodies.append(res.json)
+
+    with engine.connect() as blocker:
+        tx = blocker.begin()
+        blocker.execute(text("SELECT id FROM dl_deposit WHERE id = :id FOR UPDATE"), {"id": pk})
+        threads = [threading.Thread(target=refund, args=(n,)) for n in (1, 2)]
+        for t in threads:
+            t.start()
+        # both requests are now inside the refund, waiting for the row lock
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            waiting = blocker.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query ILIKE '%dl_deposit%FOR UPDATE%' AND pid <> pg_backend_pid()")).scalar()
+            if waiting == 2:
+                break
+            time.sleep(0.05)
+        assert waiting == 2, "both refunds should wait on the deposit's row lock"
+        tx.commit()
+    for t in threads:
+        t.join(60)
+    engine.dispose()
+    assert sorted(results) == [200, 409], bodies
+    refused = next(b for b, s in zip(bodies, results, strict=True) if s == 409)
+    assert refused["code"] == "invalid_state"
+    ents = dl.call("GET", f"dl_deposit/{pk}/entries", "agency", expect=200).json
+    assert [e["kind"] for e in ents["result"]] == ["receipt", "refund"]
+    assert ents["deposit"]["refunded"] == ents["deposit"]["received"] == "10000.00"
