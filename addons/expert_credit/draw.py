@@ -4,8 +4,9 @@ Algorithm ``ec-draw-v1`` (documented in docs/expert_credit.md, "The draw functio
 
 * input: the 32-byte ``seed`` fixed when the request was created, the draw's ``seq`` in the
   request's chain (1 for the first draw, 2, 3, ... for further draws), and for each request
-  line ``line`` (1, 2, ...) the **eligible pool**: ``(expert_id, weight)`` pairs with
-  integer weights > 0, sorted by ``expert_id`` ascending, and the number ``k`` to pick;
+  line ``line`` (1, 2, ...) the **eligible pool**: ``(code, weight)`` pairs (``code`` = the
+  expert's registration number 专家编号, ASCII, e.g. ``ZJ0000123``) with integer weights,
+  sorted by code (byte order), and the number ``k`` to pick; weight 0 never drawn;
 * random stream: block ``c`` (c = 0, 1, 2, ...) of a line is
   ``HMAC-SHA256(key=seed, msg="ec-draw-v1|<seq>|<line>|<c>")`` read as a 256-bit big-endian
   integer ``x``;
@@ -13,8 +14,10 @@ Algorithm ``ec-draw-v1`` (documented in docs/expert_credit.md, "The draw functio
   ``x >= 2**256 - (2**256 mod W)`` are skipped (rejection: no modulo bias); ``r = x mod W``;
   walking the remaining pool in order, the expert whose cumulative weight first exceeds
   ``r`` is picked and leaves the pool; repeat until ``k`` picks or the pool is empty;
-* the pool text that is hashed is one line per entry ``"<line>|<expert_id>|<weight>"``
-  (lines in request-line order, entries by expert id), joined by ``"\\n"``, UTF-8;
+* the pool text that is hashed is one line per entry ``"<line>|<code>|<weight>"``
+  (lines in request-line order, entries by code), joined by ``"\\n"``, UTF-8;
+* lines are drawn in order; an expert picked on an earlier line is taken out of the later
+  lines' pools before they are drawn (the stored pool is the line's eligible pool);
   ``pool_hash = sha256(pool text)``; the published ``seed_hash = sha256(seed)``.
 
 Weighted sampling without replacement, exact integer arithmetic: the same seed and pool
@@ -28,6 +31,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+Key = TypeVar("Key", str, int)
 
 ALGORITHM = "ec-draw-v1"
 _SPACE = 1 << 256
@@ -42,15 +48,15 @@ def block(seed: bytes, seq: int, line: int, counter: int) -> int:
     return int.from_bytes(hmac.new(seed, msg, hashlib.sha256).digest(), "big")
 
 
-def pick(seed: bytes, seq: int, line: int, pool: Sequence[tuple[int, int]], k: int) -> list[int]:
-    """Pick up to ``k`` expert ids from ``pool`` (``(expert_id, weight)``, sorted by id)."""
+def pick(seed: bytes, seq: int, line: int, pool: Sequence[tuple[Key, int]], k: int) -> list[Key]:
+    """Pick up to ``k`` keys from ``pool`` (``(key, weight)``, sorted by key, no duplicates)."""
     if len(seed) != 32:
         raise ValueError("seed must be 32 bytes")
-    remaining = [(int(e), int(w)) for e, w in pool if int(w) > 0]
-    ids = [e for e, _ in remaining]
-    if ids != sorted(ids) or len(set(ids)) != len(ids):
-        raise ValueError("pool must be sorted by expert id without duplicates")
-    chosen: list[int] = []
+    keys = [e for e, _ in pool]
+    if keys != sorted(keys) or len(set(keys)) != len(keys):
+        raise ValueError("pool must be sorted by key without duplicates")
+    remaining = [(e, int(w)) for e, w in pool if int(w) > 0]
+    chosen: list[Key] = []
     counter = 0
     while len(chosen) < k and remaining:
         total = sum(w for _, w in remaining)
@@ -71,32 +77,35 @@ def pick(seed: bytes, seq: int, line: int, pool: Sequence[tuple[int, int]], k: i
     return chosen
 
 
-def pool_text(lines: Iterable[tuple[int, Sequence[tuple[int, int]]]]) -> str:
+def pool_text(lines: Iterable[tuple[int, Sequence[tuple[Key, int]]]]) -> str:
     return "\n".join(f"{line}|{e}|{w}" for line, pool in lines for e, w in pool)
 
 
-def parse_pool(text: str) -> dict[int, list[tuple[int, int]]]:
-    out: dict[int, list[tuple[int, int]]] = {}
+def parse_pool(text: str) -> dict[int, list[tuple[str, int]]]:
+    out: dict[int, list[tuple[str, int]]] = {}
     for row in (text or "").splitlines():
         if not row.strip():
             continue
         line, e, w = row.split("|")
-        out.setdefault(int(line), []).append((int(e), int(w)))
+        out.setdefault(int(line), []).append((e, int(w)))
     return out
+
+
+def parse_result(text: str) -> list[tuple[int, str]]:
+    return [(int(r.split("|")[0]), r.split("|")[1]) for r in (text or "").splitlines() if r]
 
 
 def pool_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def run(seed: bytes, seq: int, lines: Sequence[tuple[int, Sequence[tuple[int, int]], int]]
-        ) -> list[tuple[int, int]]:
+def run(seed: bytes, seq: int, lines: Sequence[tuple[int, Sequence[tuple[Key, int]], int]]
+        ) -> list[tuple[int, Key]]:
     """Draw every line in order: ``lines`` = ``(line, pool, k)``; an expert picked on an
-    earlier line is removed from the later lines' pools before they are drawn (the pool
-    stored and hashed is the one each line actually used). Returns ``(line, expert_id)``
-    in pick order."""
-    taken: set[int] = set()
-    out: list[tuple[int, int]] = []
+    earlier line is removed from the later lines' pools before they are drawn. Returns
+    ``(line, key)`` in pick order."""
+    taken: set[Key] = set()
+    out: list[tuple[int, Key]] = []
     for line, pool, k in lines:
         usable = [(e, w) for e, w in pool if e not in taken]
         for e in pick(seed, seq, line, usable, k):

@@ -25,7 +25,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     Numeric,
     String,
     Text,
@@ -88,6 +87,8 @@ class Expert(RegionScoped, Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"), unique=True)
+    #: 专家编号: the stable public key the draw sorts the pool by ("ZJ" + 7 digits)
+    code: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)
     name: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     id_number: Mapped[str] = mapped_column(String(18), nullable=False, unique=True)
     phone: Mapped[str | None] = mapped_column(String(32))
@@ -175,7 +176,8 @@ class DrawRequest(RegionScoped, Model):
     review_place: Mapped[str | None] = mapped_column(String(200))
     #: pool scope: experts of this region and below (the province by default)
     pool_region_id: Mapped[int] = mapped_column(ForeignKey("erp_region.id"), nullable=False)
-    seed: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    #: the 32 random bytes, hex (published only once the request is closed)
+    seed: Mapped[str] = mapped_column(String(64), nullable=False)
     seed_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     seed_revealed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open", index=True)
@@ -219,8 +221,8 @@ class DrawRequestLine(Model):
 class Draw(RegionScoped, Model):
     """One draw of a request's chain (seq 1 = the first draw, then further draws).
 
-    ``pool`` is the ordered eligible pool ("line|expert_id|weight" lines) of each line;
-    ``pool_hash`` its SHA-256; ``result`` the drawn expert ids in pick order ("line|id").
+    ``pool`` is the ordered eligible pool ("line|expert code|weight" lines) of each line;
+    ``pool_hash`` its SHA-256; ``result`` the drawn experts in pick order ("line|code").
     """
 
     __tablename__ = "ec_draw"
@@ -301,6 +303,13 @@ class Assignment(RegionScoped, Model):
     expert: Mapped[Expert] = relationship()
     catalog = relationship("CatalogItem")
 
+    @property
+    def shown_name(self) -> str:
+        """The name as the current user may see it (hidden before the award notice)."""
+        from .masking import name_for_viewer
+
+        return name_for_viewer(self.expert_name, self.project)
+
     def __repr__(self) -> str:
         return f"评审任务 {self.id}"
 
@@ -342,6 +351,12 @@ class Evaluation(RegionScoped, Model):
     expert: Mapped[Expert] = relationship()
     project = relationship("Project")
     evaluator_org: Mapped[Organization | None] = relationship()
+
+    @property
+    def shown_name(self) -> str:
+        from .masking import name_for_viewer
+
+        return name_for_viewer(self.assignment.expert_name if self.assignment else "", self.project)
 
     def __repr__(self) -> str:
         return f"履职评价 {self.id}"

@@ -18,6 +18,7 @@ Every refusal is a :class:`RuleError` (422, ``{field: [Chinese message]}``) or a
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -247,11 +248,23 @@ def validate_expert(session: Session, e: Expert) -> None:
             e.employer_name = emp.name
             if emp.org_type == "finance":
                 e.finance_supervisor = True
+    if not e.code:
+        e.code = next_code(session)
+    elif not re.fullmatch(r"[A-Z0-9]{4,16}", e.code):
+        errors.add("code", "专家编号应为 4 到 16 位大写字母或数字")
     if e.finance_supervisor is None:
         e.finance_supervisor = False
     if not e.credit_band:
         e.credit_band = "new"
     errors.raise_if_any()
+
+
+def next_code(session: Session) -> str:
+    """The next registration number "ZJ" + 7 digits (unique constraint guards races: 409)."""
+    codes = session.execute(select(Expert.code).where(Expert.code.like("ZJ%"))
+                            .execution_options(erp_unscoped=True)).scalars().all()
+    n = max((int(c[2:]) for c in codes if c[2:].isdigit()), default=0)
+    return f"ZJ{n + 1:07d}"
 
 
 def _own_profile_check(session: Session, expert: Expert | None, field_: str = "expert") -> None:
@@ -435,9 +448,11 @@ def create_request(session: Session, project: Project, review_at: dt.datetime,
         pool_region = session.execute(select(Region).where(Region.code == "220000")).scalar_one()
     errors.raise_if_any()
     seed = seed or secrets.token_bytes(32)
+    if len(seed) != 32:
+        raise ValueError("seed must be 32 bytes")
     req = DrawRequest(project=project, project_id=project.id, region_id=project.region_id,
                       review_at=review_at, review_date=review_at.date(), review_place=review_place,
-                      pool_region_id=pool_region.id, seed=seed, seed_hash=algo.seed_hash(seed),
+                      pool_region_id=pool_region.id, seed=seed.hex(), seed_hash=algo.seed_hash(seed),
                       status="open", created_at=_now(), note=note,
                       created_by=audit.resolve_actor(actor)[0])
     for i, ln in enumerate(lines, start=1):
@@ -563,16 +578,19 @@ def _candidates(ctx: Context, catalog_id: int) -> Any:
                 exists(select(S.c.id).where(S.c.expert_id == E.c.id, S.c.catalog_id == catalog_id)))
 
 
-def eligible_pool(session: Session, ctx: Context, catalog_id: int) -> list[tuple[int, int]]:
-    """The eligible pool of one specialty, ``(expert_id, weight)`` sorted by id, computed in
-    one SQL statement (NOT EXISTS for every avoidance and booking rule)."""
+def eligible_pool(session: Session, ctx: Context, catalog_id: int,
+                  ids: dict[str, int] | None = None) -> list[tuple[str, int]]:
+    """The eligible pool of one specialty, ``(code, weight)`` sorted by code (byte order,
+    in Python: no database collation involved), computed in one SQL statement (NOT EXISTS
+    for every avoidance and booking rule). ``ids`` receives code -> expert id."""
     E = Expert.__table__
     conds = _conditions(ctx)
-    stmt = (select(E.c.id, E.c.credit_band)
-            .where(_candidates(ctx, catalog_id), *[not_(c) for c in conds.values()])
-            .order_by(E.c.id))
+    stmt = (select(E.c.id, E.c.code, E.c.credit_band)
+            .where(_candidates(ctx, catalog_id), *[not_(c) for c in conds.values()]))
     rows = session.execute(stmt, execution_options={"erp_unscoped": True}).all()
-    return [(eid, ctx.weights.get(band, 0)) for eid, band in rows]
+    if ids is not None:
+        ids.update((code, eid) for eid, code, _ in rows)
+    return sorted((code, ctx.weights.get(band, 0)) for _, code, band in rows)
 
 
 def exclusions(session: Session, ctx: Context, catalog_id: int) -> dict[int, list[str]]:
@@ -633,14 +651,15 @@ def perform_draw(session: Session, req: DrawRequest, *, on: dt.date | None = Non
     pools: list[tuple[int, list[tuple[int, int]]]] = []
     excluded: dict[int, set[str]] = {}
     spec: list[tuple[int, list[tuple[int, int]], int]] = []
+    code_ids: dict[str, int] = {}
     for ln, main, reserve in needs:
-        pool = eligible_pool(session, ctx, ln.catalog_id)
+        pool = eligible_pool(session, ctx, ln.catalog_id, code_ids)
         pools.append((ln.seq, pool))
         spec.append((ln.seq, pool, main + reserve))
         for eid, reasons in exclusions(session, ctx, ln.catalog_id).items():
             excluded.setdefault(eid, set()).update(reasons)
     text = algo.pool_text(pools)
-    picks = algo.run(req.seed, seq, spec)
+    picks = algo.run(bytes.fromhex(req.seed), seq, spec)
     needed = sum(m + r for _, m, r in needs)
     notes = []
     per_line: dict[int, int] = {}
@@ -658,7 +677,7 @@ def perform_draw(session: Session, req: DrawRequest, *, on: dt.date | None = Non
              pool_size=sum(len(p) for _, p in pools), needed=needed, drawn_count=len(picks),
              shortfall=needed - len(picks), shortfall_note="；".join(notes) or None,
              plan="\n".join(f"{line}|{k}" for line, _, k in spec),
-             result="\n".join(f"{line}|{e}" for line, e in picks), drawn_at=_now(),
+             result="\n".join(f"{line}|{code}" for line, code in picks), drawn_at=_now(),
              drawn_by=audit.resolve_actor(actor)[0], region_id=req.region_id)
     session.add(d)
     session.flush()
@@ -666,6 +685,7 @@ def perform_draw(session: Session, req: DrawRequest, *, on: dt.date | None = Non
         session.execute(DrawExclusion.__table__.insert(), [
             {"draw_id": d.id, "expert_id": eid, "reasons": ",".join(sorted(r))}
             for eid, r in sorted(excluded.items())])
+    picks = [(line, code_ids[code]) for line, code in picks]
     names = dict(session.execute(select(Expert.id, Expert.name).where(
         Expert.id.in_([e for _, e in picks])).execution_options(erp_unscoped=True)).all())
     line_of = {ln.seq: ln for ln in req.lines}
@@ -699,29 +719,38 @@ def replay(session: Session, d: Draw) -> ReplayResult:
     """Re-run a recorded draw from its stored pool and the request's seed."""
     req = session.execute(select(DrawRequest).where(DrawRequest.id == d.request_id)
                           .execution_options(erp_unscoped=True)).scalar_one()
-    if algo.seed_hash(req.seed) != req.seed_hash:
+    seed = bytes.fromhex(req.seed)
+    if algo.seed_hash(seed) != req.seed_hash:
         return ReplayResult(d.id, False, "种子与公布的哈希不符 / seed does not match its published hash")
     if algo.pool_hash(d.pool) != d.pool_hash:
         return ReplayResult(d.id, False, "备选池与记录的哈希不符 / pool does not match its hash")
     if d.algorithm != algo.ALGORITHM:
         return ReplayResult(d.id, False, f"未知算法版本 {d.algorithm}")
     pools = algo.parse_pool(d.pool)
-    wanted: dict[int, int] = {}
-    recorded = [tuple(int(x) for x in row.split("|")) for row in d.result.splitlines() if row]
-    for line, _ in recorded:
-        wanted[line] = wanted.get(line, 0) + 1
+    recorded = algo.parse_result(d.result)
     plan = [tuple(int(x) for x in row.split("|")) for row in (d.plan or "").splitlines() if row]
     spec = [(line, pools.get(line, []), k) for line, k in plan]
-    again = algo.run(req.seed, d.seq, spec)
+    again = algo.run(seed, d.seq, spec)
     if again != recorded:
         return ReplayResult(d.id, False, f"结果不一致：记录 {recorded}，重放 {again}")
     return ReplayResult(d.id, True, f"一致（{len(recorded)} 人，池 {d.pool_size} 人，"
                                     f"pool {d.pool_hash[:12]}…）")
 
 
+def assert_extracting_agency(session: Session, req: DrawRequest) -> Project:
+    """403 unless the user is the project's agency (or the platform admin / system)."""
+    project = session.execute(select(Project).where(Project.id == req.project_id)
+                              .execution_options(erp_unscoped=True)).scalar_one()
+    scope = current_scope()
+    if not (scope.unrestricted or (scope.actor == "agency"
+                                   and project.agency_id in (None, scope.org_id))):
+        raise ScopeViolation("request", "只有项目的代理机构可以抽取专家")
+    return project
+
+
 def close_request(session: Session, req: DrawRequest, *, actor: Any = None) -> None:
     """End the request: no further draws; the seed is revealed."""
-    REQUEST_FLOW.trigger(req, "close", actor=actor, session=session, seed=req.seed.hex())
+    REQUEST_FLOW.trigger(req, "close", actor=actor, session=session, seed=req.seed)
     req.seed_revealed_at = _now()
 
 
@@ -729,7 +758,7 @@ def cancel_request(session: Session, req: DrawRequest, reason: str | None, *,
                    actor: Any = None) -> None:
     """Cancel a request nothing was drawn for (its seed is revealed too)."""
     REQUEST_FLOW.trigger(req, "cancel", actor=actor, reason=reason, session=session,
-                         seed=req.seed.hex())
+                         seed=req.seed)
     req.seed_revealed_at = _now()
 
 

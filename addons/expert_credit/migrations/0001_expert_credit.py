@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('review_date', sa.Date(), nullable=False),
     sa.Column('review_place', sa.String(length=200), nullable=True),
     sa.Column('pool_region_id', sa.Integer(), nullable=False),
-    sa.Column('seed', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('seed', sa.String(length=64), nullable=False),
     sa.Column('seed_hash', sa.String(length=64), nullable=False),
     sa.Column('seed_revealed_at', sa.DateTime(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -42,6 +42,7 @@ def upgrade() -> None:
     op.create_table('ec_expert',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('code', sa.String(length=16), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('id_number', sa.String(length=18), nullable=False),
     sa.Column('phone', sa.String(length=32), nullable=True),
@@ -60,6 +61,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['region_id'], ['erp_region.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['ab_user.id'], ),
     sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code'),
     sa.UniqueConstraint('id_number'),
     sa.UniqueConstraint('user_id')
     )

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from core.db import db
 from core.models import Organization, Region
-from tests.addons.procurement_base.pb_world import PASSWORD, World, pb  # noqa: F401
+from tests.addons.procurement_base.pb_world import PASSWORD, World, pb
 from tests.conftest import cli, installer
 
 REVIEW = dt.datetime(2025, 3, 26, 9, 0)  # Wednesday
@@ -55,7 +55,8 @@ class EcWorld:
 
         self.counter += 1
         with self.app.app_context():
-            e = Expert(name=name or f"专家{self.counter:03d}", id_number=id_number(self.counter),
+            e = Expert(code=f"ZJ{self.counter:07d}", name=name or f"专家{self.counter:03d}",
+                       id_number=id_number(self.counter),
                        region_id=self.region(region), status=status, suspended_until=until,
                        credit_band=band, finance_supervisor=finance, user_id=user_id,
                        employer_id=self.pb.org[employer] if employer else None)
@@ -76,7 +77,7 @@ class EcWorld:
 
 
 @pytest.fixture
-def ec(pb) -> EcWorld:  # noqa: F811
+def ec(pb) -> EcWorld:
     assert installer(pb.app).install(["expert_credit"]) == ["expert_credit"]
     assert cli(pb.app, "tenant", "enable", "220000", "expert_credit").exit_code == 0
     p = pb.project("CC-2025-EC1", bid_deadline="2025-03-21T09:00:00")
@@ -105,14 +106,16 @@ def request(ec: EcWorld, count: int = 1, reserves: int = 0, review: dt.datetime 
 
 
 def draw(ec: EcWorld, req_id: int, on: dt.date = ON) -> tuple[int, list[int]]:
+    from addons.expert_credit import draw as algo
     from addons.expert_credit import services as s
-    from addons.expert_credit.models import DrawRequest
+    from addons.expert_credit.models import DrawRequest, Expert
 
     with ec.app.app_context():
         req = db.session.get(DrawRequest, req_id)
         d = s.perform_draw(db.session, req, on=on)
         db.session.commit()
-        return d.id, [int(r.split("|")[1]) for r in d.result.splitlines() if r]
+        ids = dict(db.session.execute(select(Expert.code, Expert.id)).all())
+        return d.id, [ids[code] for _, code in algo.parse_result(d.result)]
 
 
 def org_code(ec: EcWorld, key: str) -> str:
