@@ -6,6 +6,19 @@
     "depends": ["procurement_base"],
     "application": True,
     "sequence": 30,
+    "demo": [
+        "demo/ec_expert.csv",
+        "demo/ec_expert_specialty.csv",
+        "demo/ec_expert_relation.csv",
+        "demo/ec_draw_request.csv",
+        "demo/ec_draw_request_line.csv",
+        "demo/ec_draw.csv",
+        "demo/ec_draw_exclusion.csv",
+        "demo/ec_assignment.csv",
+        "demo/ec_evaluation.csv",
+        "demo/ec_bad_record.csv",
+        "demo/ec_credit_score.csv",
+    ],
     "roles": {
         "专家管理": [
             "* on EcExpert", "* on EcSpecialty", "* on EcRelation", "* on EcBadRecord",

@@ -209,15 +209,15 @@ def main() -> None:
                 if why:
                     excluded[e["n"]] = sorted(set(why))
                 else:
-                    pool.append((e["n"], weights["new"]))
+                    pool.append((f"ZJ{e['n']:07d}", weights["new"]))
             pool.sort()
             k = count + 1 if seq == 1 else len(declined)
-            picks = algo.run(seed, seq, [(1, pool, k)])
+            picks = [(ln, int(code[2:])) for ln, code in algo.run(seed, seq, [(1, pool, k)])]
             draw_id += 1
             text = algo.pool_text([(1, pool)])
             draw_rows.append([f"draw_{draw_id:03d}", req_xid, seq, parent, algo.ALGORITHM, text,
                               algo.pool_hash(text), len(pool), f"1|{k}", k, len(picks), k - len(picks),
-                              None, "\n".join(f"{ln}|{e}" for ln, e in picks),
+                              None, "\n".join(f"{ln}|ZJ{e:07d}" for ln, e in picks),
                               dt.datetime.combine(review - dt.timedelta(days=1), dt.time(16, seq)),
                               "agency", p["region_id:ref"]])
             parent = f"draw_{draw_id:03d}"
@@ -315,10 +315,10 @@ def main() -> None:
         score_rows.append([f"score_{e['n']:04d}", e["xid"], AS_OF, score, band, base, pen, cnt,
                            "演示数据：按评价与不良记录计算", f"core.region_{e['region']}"])
 
-    write("ec_expert.csv", ["id", "name", "id_number", "phone", "employer_name", "title",
+    write("ec_expert.csv", ["id", "code", "name", "id_number", "phone", "employer_name", "title",
                             "title_years", "status", "suspended_until", "finance_supervisor",
                             "credit_score", "credit_band", "region_id:ref"],
-          [[e["xid"], e["name"], e["id_number"], e["phone"], e["employer"], e["title"], e["years"],
+          [[e["xid"], f"ZJ{e['n']:07d}", e["name"], e["id_number"], e["phone"], e["employer"], e["title"], e["years"],
             e["status"], e["until"], "true" if e["finance"] else "false", e["score"], e["band"],
             f"core.region_{e['region']}"] for e in experts])
     spec_rows, sid = [], 0
