@@ -176,7 +176,8 @@ def test_orders_outside_cold_chain_categories_are_untouched(xm):
     with xm.app.app_context():
         drug = db.session.scalar(select(EmallListing).where(
             EmallListing.status == "listed", EmallListing.cold_chain.is_(False),
-            EmallListing.pavilion == "livestock", EmallListing.stock > 5))
+            EmallListing.pavilion == "livestock", EmallListing.stock > 5,
+            EmallListing.price < 1000).order_by(EmallListing.id).limit(1))
         order = _order(xm, drug.id)
         assert not any(ln.cold_chain for ln in order.lines)
         db.session.rollback()
