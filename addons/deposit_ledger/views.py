@@ -1,2 +1,521 @@
+"""Pages of ``deposit_ledger`` (menu 保证金管理), in Chinese: the deposit ledger (list,
+detail with its entries and the actions 退还 / 不予退还 / 上缴国库 / 转为履约保证金 / 解除保函 /
+冲销 / 退还事由), due today / soon / overdue, the cleanup (classification, bulk actions,
+announcement list), the cleanup report (tables, chart, Excel), bank reconciliation, the
+finance bureau's dashboard, the project forfeiture reasons and the LPR table.
+
+Every page calls the services; a refusal is shown as a message and nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name
+from marshmallow import ValidationError
+from sqlalchemy import select
+from wtforms import SelectField
+
+from addons.procurement_base.views import PbModelView, _labelled, _message_text, _money, _select
+from core.db import db
+from core.services.charts import bar_chart, line_chart
+from core.services.export import send_xlsx
+from core.services.statemachine import TransitionError
+from core.tenancy import ScopeViolation
+
+from . import cleanup, reconcile, services
+from .models import (
+    ENTRY_KINDS,
+    FORMS,
+    GUARANTEE_TYPES,
+    KINDS,
+    STATES,
+    TRIGGERS,
+    Deposit,
+    DepositEntry,
+    LprRate,
+    ProjectForfeitReason,
+)
+
+CATEGORY = "保证金管理"
+TEMPLATE_FOLDER = str(Path(__file__).resolve().parent / "templates")
+T = "deposit_ledger"
+
+
+def _date_arg(raw: str | None) -> dt.date | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return services.parse_iso_date(raw)
+    except ValueError:
+        raise ValidationError({"date": ["日期格式不正确，应为 YYYY-MM-DD"]}) from None
+
+
+def _yuan(fen: Any) -> str:
+    return _money(Decimal(int(fen)).scaleb(-2))
+
+
+class DepositView(PbModelView):
+    datamodel = SQLAInterface(Deposit)
+    class_permission_name = "DlDepositView"
+    validator = staticmethod(services.validate_deposit)
+    template_folder = TEMPLATE_FOLDER
+    show_template = f"{T}/deposit_show.html"
+    list_title = show_title = "保证金台账"
+    add_title = "登记收取保证金"
+    edit_title = "修改保证金（退还事由、账户、备注）"
+    list_columns = ["number", "kind", "project", "supplier", "holder", "form", "amount",
+                    "received_date", "due_date", "status"]
+    show_columns = ["number", "kind", "project", "package", "bid", "contract", "supplier",
+                    "holder", "form", "guarantee_type", "guarantee_number", "guarantee_issuer",
+                    "guarantee_valid_until", "amount", "received_date", "payer_account",
+                    "payer_bank", "receipt_reference", "trigger", "trigger_date", "due_date",
+                    "supplier_fault", "supplier_fault_reason", "status", "settled_date",
+                    "converted_to", "note", "region"]
+    add_columns = ["number", "kind", "project", "package", "bid", "contract", "supplier",
+                   "holder", "form", "guarantee_type", "guarantee_number", "guarantee_issuer",
+                   "guarantee_valid_until", "amount", "received_date", "payer_account",
+                   "payer_bank", "receipt_reference", "trigger", "trigger_date", "note"]
+    edit_columns = ["payer_account", "payer_bank", "trigger", "trigger_date", "supplier_fault",
+                    "supplier_fault_reason", "guarantee_valid_until", "note"]
+    search_columns = ["number", "kind", "project", "supplier", "holder", "form", "status",
+                      "due_date", "received_date", "amount", "region"]
+    order_columns = ["number", "amount", "received_date", "due_date", "status"]
+    base_order = ("id", "desc")
+    label_columns = {
+        "number": "保证金编号", "kind": "类型", "project": "采购项目", "package": "采购包",
+        "bid": "投标", "contract": "采购合同", "supplier": "供应商", "holder": "收取单位",
+        "form": "缴纳形式", "guarantee_type": "保函类型", "guarantee_number": "保函编号",
+        "guarantee_issuer": "出具机构", "guarantee_valid_until": "保函有效期至",
+        "amount": "金额（元）", "received_date": "收取日期", "payer_account": "缴纳账户",
+        "payer_bank": "开户银行", "receipt_reference": "收款流水号", "trigger": "退还事由",
+        "trigger_date": "触发事件日期", "due_date": "应退还日期",
+        "supplier_fault": "供应商自身原因延误", "supplier_fault_reason": "延误原因",
+        "status": "状态", "settled_date": "结清日期", "converted_to": "转为履约保证金",
+        "note": "备注", "region": "所在地区",
+    }
+    description_columns = {
+        "amount": "投标保证金不超过项目（采购包）预算的2%；履约保证金不超过合同金额的10%（参数设置）",
+        "form": "不收取现金；保函（银行、保险、电子保函）不退还资金，办理解除",
+        "trigger": "填写后按工作日自动计算应退还日期（事件当日不计入）",
+    }
+    formatters_columns = {"amount": _money, "kind": _labelled(KINDS), "form": _labelled(FORMS),
+                          "status": _labelled(STATES), "trigger": _labelled(TRIGGERS),
+                          "guarantee_type": _labelled(GUARANTEE_TYPES)}
+    add_form_extra_fields = {
+        "kind": _select("类型", KINDS), "form": _select("缴纳形式", FORMS),
+        "guarantee_type": _select("保函类型", GUARANTEE_TYPES, "（非保函不填）"),
+        "trigger": _select("退还事由", TRIGGERS, "（尚未发生）"),
+    }
+    edit_form_extra_fields = {"trigger": _select("退还事由", TRIGGERS, "（尚未发生）")}
+    search_form_extra_fields = {"status": _select("状态", STATES, "全部"),
+                                "kind": _select("类型", KINDS, "全部"),
+                                "form": _select("缴纳形式", FORMS, "全部")}
+
+    def pre_add(self, item: Deposit) -> None:
+        for f in ("guarantee_type", "trigger"):
+            if getattr(item, f) == "":
+                setattr(item, f, None)
+        services.validate_deposit(self.datamodel.session, item)
+        services.add_receipt(self.datamodel.session, item)
+
+    def pre_update(self, item: Deposit) -> None:
+        if item.trigger == "":
+            item.trigger = None
+        services.validate_deposit(self.datamodel.session, item)
+
+    def pre_delete(self, item: Any) -> None:
+        from addons.procurement_base.views import DeleteRefused
+
+        raise DeleteRefused("保证金登记后不能删除；登记有误请冲销收取分录")
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        pk = self._deserialize_pk_if_composite(pk)
+        widgets = self._show(pk)
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        session = self.datamodel.session
+        ents = session.execute(select(DepositEntry).where(DepositEntry.deposit_id == item.id)
+                               .order_by(DepositEntry.id)).scalars().all()
+        b = services.balances(session, item.id)
+        accrued = None
+        if item.status == "held" and item.due_date and item.form != "guarantee":
+            try:
+                fee = services.late_fee(session, b.held, item.due_date, services.today(),
+                                        region_id=item.region_id)
+                accrued = (services.ZERO if item.supplier_fault else fee.fee, fee.days)
+            except ValidationError:
+                accrued = None
+        from sqlalchemy import inspect as sa_inspect
+
+        from addons.procurement_base.models import Contract
+
+        contracts = []
+        if item.kind == "bid" and item.status == "held":
+            contracts = session.execute(select(Contract).where(
+                Contract.project_id == item.project_id, Contract.supplier_id == item.supplier_id)
+            ).scalars().all()
+        del sa_inspect
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+            related_views=self._related_views, dep=item, entries=ents, balances=b,
+            accrued=accrued, kinds=ENTRY_KINDS, states=STATES, triggers=TRIGGERS,
+            reasons=services.project_reasons(session, item.project_id), contracts=contracts,
+            live=services.live_entries(session, item.id), today=services.today().isoformat(),
+            money=_money)
+
+    @expose("/act/<int:pk>/<string:action>", methods=["POST"])
+    @has_access
+    @permission_name("operate")
+    def act(self, pk: int, action: str):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        session = self.datamodel.session
+        f = request.form
+        labels = {"refund": "退还", "forfeit": "不予退还", "remit": "上缴国库",
+                  "convert": "转为履约保证金", "release": "解除保函", "reverse": "冲销",
+                  "trigger": "登记退还事由"}
+        if action not in labels:
+            abort(404)
+        try:
+            on = _date_arg(f.get("date"))
+            if action == "refund":
+                services.refund(session, item.id, on=on, payee_account=f.get("payee_account"),
+                                bank_reference=f.get("bank_reference"), note=f.get("note"))
+            elif action == "forfeit":
+                services.forfeit(session, item.id, reason_id=f.get("reason"), on=on,
+                                 note=f.get("note"))
+            elif action == "remit":
+                services.remit(session, item.id, voucher_no=f.get("voucher_no"), on=on,
+                               note=f.get("note"))
+            elif action == "convert":
+                cid = f.get("contract", "")
+                services.convert(session, item.id, contract_id=int(cid) if cid.isdigit() else None,
+                                 on=on, number=f.get("number"))
+            elif action == "release":
+                services.release(session, item.id, on=on, note=f.get("note"))
+            elif action == "reverse":
+                services.reverse(session, item.id, reason=f.get("reason"), on=on,
+                                 entry_id=f.get("entry") or None)
+            elif action == "trigger":
+                services.record_trigger(session, item.id, trigger=f.get("trigger") or None,
+                                        on=on, supplier_fault=f.get("supplier_fault") == "y",
+                                        fault_reason=f.get("supplier_fault_reason"))
+            session.commit()
+            flash(f"已{labels[action]}。保证金状态：{STATES[item.status]}", "success")
+        except (TransitionError, ValidationError, ScopeViolation) as exc:
+            session.rollback()
+            flash(f"{labels[action]}未完成：{_message_text(exc)}（未写入任何数据）", "danger")
+        return redirect(url_for("DepositView.show", pk=pk))
+
+
+class ProjectReasonView(PbModelView):
+    datamodel = SQLAInterface(ProjectForfeitReason)
+    class_permission_name = "DlProjectReasonView"
+    validator = staticmethod(services.validate_project_reason)
+    list_title = show_title = "项目不予退还情形"
+    add_title = "登记招标文件载明的不予退还情形"
+    edit_title = "修改条款"
+    list_columns = ["project", "reason", "clause", "region"]
+    show_columns = list_columns
+    add_columns = ["project", "reason", "clause"]
+    edit_columns = ["clause"]
+    search_columns = ["project", "reason", "region"]
+    label_columns = {"project": "采购项目", "reason": "不予退还事由", "clause": "招标文件条款",
+                     "region": "所在地区"}
+
+    def pre_delete(self, item: Any) -> None:
+        from addons.procurement_base.views import DeleteRefused
+
+        try:
+            services.check_delete(self.datamodel.session, item)
+        except ValidationError as exc:
+            raise DeleteRefused(_message_text(exc)) from None
+
+
+class LprRateView(PbModelView):
+    datamodel = SQLAInterface(LprRate)
+    class_permission_name = "DlLprRateView"
+    validator = staticmethod(services.validate_lpr)
+    list_title = show_title = "一年期贷款市场报价利率（LPR）"
+    add_title = "新增LPR"
+    edit_title = "修改LPR"
+    list_columns = ["effective_date", "rate_percent", "source"]
+    show_columns = list_columns
+    add_columns = list_columns
+    edit_columns = list_columns
+    order_columns = ["effective_date"]
+    base_order = ("effective_date", "desc")
+    page_size = 50
+    label_columns = {"effective_date": "生效日期", "rate_percent": "一年期LPR（%）", "source": "来源"}
+    description_columns = {
+        "effective_date": "每月20日（遇节假日顺延）全国银行间同业拆借中心公布，当日起适用",
+        "rate_percent": "百分比，如 3.00 表示 3.00%",
+    }
+
+
+# -- pages that are not model lists ----------------------------------------------------------------
+class _Page(BaseView):
+    template_folder = TEMPLATE_FOLDER
+    default_view = "index"
+
+    def _cutoff(self) -> dt.date:
+        raw = request.args.get("cutoff")
+        try:
+            return _date_arg(raw) or cleanup.default_cutoff(db.session)
+        except ValidationError:
+            flash("截止日期格式不正确，应为 YYYY-MM-DD；已使用默认值", "warning")
+            return cleanup.default_cutoff(db.session)
+
+    def _region(self) -> tuple[str, frozenset[int] | None]:
+        code = (request.args.get("region") or "").strip()
+        try:
+            return code, cleanup.region_filter(db.session, code or None)
+        except ValueError as exc:
+            flash(str(exc), "warning")
+            return "", None
+
+
+class DueView(_Page):
+    route_base = "/deposit/due"
+    class_permission_name = "DlDue"
+
+    @expose("/")
+    @has_access
+    @permission_name("read")
+    def index(self):
+        session = db.session
+        on, until = services.due_window(session)
+        lists = {}
+        for which, label in (("overdue", "已逾期"), ("today", "今日到期"), ("soon", "即将到期")):
+            rows = session.execute(services.due_query(which, on, until).limit(500)).scalars().all()
+            lists[which] = (label, rows)
+        return self.render_template(f"{T}/due.html", lists=lists, on=on, until=until,
+                                    money=_money, states=STATES, triggers=TRIGGERS)
+
+
+class CleanupView(_Page):
+    route_base = "/deposit/cleanup"
+    class_permission_name = "DlCleanupView"
+
+    @expose("/")
+    @has_access
+    @permission_name("read")
+    def index(self):
+        cutoff = self._cutoff()
+        code, region_ids = self._region()
+        df = cleanup.classify(db.session, cutoff, region_ids=region_ids)
+        category = request.args.get("category") or "refundable"
+        part = df[df["category"] == category].head(500)
+        return self.render_template(
+            f"{T}/cleanup.html", cutoff=cutoff, region=code, summary=cleanup.summary(df),
+            category=category, categories=cleanup.CATEGORIES,
+            rows=[cleanup.row_json(r) for r in part.itertuples()], total=len(df),
+            shown=len(part), today=services.today().isoformat())
+
+    @expose("/announcement")
+    @has_access
+    @permission_name("read")
+    def announcement(self):
+        cutoff = self._cutoff()
+        code, region_ids = self._region()
+        df = cleanup.announcement(db.session, cutoff, region_ids=region_ids)
+        return self.render_template(f"{T}/announcement.html", cutoff=cutoff, region=code,
+                                    rows=df.to_dict("records"), yuan=_yuan)
+
+    @expose("/bulk", methods=["POST"])
+    @has_access
+    @permission_name("operate")
+    def bulk(self):
+        f = request.form
+        action = f.get("action")
+        ids = services.ids(f.getlist("ids"))
+        back = url_for("CleanupView.index", cutoff=f.get("cutoff"), region=f.get("region"),
+                       category=f.get("category"))
+        if action not in ("refund", "release", "remit") or not ids:
+            flash("请选择操作和至少一条保证金", "warning")
+            return redirect(back)
+        try:
+            on = _date_arg(f.get("date"))
+        except ValidationError as exc:
+            flash(_message_text(exc), "danger")
+            return redirect(back)
+        done, refused = cleanup.bulk(db.session, action, ids, on=on,
+                                     bank_reference=f.get("bank_reference") or None,
+                                     voucher_no=f.get("voucher_no") or None)
+        db.session.commit()
+        if done:
+            flash(f"已处理 {len(done)} 笔", "success")
+        for dep_id, msg in list(refused.items())[:20]:
+            flash(f"保证金 #{dep_id} 未处理：{msg}", "danger")
+        return redirect(back)
+
+
+class ReportView(_Page):
+    route_base = "/deposit/report"
+    class_permission_name = "DlReport"
+
+    @expose("/")
+    @has_access
+    @permission_name("read")
+    def index(self):
+        cutoff = self._cutoff()
+        code, region_ids = self._region()
+        rep = cleanup.report(db.session, cutoff, region_ids=region_ids)
+        by_city = rep.by_region
+        chart = bar_chart(
+            [str(c) for c in by_city["city"]],
+            {label: [Decimal(int(v)).scaleb(-2) for v in by_city[f"{key}_fen"]]
+             for key, label in cleanup.CATEGORIES.items()},
+            title="清理保证金金额（按市州、类别）", unit="元", stacked=True) if len(by_city) else None
+        return self.render_template(f"{T}/report.html", cutoff=cutoff, region=code, rep=rep,
+                                    chart=chart, yuan=_yuan, categories=cleanup.CATEGORIES,
+                                    agency=rep.by_agency.to_dict("records"),
+                                    cities=by_city.to_dict("records"))
+
+    @expose("/export")
+    @has_access
+    @permission_name("export")
+    def export(self):
+        cutoff = self._cutoff()
+        _, region_ids = self._region()
+        body = cleanup.report_xlsx(db.session, cutoff, region_ids=region_ids)
+        return send_xlsx(body, f"保证金清理报表_{cutoff.isoformat()}.xlsx")
+
+
+class DashboardView(_Page):
+    route_base = "/deposit/dashboard"
+    class_permission_name = "DlDashboard"
+
+    @expose("/")
+    @has_access
+    @permission_name("read")
+    def index(self):
+        data = cleanup.dashboard(db.session)
+        by_city = data["by_city"]
+        chart = bar_chart(
+            [str(c) for c in by_city["city"]],
+            {"在管": [Decimal(int(v)).scaleb(-2) for v in by_city["held_fen"]],
+             "即将到期": [Decimal(int(v)).scaleb(-2) for v in by_city["due_fen"]],
+             "已逾期": [Decimal(int(v)).scaleb(-2) for v in by_city["overdue_fen"]]},
+            title="保证金在管、即将到期与逾期金额（按市州）", unit="元") if len(by_city) else None
+        prog = data["progress"]
+        progress_chart = None
+        if len(prog):
+            months = sorted(set(prog["month"]))
+            series = {}
+            for status, label in (("refunded", "已退还"), ("remitted", "已上缴国库"),
+                                  ("released", "保函已解除"), ("converted", "已转履约")):
+                part = prog[prog["status"] == status].set_index("month")["count"]
+                if len(part):
+                    series[label] = [int(part.get(m, 0)) for m in months]
+            progress_chart = line_chart(months, series, title="保证金清理进度（逐月办结笔数）",
+                                        unit="笔") if series else None
+        return self.render_template(f"{T}/dashboard.html", data=data, chart=chart,
+                                    progress_chart=progress_chart, yuan=_yuan,
+                                    agency=data["by_agency"].to_dict("records"),
+                                    cities=by_city.to_dict("records"))
+
+
+class ReconcileView(_Page):
+    route_base = "/deposit/reconcile"
+    class_permission_name = "DlReconcileView"
+
+    @expose("/")
+    @has_access
+    @permission_name("read")
+    def index(self):
+        batch = request.args.get("batch") or None
+        st = reconcile.state(db.session, batch)
+        return self.render_template(f"{T}/reconcile.html", st=st, batch=batch or "",
+                                    kinds=ENTRY_KINDS)
+
+    @expose("/import", methods=["POST"])
+    @has_access
+    @permission_name("operate")
+    def upload(self):
+        f = request.files.get("file")
+        try:
+            if f is None or not f.filename:
+                raise services.RuleError({"file": ["请选择对账单文件（CSV 或 XLSX）"]})
+            result = reconcile.import_statement(db.session, f.filename, f.read(),
+                                                region_code=request.form.get("region") or None,
+                                                account=request.form.get("account") or "")
+            db.session.commit()
+            flash(f"已导入 {result['imported']} 行（重复跳过 {result['skipped_duplicates']} 行），"
+                  f"系统建议匹配 {result['proposed']} 条，请逐条确认", "success")
+            return redirect(url_for("ReconcileView.index", batch=result["batch"]))
+        except (ValidationError, ScopeViolation) as exc:
+            db.session.rollback()
+            flash(f"导入失败，未写入任何数据：{_message_text(exc)}", "danger")
+            return redirect(url_for("ReconcileView.index"))
+
+    @expose("/decide/<int:pk>/<string:decision>", methods=["POST"])
+    @has_access
+    @permission_name("operate")
+    def decide(self, pk: int, decision: str):
+        from core.api import ApiError
+
+        if decision not in ("confirm", "reject"):
+            abort(404)
+        try:
+            reconcile.decide(db.session, pk, decision)
+            db.session.commit()
+            flash("已确认匹配" if decision == "confirm" else "已否决匹配", "success")
+        except ApiError as exc:
+            db.session.rollback()
+            if exc.status == 404:
+                abort(404)
+            flash(str(exc.message), "danger")
+        except ScopeViolation as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        return redirect(url_for("ReconcileView.index", batch=request.form.get("batch") or None))
+
+    @expose("/match", methods=["POST"])
+    @has_access
+    @permission_name("operate")
+    def match(self):
+        f = request.form
+        try:
+            line, entry = f.get("line", ""), f.get("entry", "")
+            if not (line.isdigit() and entry.isdigit()):
+                raise services.RuleError({"entry": ["请填写流水编号和台账分录编号"]})
+            reconcile.manual_match(db.session, int(line), int(entry))
+            db.session.commit()
+            flash("已人工匹配并确认", "success")
+        except (ValidationError, ScopeViolation) as exc:
+            db.session.rollback()
+            flash(f"匹配未完成：{_message_text(exc)}", "danger")
+        return redirect(url_for("ReconcileView.index", batch=f.get("batch") or None))
+
+
+VIEWS = (
+    (DepositView, "保证金台账", "fa-book"),
+    (DueView, "到期提醒", "fa-bell"),
+    (CleanupView, "保证金清理", "fa-eraser"),
+    (ReportView, "清理报表", "fa-bar-chart"),
+    (DashboardView, "财政监管看板", "fa-dashboard"),
+    (ReconcileView, "银行对账", "fa-exchange"),
+    (ProjectReasonView, "项目不予退还情形", "fa-list"),
+    (LprRateView, "LPR利率表", "fa-percent"),
+)
+
+
 def register(appbuilder) -> None:
-    pass
+    for view, name, icon in VIEWS:
+        appbuilder.add_view(view, name, icon=icon, category=CATEGORY, category_icon="fa-money")
+
+
+del SelectField

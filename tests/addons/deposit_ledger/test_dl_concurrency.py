@@ -27,6 +27,7 @@ def test_two_concurrent_refunds_give_one_success_and_one_409(dl, pg_url):
         results.append(res.status_code)
         bodies.append(res.json)
 
+    monitor = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     with engine.connect() as blocker:
         tx = blocker.begin()
         blocker.execute(text("SELECT id FROM dl_deposit WHERE id = :id FOR UPDATE"), {"id": pk})
@@ -36,9 +37,9 @@ def test_two_concurrent_refunds_give_one_success_and_one_409(dl, pg_url):
         # both requests are now inside the refund, waiting for the row lock
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            waiting = blocker.execute(text(
+            waiting = monitor.execute(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query ILIKE '%dl_deposit%FOR UPDATE%' AND pid <> pg_backend_pid()")).scalar()
+                "AND datname = current_database() AND query LIKE 'SELECT dl_deposit.id%'")).scalar()
             if waiting == 2:
                 break
             time.sleep(0.05)
@@ -46,6 +47,7 @@ def test_two_concurrent_refunds_give_one_success_and_one_409(dl, pg_url):
         tx.commit()
     for t in threads:
         t.join(60)
+    monitor.close()
     engine.dispose()
     assert sorted(results) == [200, 409], bodies
     refused = next(b for b, s in zip(bodies, results, strict=True) if s == 409)
