@@ -33,7 +33,7 @@ from addons.procurement_base.services import DuplicateError, Errors, RuleError, 
 from core.models import Organization, Region
 from core.services import audit, settings, workdays
 from core.services.statemachine import StateMachine, Transition, TransitionError
-from core.tenancy import ScopeViolation, current_scope
+from core.tenancy import SYSTEM, ScopeViolation, current_scope, use_scope
 
 from . import draw as algo
 from .models import (
@@ -889,9 +889,9 @@ def appeal(session: Session, ev: Evaluation, reason: str, *, on: dt.date | None 
                               .execution_options(erp_unscoped=True)).scalar()
         if own != scope.user_id:
             raise ScopeViolation("evaluation", "只能对本人的评价提出申诉")
-    EVALUATION_FLOW.check(ev, "appeal")
     if not (reason or "").strip():
         raise RuleError({"reason": ["请填写申诉理由"]})
+    EVALUATION_FLOW.check(ev, "appeal", reason=reason)
     n = setting("appeal_workdays", ev.region_id, session)
     last = workdays.add_working_days(ev.submitted_at, n, session)
     if on > last:
@@ -909,7 +909,7 @@ def decide_appeal(session: Session, ev: Evaluation, decision: str, note: str,
     on = on or today()
     if not manages_experts():
         raise ScopeViolation("evaluation", "只有专家管理人员可以处理申诉")
-    EVALUATION_FLOW.check(ev, "decide")
+    EVALUATION_FLOW.check(ev, "decide", reason=note or "-")
     errors = Errors()
     if decision not in ("upheld", "revised"):
         errors.add("decision", "处理结果应为 upheld（维持）或 revised（改分）")
@@ -1044,6 +1044,14 @@ def compute_score(evals: Iterable[tuple[dt.date, Decimal]], bad: Iterable[tuple[
 def recompute_score(session: Session, expert_id: int, *, on: dt.date | None = None,
                     cause: str | None = None) -> ScoreResult:
     on = on or today()
+    session.flush()  # the user's own changes, checked against the user's regions
+    # the score is a consequence the platform writes (the expert may belong to another
+    # region than the evaluator): as the system
+    with use_scope(SYSTEM):
+        return _recompute(session, expert_id, on, cause)
+
+
+def _recompute(session: Session, expert_id: int, on: dt.date, cause: str | None) -> ScoreResult:
     e = session.execute(select(Expert).where(Expert.id == expert_id)
                         .execution_options(erp_unscoped=True)).scalar_one()
     region = e.region_id
