@@ -131,3 +131,19 @@ def test_pages_answer_404_until_enabled(app):
     client = app.test_client()
     assert client.get("/livestock/").status_code == 404  # installed, enabled nowhere
     assert client.get("/api/v1/emall_livestock/search").status_code == 404
+
+
+def test_purchaser_list_pages(xm):
+    admin = xm.browser("admin")
+    res = admin.get("/livestockpurchaserview/list/")
+    assert res.status_code == 200
+    html = res.get_data(as_text=True)
+    assert "畜牧系统采购单位" in html and "长春市畜牧业管理局" in html and "主管预算单位" in html
+    assert admin.get("/livestockpurchaserview/add").status_code == 200
+    pk = query(xm.app, "SELECT id FROM emall_livestock_purchaser ORDER BY id LIMIT 1")[0][0]
+    assert admin.get(f"/livestockpurchaserview/show/{pk}").status_code == 200
+    assert admin.get(f"/livestockpurchaserview/edit/{pk}").status_code == 200
+    # the menu of a purchaser shows the pavilion, not the list
+    page = xm.browser("school").get("/livestock/").get_data(as_text=True)
+    assert 'href="/livestock/"' in page and "/livestockpurchaserview/list/" not in page
+    assert xm.browser("school").get("/livestockpurchaserview/list/").status_code in (302, 403)
