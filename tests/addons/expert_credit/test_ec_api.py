@@ -163,7 +163,6 @@ def test_draw_flow_names_hidden_until_award_and_seed_revealed_on_close(ec) -> No
 
 
 def test_expert_self_service_evaluation_appeal_and_decision(ec) -> None:  # noqa: F811
-    from addons.expert_credit import services as s
     from addons.expert_credit.models import Assignment, Evaluation, ExpertRelation
     from tests.addons.expert_credit.ec_world import draw, request
 
