@@ -466,6 +466,31 @@ def search(session: Session, *, q: str | None = None, category: Any = None,
     return SearchPage(items, count, page, page_size)
 
 
+def attribute_filters(category: Any) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """The search filters a category's template offers: (``attr.<key>``, label, [(value,
+    text)]) for its choice and yes/no attributes (values as emall stores them)."""
+    out = []
+    for a in (category.attributes or []) if category is not None else []:
+        if a.get("type") == "choice" and a.get("choices"):
+            out.append((f"attr.{a['key']}", a.get("label") or a["key"],
+                        [(c, c) for c in a["choices"]]))
+        elif a.get("type") == "bool":
+            out.append((f"attr.{a['key']}", a.get("label") or a["key"],
+                        [("true", "是"), ("false", "否")]))
+    return out
+
+
+def department_chart(session: Session, tree: list[CategoryNode], counts: dict[int, int]) -> Any:
+    """Listed products per department, as a horizontal bar chart (inline SVG)."""
+    from core.services.charts import bar_chart
+
+    if not tree:
+        return None
+    return bar_chart([n.category.name for n in tree],
+                     {"在售商品": [counts.get(n.category.id, 0) for n in tree]},
+                     title="各类在售商品数量", unit="件", horizontal=True)
+
+
 def listed_counts(session: Session) -> dict[int, int]:
     """Listed products per pavilion category, each category counting its sub-categories."""
     from sqlalchemy import func

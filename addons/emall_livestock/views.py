@@ -61,6 +61,7 @@ class LivestockPavilionView(BaseView):
         return self.render_template(
             "emall_livestock/pavilion.html",
             tree=tree, counts=counts, newest=newest, steering=self._steering(),
+            chart=services.department_chart(db.session, tree, counts),
             general_url=services.general_mall_url(),
             product_url=services.product_url, regions=services.delivery_regions(db.session),
             suppliers=services.pavilion_suppliers(db.session), args={}, errors={},
@@ -76,10 +77,12 @@ class LivestockPavilionView(BaseView):
             errors = exc.messages if isinstance(exc.messages, dict) else {"_": exc.messages}
             params = {}
         page = services.search(db.session, **params)
-        category = params.get("category")
+        category = (services.resolve_category(db.session, params["category"])
+                    if params.get("category") else None)
         html = self.render_template(
             "emall_livestock/search.html",
             page=page, args=request.args, errors=errors, category=category,
+            attribute_filters=services.attribute_filters(category),
             tree=services.pavilion_tree(db.session), counts=services.listed_counts(db.session),
             product_url=services.product_url, regions=services.delivery_regions(db.session),
             suppliers=services.pavilion_suppliers(db.session), sorts=services.SORTS,

@@ -147,3 +147,17 @@ def test_purchaser_list_pages(xm):
     page = xm.browser("school").get("/livestock/").get_data(as_text=True)
     assert 'href="/livestock/"' in page and "/livestockpurchaserview/list/" not in page
     assert xm.browser("school").get("/livestockpurchaserview/list/").status_code in (302, 403)
+
+
+def test_attribute_filters_of_a_category(xm):
+    client = xm.browser()
+    html = client.get("/livestock/search?category=A070505-01").get_data(as_text=True)
+    assert 'id="xm-attr-form"' in html and "适用动物" in html and "储存温度" in html
+    all_fmd = xm.api("GET", "emall_livestock/search?category=A070505-01&page_size=100", user=None).json
+    pigs = xm.api("GET", "emall_livestock/search?category=A070505-01&attr.species=猪&page_size=100",
+                  user=None).json
+    assert 0 < pigs["count"] < all_fmd["count"]
+    page = client.get("/livestock/search?category=A070505-01&attr.species=猪").get_data(as_text=True)
+    assert f"共 <strong>{pigs['count']}</strong> 件商品" in page
+    # the landing page's chart: listed products per department
+    assert "各类在售商品数量" in client.get("/livestock/").get_data(as_text=True)
