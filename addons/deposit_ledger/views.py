@@ -102,7 +102,7 @@ class DepositView(PbModelView):
         "note": "备注", "region": "所在地区",
     }
     description_columns = {
-        "amount": "投标保证金不超过项目（采购包）预算的2%；履约保证金不超过合同金额的10%（参数设置）",
+        "amount": "投标保证金不超过项目（采购包）预算的2％；履约保证金不超过合同金额的10％（参数设置）",
         "form": "不收取现金；保函（银行、保险、电子保函）不退还资金，办理解除",
         "trigger": "填写后按工作日自动计算应退还日期（事件当日不计入）",
     }
@@ -118,6 +118,14 @@ class DepositView(PbModelView):
     search_form_extra_fields = {"status": _select("状态", STATES, "全部"),
                                 "kind": _select("类型", KINDS, "全部"),
                                 "form": _select("缴纳形式", FORMS, "全部")}
+
+    def _pb_form_errors(self, form: Any, exc: Exception) -> None:
+        """FAB passes field errors through gettext (``%`` formatting): show "2%" as "2％"."""
+        if isinstance(exc, ValidationError) and isinstance(exc.messages, dict):
+            exc = ValidationError({k: [str(m).replace("%", "％") for m in
+                                       (v if isinstance(v, list) else [v])]
+                                   for k, v in exc.messages.items()})
+        super()._pb_form_errors(form, exc)
 
     def pre_add(self, item: Deposit) -> None:
         for f in ("guarantee_type", "trigger"):
@@ -258,10 +266,10 @@ class LprRateView(PbModelView):
     order_columns = ["effective_date"]
     base_order = ("effective_date", "desc")
     page_size = 50
-    label_columns = {"effective_date": "生效日期", "rate_percent": "一年期LPR（%）", "source": "来源"}
+    label_columns = {"effective_date": "生效日期", "rate_percent": "一年期LPR（％）", "source": "来源"}
     description_columns = {
         "effective_date": "每月20日（遇节假日顺延）全国银行间同业拆借中心公布，当日起适用",
-        "rate_percent": "百分比，如 3.00 表示 3.00%",
+        "rate_percent": "百分比，如 3.00 表示 3.00％",
     }
 
 
