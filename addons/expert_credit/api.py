@@ -109,7 +109,7 @@ class ExpertApi(EcApi):
     resource_name = "ec_expert"
     datamodel = SQLAInterface(Expert)
     class_permission_name = "EcExpert"
-    include_route_methods = {"get", "get_list", "info", "post", "put", "transition"}
+    include_route_methods = {"get", "get_list", "info", "post", "put", "transition", "identity"}
     validator = staticmethod(services.validate_expert)
     list_columns = ["id", "code", "name", "id_number", "phone", "employer.id", "employer.name",
                     "employer_name", "title", "title_years", "status", "suspended_until",
@@ -146,6 +146,26 @@ class ExpertApi(EcApi):
             raise ApiError(403, "只有专家管理人员可以新增专家", "forbidden")
         item.status = item.status or "active"
         super().pre_add(item)
+
+    @expose("/<int:pk>/identity", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("manage")
+    def identity(self, pk: int):
+        """The full ID-card number (expert managers only: ``can_manage on EcExpert``)
+        ---
+        get:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: the ID number}
+            404: {$ref: '#/components/responses/404'}
+        """
+        def run():
+            item = self._item(pk)
+            return self.response(200, result={"id": item.id, "id_number": item.id_number})
+
+        return self._erp_answer(run)
 
     @expose("/<int:pk>/transition/<string:name>", methods=["POST"])
     @protect()
@@ -201,12 +221,12 @@ class SpecialtyApi(EcApi):
     validator = staticmethod(services.validate_specialty)
     list_columns = ["id", "expert_id", "catalog.id", "catalog.code", "catalog.name", "region.id"]
     show_columns = list_columns
-    add_columns = ["expert", "catalog"]
+    add_columns = ["expert", "catalog", "region"]
     edit_columns = add_columns
     search_columns = ["expert", "catalog"]
     base_order = ("id", "asc")
-    optional_on_add = ()
-    label_columns = {"expert": "专家", "catalog": "品目"}
+    optional_on_add = ("region",)
+    label_columns = {"expert": "专家", "catalog": "品目", "region": "所属地区（随专家）"}
 
     def pre_delete(self, item: ExpertSpecialty) -> None:
         services._own_profile_check(self.datamodel.session, item.expert)
@@ -222,14 +242,16 @@ class RelationApi(EcApi):
                     "org_name", "detail", "date_from", "date_to", "region.id"]
     show_columns = list_columns
     add_columns = ["expert", "kind", "org", "org_credit_code", "org_name", "detail", "date_from",
-                   "date_to"]
+                   "date_to", "region"]
     edit_columns = add_columns
     search_columns = ["expert", "kind", "org", "org_credit_code", "org_name"]
     base_order = ("id", "asc")
-    optional_on_add = ("org", "org_credit_code", "org_name", "detail", "date_from", "date_to")
+    optional_on_add = ("org", "org_credit_code", "org_name", "detail", "date_from", "date_to",
+                       "region")
     label_columns = {"expert": "专家", "kind": "关系类型", "org": "单位（平台单位）",
                      "org_credit_code": "统一社会信用代码", "org_name": "单位名称",
-                     "detail": "职务或亲属关系", "date_from": "开始日期", "date_to": "结束日期"}
+                     "detail": "职务或亲属关系", "date_from": "开始日期", "date_to": "结束日期",
+                     "region": "所属地区（随专家）"}
     description_columns = {"kind": _desc(RELATION_KINDS)}
 
     def pre_delete(self, item: ExpertRelation) -> None:
@@ -307,6 +329,8 @@ class DrawRequestApi(EcApi):
     resource_name = "ec_draw_request"
     datamodel = SQLAInterface(DrawRequest)
     class_permission_name = "EcDrawRequest"
+    #: read-only (no FAB post/put/delete route); FAB still builds write schemas
+    add_columns = edit_columns = ["region"]
     include_route_methods = {"get", "get_list", "info", "create", "draw", "close", "record"}
     list_columns = ["id", "project_id", "project.number", "project.name", "review_at",
                     "review_place", "pool_region.code", "seed_hash", "seed_revealed_at", "status",
@@ -448,6 +472,8 @@ class AssignmentApi(EcApi):
     resource_name = "ec_assignment"
     datamodel = SQLAInterface(Assignment)
     class_permission_name = "EcAssignment"
+    #: read-only (no FAB post/put/delete route); FAB still builds write schemas
+    add_columns = edit_columns = ["region"]
     include_route_methods = {"get", "get_list", "info", "respond"}
     name_fields = ("expert_name",)
     list_columns = ["id", "request_id", "draw_id", "project_id", "expert_name", "catalog.code",
@@ -512,6 +538,8 @@ class EvaluationApi(EcApi):
     resource_name = "ec_evaluation"
     datamodel = SQLAInterface(Evaluation)
     class_permission_name = "EcEvaluation"
+    #: read-only (no FAB post/put/delete route); FAB still builds write schemas
+    add_columns = edit_columns = ["region"]
     include_route_methods = {"get", "get_list", "info", "submit", "appeal", "decide", "overdue"}
     name_fields = ("expert_name",)
     list_columns = ["id", "assignment_id", "expert_id", "project_id", "review_date", "due_date",
@@ -656,11 +684,11 @@ class BadRecordApi(EcApi):
     list_columns = ["id", "expert_id", "expert.name", "kind", "occurred_on", "project_id",
                     "evidence", "consequence", "recorded_by", "region.id", "region.name"]
     show_columns = list_columns
-    add_columns = ["expert", "kind", "occurred_on", "project", "evidence"]
+    add_columns = ["expert", "kind", "occurred_on", "project", "evidence", "region"]
     search_columns = ["expert", "kind", "occurred_on", "region"]
     order_columns = ["occurred_on", "kind"]
     base_order = ("occurred_on", "desc")
-    optional_on_add = ("project",)
+    optional_on_add = ("project", "region")
     label_columns = {"expert": "专家", "kind": "不良行为类型", "occurred_on": "发生日期",
                      "project": "相关项目", "evidence": "事实与证据", "consequence": "处理结果",
                      "recorded_by": "登记人"}
@@ -670,11 +698,17 @@ class BadRecordApi(EcApi):
         """Recorded through the service (consequences by settings, audited)."""
         def run():
             body = json_object_body()
-            item = self.add_model_schema.load(body, session=self.datamodel.session)
+            self._erp_region_first()
             session = self.datamodel.session
+            with session.no_autoflush:
+                item = self.add_model_schema.load(body, session=session)
+                if item in session:
+                    session.expunge(item)
+                if item.region is not None and item.expert is not None and (
+                        item.region.id != item.expert.region_id):
+                    raise ValidationError({"region": ["所属地区随专家确定，应与专家的所属地区一致（可不填）"]})
             rec = services.record_bad_record(session, item.expert, item.kind, item.occurred_on,
                                              item.evidence, project=item.project)
-            session.expunge(item) if item in session else None
             session.commit()
             return self.response(201, id=rec.id, result={
                 "id": rec.id, "consequence": rec.consequence,
@@ -689,6 +723,8 @@ class CreditScoreApi(EcApi):
     resource_name = "ec_credit_score"
     datamodel = SQLAInterface(CreditScore)
     class_permission_name = "EcCreditScore"
+    #: read-only (no FAB post/put/delete route); FAB still builds write schemas
+    add_columns = edit_columns = ["region"]
     include_route_methods = {"get", "get_list", "info"}
     list_columns = ["id", "expert_id", "expert.name", "as_of", "score", "band", "base", "penalty",
                     "evaluations", "cause", "region.id", "region.name"]

@@ -169,23 +169,32 @@ def band_of(score: Decimal | None, session: Session, region_id: int | None) -> s
 
 
 # -- who may see what ----------------------------------------------------------------------
-def _role_names() -> set[str]:
+MANAGE_PERMISSION = ("can_manage", "EcExpert")
+
+
+def _has_permission(permission: str, view_menu: str) -> bool:
     from flask import has_request_context
 
     if not has_request_context():
-        return set()
+        return False
     from core.security import current_erp_user
 
     user = current_erp_user()
-    return {r.name for r in getattr(user, "roles", ()) or ()}
+    for role in getattr(user, "roles", ()) or ():
+        for pv in role.permissions:
+            if pv.permission.name == permission and pv.view_menu.name == view_menu:
+                return True
+    return False
 
 
 def manages_experts(scope: Any = None) -> bool:
-    """Platform admin, CLI/system, or a user with the 专家管理 role."""
+    """Platform admin, CLI/system, or a user granted ``can_manage on EcExpert`` (the
+    专家管理 role): may see full ID numbers, edit profiles, record bad records, decide
+    appeals."""
     scope = scope or current_scope()
     if scope.unrestricted:
         return True
-    return MANAGER_ROLE in _role_names()
+    return _has_permission(*MANAGE_PERMISSION)
 
 
 def names_visible(project: Project | None, scope: Any = None) -> bool:
@@ -274,6 +283,17 @@ def _own_profile_check(session: Session, expert: Expert | None, field_: str = "e
         raise ScopeViolation(field_, "只能维护本人的专家档案")
 
 
+def _same_region(errors: Errors, obj: Any, expert: Expert) -> None:
+    """A specialty or relation lives in its expert's region (filled in when left out)."""
+    region = obj.__dict__.get("region")
+    given = region.id if region is not None else obj.region_id
+    if given is not None and given != expert.region_id:
+        errors.add("region", "所属地区随专家确定，应与专家的所属地区一致（可不填）")
+    obj.region_id = expert.region_id
+    if region is not None and region.id != expert.region_id:
+        obj.region = None
+
+
 def validate_relation(session: Session, r: ExpertRelation) -> None:
     errors = Errors()
     expert = r.expert or (session.get(Expert, r.expert_id) if r.expert_id else None)
@@ -281,7 +301,7 @@ def validate_relation(session: Session, r: ExpertRelation) -> None:
         errors.add("expert", "请选择专家")
         errors.raise_if_any()
     _own_profile_check(session, expert)
-    r.region_id = expert.region_id
+    _same_region(errors, r, expert)
     if r.kind not in RELATION_KINDS:
         errors.add("kind", "关系类型应为：" + "、".join(f"{k}（{v}）" for k, v in RELATION_KINDS.items()))
     org = r.org or (session.get(Organization, r.org_id) if r.org_id else None)
@@ -318,7 +338,7 @@ def validate_specialty(session: Session, s: ExpertSpecialty) -> None:
         errors.add("catalog", "请选择品目")
     errors.raise_if_any()
     _own_profile_check(session, expert)
-    s.region_id = expert.region_id
+    _same_region(errors, s, expert)
     cat_id = s.catalog.id if s.catalog is not None else s.catalog_id
     dup = session.execute(select(ExpertSpecialty.id).where(
         ExpertSpecialty.expert_id == expert.id, ExpertSpecialty.catalog_id == cat_id)).scalar()

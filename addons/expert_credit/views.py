@@ -199,7 +199,8 @@ class ExpertView(PbModelView):
 
     datamodel = SQLAInterface(Expert)
     class_permission_name = "EcExpert"
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_export"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_export",
+                        "can_manage"]
     validator = staticmethod(services.validate_expert)
     export_permission = "EcExpert"
     list_title = show_title = "评审专家库"
