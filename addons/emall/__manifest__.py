@@ -7,7 +7,20 @@
     "application": True,
     "sequence": 20,
     "data": ["data/emall_category.yaml", "data/emall_condition.yaml"],
-    "demo": [],
+    "demo": [
+        "demo/emall_admission.csv",
+        "demo/emall_admission_category.csv",
+        "demo/emall_listing.csv",
+        "demo/emall_listing_region.csv",
+        "demo/pb_contract.emall.csv",
+        "demo/emall_order.csv",
+        "demo/emall_order_line.csv",
+        "demo/emall_acceptance.csv",
+        "demo/pb_payment.emall.csv",
+        "demo/emall_comparison.csv",
+        "demo/emall_quote.csv",
+        "demo/emall_price_alert.csv",
+    ],
     "roles": {
         "电子卖场管理": [
             "* on EmallCategory", "* on EmallCondition", "can_list on EmallAdmission",

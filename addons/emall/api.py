@@ -762,7 +762,7 @@ class QuoteApi(EmallApi):
     resource_name = "emall_quote"
     datamodel = SQLAInterface(EmallQuote)
     class_permission_name = "EmallQuote"
-    list_columns = ["id", "comparison.id", "comparison.number", "supplier.id", "supplier.name",
+    list_columns = ["id", "comparison_id", "supplier.id", "supplier.name",
                     "lines", "total", "note", "status", "submitted_at", "region.id", "region.name"]
     show_columns = list_columns
     add_columns = ["comparison", "region", "lines", "note"]

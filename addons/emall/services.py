@@ -206,9 +206,15 @@ def _actor_scope(scope: Scope | None) -> Scope:
     return scope or current_scope()
 
 
-def _privileged(scope: Scope) -> bool:
-    """The platform (admin, system) and the centralized procurement institution."""
-    return scope.unrestricted or scope.actor == "agency"
+def _privileged(scope: Scope, session: Session) -> bool:
+    """The platform (admin, system) and the centralized procurement institution (集中采购机构,
+    organisation type ``central_procurement``; commercial agencies are not)."""
+    if scope.unrestricted:
+        return True
+    if scope.actor != "agency" or not scope.org_id:
+        return False
+    return session.execute(select(Organization.org_type).where(
+        Organization.id == scope.org_id)).scalar() == "central_procurement"
 
 
 def _own_units(session: Session, org_id: int | None) -> set[int]:
@@ -481,7 +487,7 @@ def decide_admission(session: Session, adm: EmallAdmission, name: str, *, reason
                      actor: Any = None) -> None:
     """approve / reject / suspend / reinstate by the institution (audited)."""
     scope = _actor_scope(scope)
-    if not _privileged(scope):
+    if not _privileged(scope, session):
         raise RuleError({"status": ["只有集中采购机构（电子卖场管理）可以审核入驻"]})
     if name not in ("approve", "reject", "suspend", "reinstate"):
         raise TransitionError(f"未知的操作“{name}”", status=422, code="unknown_transition",
@@ -616,7 +622,7 @@ def validate_listing(session: Session, listing: EmallListing, *, scope: Scope | 
             errors.add("supplier", f"“{supplier.name}”不是供应商")
         elif scope.actor == "supplier" and scope.org_id != supplier.id:
             errors.add("supplier", "只能维护本单位的商品")
-        elif not _privileged(scope) and scope.actor != "supplier":
+        elif not _privileged(scope, session) and scope.actor != "supplier":
             errors.add("supplier", "只有供应商可以维护商品")
         if category is None:
             errors.add("category", "请选择商品分类")
@@ -716,12 +722,12 @@ def transition_listing(session: Session, listing: EmallListing, name: str, *,
                        reason: str | None = None, scope: Scope | None = None, actor: Any = None) -> None:
     scope = _actor_scope(scope)
     who = LISTING_ACTORS.get(name)
-    if who == "agency" and not _privileged(scope):
+    if who == "agency" and not _privileged(scope, session):
         raise RuleError({"status": ["只有集中采购机构（电子卖场管理）可以审核商品"]})
-    if who == "supplier" and not (_privileged(scope) or (
+    if who == "supplier" and not (_privileged(scope, session) or (
             scope.actor == "supplier" and scope.org_id == listing.supplier_id)):
         raise RuleError({"status": ["只能提交本单位的商品"]})
-    if who == "any" and not (_privileged(scope) or scope.org_id == listing.supplier_id):
+    if who == "any" and not (_privileged(scope, session) or scope.org_id == listing.supplier_id):
         raise RuleError({"status": ["只能下架本单位的商品"]})
     with use_scope(scope):
         LISTING_FLOW.trigger(listing, name, actor=actor, reason=_text(reason) or None,
@@ -767,7 +773,7 @@ def add_image(session: Session, listing: EmallListing, data: bytes, filename: st
               folder: Path, *, scope: Scope | None = None) -> EmallListingImage:
     """Store an image under ``folder`` (content-addressed) after checking type and size."""
     scope = _actor_scope(scope)
-    if not (_privileged(scope) or scope.org_id == listing.supplier_id):
+    if not (_privileged(scope, session) or scope.org_id == listing.supplier_id):
         raise RuleError({"image": ["只能为本单位的商品上传图片"]})
     limit_kb = settings.get("emall.image_max_kb", session=session)
     kind = image_type(data)
@@ -1199,7 +1205,7 @@ ORDER_ACTORS = {"confirm": {"supplier"}, "ship": {"supplier"}, "deliver": {"supp
 
 
 def _order_role(session: Session, order: EmallOrder, scope: Scope) -> str | None:
-    if scope.unrestricted or scope.actor == "agency":
+    if _privileged(scope, session):
         return "agency"
     if scope.actor == "supplier" and scope.org_id == order.supplier_id:
         return "supplier"
@@ -1338,7 +1344,8 @@ def publish_comparison(session: Session, purchaser: Organization, reqs: list[dic
     lines = []
     for i, r in enumerate(reqs, start=1):
         x = r["listing"]
-        lines.append({"line": i, "listing_id": x.id, "category_id": x.category_id, "name": x.name,
+        lines.append({"line": i, "listing_id": x.id, "category_id": x.category_id,
+                      "category_code": x.category.code, "name": x.name,
                       "brand": x.brand, "model": x.model, "quantity": r["quantity"], "unit": x.unit,
                       "ceiling_price": str(x.price)})
     budget = sum((r["listing"].price * r["quantity"] for r in reqs), ZERO)
@@ -1359,11 +1366,20 @@ def publish_comparison(session: Session, purchaser: Organization, reqs: list[dic
     return comp
 
 
+def need_category(session: Session, need: dict[str, Any]) -> int | None:
+    """The category of a need line (its id, else its code)."""
+    if need.get("category_id"):
+        return need["category_id"]
+    return session.execute(select(EmallCategory.id).where(
+        EmallCategory.code == need.get("category_code"))).scalar()
+
+
 def qualified_for(session: Session, comp: EmallComparison, supplier_id: int) -> str | None:
     """Why a supplier may not quote (None: qualified): admitted in every category of the
-    need and delivering to the purchaser's region."""
+    need (its listings must also deliver to the purchaser's region, checked per line)."""
     for line in comp.lines:
-        if not is_admitted(session, supplier_id, line["category_id"]):
+        cat = need_category(session, line)
+        if cat is None or not is_admitted(session, supplier_id, cat):
             return f"未获准在第 {line['line']} 行商品所属分类入驻（或入驻资格已暂停）"
     return None
 
@@ -1405,7 +1421,7 @@ def submit_quote(session: Session, comp: EmallComparison, lines: Any, *, note: s
         if listing is None or listing.supplier_id != supplier_id or listing.status != "listed":
             errors.add(f"{where}.listing_id", "请选择本单位已上架的商品")
             continue
-        if listing.category_id != need["category_id"]:
+        if listing.category_id != need_category(session, need):
             errors.add(f"{where}.listing_id", f"所选商品须属于需求所在分类（第 {n} 行）")
             continue
         if not covering & {r.id for r in listing.regions}:
@@ -1493,9 +1509,16 @@ def award_comparison(session: Session, comp: EmallComparison, *, reason: str | N
         supplier = session.get(Organization, quote.supplier_id)
         reqs = []
         for item in quote.lines:
-            listing = session.get(EmallListing, item["listing_id"])
+            lid = item.get("listing_id")
+            listing = session.get(EmallListing, lid) if isinstance(lid, int) else None
+            if listing is None or listing.status != "listed" or item.get("line") not in needs:
+                reqs = None  # the quoted listing is gone or delisted: not compliant any more
+                break
             reqs.append({"listing": listing, "quantity": needs[item["line"]]["quantity"],
                          "unit_price": item["unit_price"]})
+        if not reqs or not is_admitted(session, quote.supplier_id):
+            quote.status = "lost"
+            continue
         try:
             with session.begin_nested():
                 order = place_order(session, purchaser, supplier, reqs, channel="comparison",
@@ -1601,7 +1624,7 @@ def scan_prices(session: Session) -> dict[str, int]:
 def review_alert(session: Session, alert: EmallPriceAlert, decision: str, note: str | None, *,
                  scope: Scope | None = None, actor: Any = None) -> None:
     scope = _actor_scope(scope)
-    if not _privileged(scope) and scope.actor not in ("finance",):
+    if not _privileged(scope, session) and scope.actor not in ("finance",):
         raise RuleError({"status": ["只有集中采购机构（电子卖场管理）可以复核价格异常"]})
     if decision not in ("confirmed", "dismissed"):
         raise RuleError({"decision": ["复核结论只能是确认异常（confirmed）或无异常（dismissed）"]})
