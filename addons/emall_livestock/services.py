@@ -579,3 +579,18 @@ def product_url(listing: Any) -> str:
     if not _has_endpoint(EMALL_PRODUCT):
         return url_for("LivestockPavilionView.search", q=listing.model)
     return url_for(EMALL_PRODUCT, pk=listing.id)
+
+
+# -- reports ------------------------------------------------------------------------------------
+def cold_chain_violations(session: Session) -> list[Any]:
+    """Listings on offer or under review in a category that requires the cold chain
+    without cold-chain delivery (e.g. after the institution switched a category's flag
+    on): they cannot be ordered until the supplier ticks 冷链配送 or they are delisted."""
+    Cat, L = _emall().EmallCategory, _emall().EmallListing
+    cold_ids = [c.id for c in session.scalars(select(Cat))
+                if cold_chain_category(session, c.id) is not None]
+    if not cold_ids:
+        return []
+    return list(session.scalars(
+        select(L).where(L.category_id.in_(cold_ids), L.cold_chain.is_(False),
+                        L.status.in_(("listed", "review"))).order_by(L.id)))

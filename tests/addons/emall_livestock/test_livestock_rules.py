@@ -259,3 +259,26 @@ def test_purchaser_list_rules(xm):
     assert res.status_code == 409  # listed above by the admin
     # suppliers and purchasers have no access to the list
     assert xm.api("GET", "emall_livestock_purchaser/", "xm_pur").status_code == 403
+
+
+def test_cli_cold_chain_check_and_steering(xm):
+    import json
+
+    from tests.conftest import cli
+
+    res = cli(xm.app, "livestock", "cold-chain-check", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output) == []  # the demo keeps the rule
+    listing = _listed_cold_listing(xm, ["220100"])
+    with xm.app.app_context():
+        db.session.execute(text("UPDATE emall_listing SET cold_chain = :f WHERE id = :i"),
+                           {"f": False, "i": listing})
+        db.session.commit()
+        code = db.session.get(Organization, xm.org["xm_pur"]).credit_code
+        school = db.session.get(Organization, xm.org["school"]).credit_code
+    res = cli(xm.app, "livestock", "cold-chain-check")
+    assert res.exit_code == 0 and "1 件冷链品目商品未提供冷链配送" in res.output and f"#{listing}" in res.output
+    res = cli(xm.app, "livestock", "steering", code)
+    assert res.exit_code == 0 and "长春市畜牧业管理局" in res.output
+    assert "不是畜牧系统采购单位" in cli(xm.app, "livestock", "steering", school).output
+    assert cli(xm.app, "livestock", "steering", "91220000MA00000000").exit_code != 0
