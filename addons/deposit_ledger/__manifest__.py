@@ -46,6 +46,7 @@
             "menu_access on 保证金管理", "menu_access on 保证金台账", "menu_access on 项目不予退还情形",
         ],
         "审计监督": [
+            "can_export on DlDeposit", "can_export on DlDepositView",
             "can_get on DlDeposit", "can_info on DlDeposit", "can_get on DlProjectReason",
             "can_info on DlProjectReason", "can_get on DlForfeitReason",
             "can_info on DlForfeitReason", "can_get on DlLprRate", "can_info on DlLprRate",
@@ -60,6 +61,7 @@
             "menu_access on LPR利率表",
         ],
         "地区管理员": [
+            "can_export on DlDeposit", "can_export on DlDepositView",
             "can_get on DlDeposit", "can_info on DlDeposit", "can_get on DlProjectReason",
             "can_info on DlProjectReason", "can_get on DlForfeitReason",
             "can_info on DlForfeitReason", "can_get on DlLprRate", "can_info on DlLprRate",

@@ -385,6 +385,21 @@ class DepositApi(PbApi):
 
         return self._erp_answer(run)
 
+    @expose("/export/", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("export")
+    def export(self):
+        """Every deposit the user may see, with its balances, as an xlsx (streamed rows,
+        constant memory)
+        ---
+        get:
+          responses:
+            200: {description: xlsx}
+        """
+        return self._erp_answer(lambda: send_xlsx(cleanup.ledger_xlsx(self.datamodel.session),
+                                                  f"保证金台账_{services.today().isoformat()}.xlsx"))
+
     @expose("/due/<string:which>", methods=["GET"])
     @protect()
     @safe

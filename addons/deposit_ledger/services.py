@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import case, event, func, select
 from sqlalchemy.orm import Session
 
-from addons.procurement_base.models import Bid, Contract, Package, Project
+from addons.procurement_base.models import Contract, Project
 from addons.procurement_base.services import (
     DuplicateError,
     Errors,

@@ -20,7 +20,6 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from marshmallow import ValidationError
 from sqlalchemy import select
-from wtforms import SelectField
 
 from addons.procurement_base.views import PbModelView, _labelled, _message_text, _money, _select
 from core.db import db
@@ -65,9 +64,11 @@ def _yuan(fen: Any) -> str:
 class DepositView(PbModelView):
     datamodel = SQLAInterface(Deposit)
     class_permission_name = "DlDepositView"
+    export_permission = "DlDepositView"
     validator = staticmethod(services.validate_deposit)
     template_folder = TEMPLATE_FOLDER
     show_template = f"{T}/deposit_show.html"
+    list_template = "procurement_base/list.html"
     list_title = show_title = "保证金台账"
     add_title = "登记收取保证金"
     edit_title = "修改保证金（退还事由、账户、备注）"
@@ -144,14 +145,22 @@ class DepositView(PbModelView):
 
         raise DeleteRefused("保证金登记后不能删除；登记有误请冲销收取分录")
 
+    @expose("/export/")
+    @has_access
+    @permission_name("export")
+    def export(self):
+        """Every deposit the user may see, with its balances, as xlsx."""
+        return send_xlsx(cleanup.ledger_xlsx(self.datamodel.session),
+                         f"保证金台账_{services.today().isoformat()}.xlsx")
+
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
         pk = self._deserialize_pk_if_composite(pk)
-        widgets = self._show(pk)
         item = self.datamodel.get(pk, self._base_filters)
         if item is None:
             abort(404)
+        widgets = self._show(pk)
         session = self.datamodel.session
         ents = session.execute(select(DepositEntry).where(DepositEntry.deposit_id == item.id)
                                .order_by(DepositEntry.id)).scalars().all()
@@ -164,8 +173,6 @@ class DepositView(PbModelView):
                 accrued = (services.ZERO if item.supplier_fault else fee.fee, fee.days)
             except ValidationError:
                 accrued = None
-        from sqlalchemy import inspect as sa_inspect
-
         from addons.procurement_base.models import Contract
 
         contracts = []
@@ -173,7 +180,6 @@ class DepositView(PbModelView):
             contracts = session.execute(select(Contract).where(
                 Contract.project_id == item.project_id, Contract.supplier_id == item.supplier_id)
             ).scalars().all()
-        del sa_inspect
         return self.render_template(
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,
             related_views=self._related_views, dep=item, entries=ents, balances=b,
@@ -525,5 +531,3 @@ def register(appbuilder) -> None:
     for view, name, icon in VIEWS:
         appbuilder.add_view(view, name, icon=icon, category=CATEGORY, category_icon="fa-money")
 
-
-del SelectField

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db import db
-from tests.addons.procurement_base.pb_world import World, pb  # noqa: F401
+from tests.addons.procurement_base.pb_world import World, pb
 from tests.conftest import cli, installer
 
 __all__ = ["dl", "pb", "DlWorld"]
@@ -45,7 +45,7 @@ class DlWorld:
 
 
 @pytest.fixture
-def dl(pb: World) -> DlWorld:  # noqa: F811
+def dl(pb: World) -> DlWorld:
     app = pb.app
     assert installer(app).install(["deposit_ledger"]) == ["deposit_ledger"]
     assert cli(app, "tenant", "enable", "220000", "deposit_ledger").exit_code == 0

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from dl_world)
 """The demo data (every state, both cities, consistent ledgers, late fees as the service
 computes them), the cleanup classification and report (API, xlsx, CLI), bulk actions and
 the announcement list, and bank reconciliation (import, validation, matches, audit)."""

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from dl_world)
 """Two refunds of the same deposit at the same time, through the API, on PostgreSQL: both
 requests are made to wait on the deposit's row lock, then released together; exactly one
 answers 200 and the other 409, and the ledger holds one refund."""

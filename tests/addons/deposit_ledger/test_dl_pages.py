@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from dl_world)
 """The Chinese pages: every page answers for the roles that have it (and not for those that
 do not), the deposit page's actions write through the services (a refusal is a message,
 nothing written), the cleanup's bulk action, the report's chart and Excel download, the

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from dl_world)
 """Property-based: random sequences of receipts, refunds, forfeitures, remittances,
 conversions, releases and reversals (hypothesis) never break a balance invariant.
 
@@ -87,7 +88,6 @@ def test_random_operations_keep_every_balance_invariant(dl, ops, guarantee):
         receive()
         for op in ops:
             dep_id = deposits[-1] if op != "reverse" else deposits[n % len(deposits)]
-            dep = session.get(Deposit, dep_id)
             before = services.balances(session, dep_id)
             count = session.execute(select(DepositEntry.id)).all().__len__()
             sp = session.begin_nested()

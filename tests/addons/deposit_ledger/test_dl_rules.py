@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from dl_world)
 """The rules users rely on, through the API (both databases): caps with the cap in the
 message, settle once (a second refund is 409, nothing written), refund-due dates in working
 days, the late fee with the LPR of each day, forfeiture only for a listed reason and
@@ -307,3 +308,21 @@ def test_purchaser_of_another_unit_cannot_act(dl):
     assert res.status_code == 404  # another city: not even visible
     res = dl.act(pk, "refund", user="pur2", bank_reference="X", expect=403)
     assert entries(dl, pk)["deposit"]["status"] == "held"
+
+
+def test_ledger_export_for_the_auditor_matches_the_balances(dl):
+    import io
+
+    import openpyxl
+
+    a = dl.deposit().json["id"]
+    dl.deposit("BZJ-002", supplier="sup_a")
+    dl.act(a, "refund", date="2025-03-25", bank_reference="OUT-X")
+    res = dl.call("GET", "dl_deposit/export/", "auditor", expect=200)
+    ws = openpyxl.load_workbook(io.BytesIO(res.data)).active
+    rows = list(ws.iter_rows(min_row=3, values_only=True))[:-1]  # title, header; totals
+    by_number = {r[0]: r for r in rows}
+    assert set(by_number) == {"BZJ-001", "BZJ-002"}
+    assert by_number["BZJ-001"][3] == "已退还" and by_number["BZJ-001"][-1] == 0
+    assert by_number["BZJ-002"][-1] == 10000
+    assert dl.call("GET", "dl_deposit/export/", "sup_a").status_code in (401, 403, 404)
