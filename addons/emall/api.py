@@ -471,7 +471,7 @@ class OrderTransitionSchema(Schema):
 
 class OrderBodySchema(Schema):
     lines = fields.List(fields.Dict(), load_default=None,
-                        error_messages={"invalid": "请填写订单行：[{listing, quantity}]"})
+                        error_messages={"invalid": "请填写订单行（商品 listing 与数量 quantity 的列表）"})
     region = fields.Raw(load_default=None)
     delivery_address = fields.String(load_default=None, allow_none=True, validate=mv.Length(max=255))
     contact = fields.String(load_default=None, allow_none=True, validate=mv.Length(max=64))

@@ -107,10 +107,10 @@ class EmallView(PbModelView):
         raise DeleteRefused("该记录不能删除")
 
     def _actions(self, item: Any) -> list[dict[str, Any]]:
-        if self.flow is None or item is None:
+        if type(self).flow is None or item is None:
             return []
         return [{"name": t.name, "label": t.label, "require_reason": t.require_reason}
-                for t in self.flow.transitions if t.allows_from(getattr(item, self.flow.field))
+                for t in type(self).flow.transitions if t.allows_from(getattr(item, type(self).flow.field))
                 and not t.name.startswith(("resume_", "resolve_"))]
 
     def _em_extra(self, item: Any) -> dict[str, Any]:
@@ -124,11 +124,11 @@ class EmallView(PbModelView):
         if item is None:
             abort(404)
         widgets = self._show(pk)
-        status = getattr(item, self.flow.field) if self.flow else None
+        status = getattr(item, type(self).flow.field) if type(self).flow else None
         return self.render_template(
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,
             related_views=self._related_views, em_actions=self._actions(item),
-            em_status=self.flow.label(status) if self.flow else None,
+            em_status=type(self).flow.label(status) if type(self).flow else None,
             em_endpoint=f"{type(self).__name__}.transition", **self._em_extra(item))
 
 
