@@ -681,7 +681,9 @@ class BadRecordApi(EcApi):
     datamodel = SQLAInterface(BadRecord)
     class_permission_name = "EcBadRecord"
     include_route_methods = {"get", "get_list", "info", "post"}
-    list_columns = ["id", "expert_id", "expert.name", "kind", "occurred_on", "project_id",
+    #: no dotted ``expert.*`` columns: FAB would join Expert under an alias, which the
+    #: expert's record rule (a subquery on Expert) must not be adapted to
+    list_columns = ["id", "expert_id", "kind", "occurred_on", "project_id",
                     "evidence", "consequence", "recorded_by", "region.id", "region.name"]
     show_columns = list_columns
     add_columns = ["expert", "kind", "occurred_on", "project", "evidence", "region"]
@@ -726,7 +728,7 @@ class CreditScoreApi(EcApi):
     #: read-only (no FAB post/put/delete route); FAB still builds write schemas
     add_columns = edit_columns = ["region"]
     include_route_methods = {"get", "get_list", "info"}
-    list_columns = ["id", "expert_id", "expert.name", "as_of", "score", "band", "base", "penalty",
+    list_columns = ["id", "expert_id", "as_of", "score", "band", "base", "penalty",
                     "evaluations", "cause", "region.id", "region.name"]
     show_columns = list_columns
     search_columns = ["expert", "band", "as_of", "region"]

@@ -120,12 +120,14 @@ class ExpertSpecialty(RegionScoped, Model):
     """评审专业: a catalog code (pb_catalog) the expert may review."""
 
     __tablename__ = "ec_expert_specialty"
-    __table_args__ = (UniqueConstraint("expert_id", "catalog_id", name="uq_ec_specialty"),)
+    __table_args__ = (UniqueConstraint("expert_id", "catalog_id", name="uq_ec_specialty"),
+                      #: the draw's candidate lookup: experts of a specialty (covering)
+                      Index("ix_ec_specialty_catalog_expert", "catalog_id", "expert_id"))
     __record_rules__ = {"expert": _own_expert}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     expert_id: Mapped[int] = mapped_column(ForeignKey("ec_expert.id"), nullable=False, index=True)
-    catalog_id: Mapped[int] = mapped_column(ForeignKey("pb_catalog.id"), nullable=False, index=True)
+    catalog_id: Mapped[int] = mapped_column(ForeignKey("pb_catalog.id"), nullable=False)
 
     expert: Mapped[Expert] = relationship(back_populates="specialties")
     catalog = relationship("CatalogItem")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, not_, or_, select
+from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from addons.procurement_base.models import Bid, CatalogItem, Project
@@ -40,6 +40,7 @@ from .models import (
     ASSIGNMENT_STATES,
     BAD_RECORD_KINDS,
     EVALUATION_STATES,
+    EXCLUSION_REASONS,
     EXPERT_STATES,
     RELATION_KINDS,
     REQUEST_STATES,
@@ -148,12 +149,17 @@ def setting(key: str, region_id: int | None, session: Session) -> Any:
     return settings.get(f"expert.{key}", region_id, session)
 
 
-def band_weights(session: Session, region_id: int | None) -> dict[str, int]:
-    return {"excellent": setting("weight_excellent", region_id, session),
-            "good": setting("weight_good", region_id, session),
-            "pass": setting("weight_pass", region_id, session),
-            "new": setting("weight_new", region_id, session),
-            "fail": 0}
+def module_settings(session: Session, region_id: int | None) -> dict[str, Any]:
+    """Every ``expert.*`` setting for a region, in one query (key without the prefix)."""
+    return {k[len("expert."):]: r.value for k, r in settings.resolve_all(region_id, session).items()
+            if k.startswith("expert.")}
+
+
+def band_weights(session: Session, region_id: int | None,
+                 values: dict[str, Any] | None = None) -> dict[str, int]:
+    v = values or module_settings(session, region_id)
+    return {"excellent": v["weight_excellent"], "good": v["weight_good"],
+            "pass": v["weight_pass"], "new": v["weight_new"], "fail": 0}
 
 
 def band_of(score: Decimal | None, session: Session, region_id: int | None) -> str:
@@ -404,15 +410,15 @@ def _now() -> dt.datetime:
 
 
 def window_refusal(session: Session, project: Project, review_date: dt.date,
-                   on: dt.date) -> str | None:
+                   on: dt.date, values: dict[str, Any] | None = None) -> str | None:
     """Why a draw on ``on`` for a review on ``review_date`` is refused (None: allowed)."""
     if review_date < on:
         return f"评审日期（{review_date.isoformat()}）已过，不能抽取"
-    exempt = {m.strip() for m in str(setting("draw_exempt_methods", project.region_id, session)
-                                          or "").split(",") if m.strip()}
+    v = values or module_settings(session, project.region_id)
+    exempt = {m.strip() for m in str(v["draw_exempt_methods"] or "").split(",") if m.strip()}
     if project.method in exempt:
         return None
-    n = setting("draw_window_workdays", project.region_id, session)
+    n = v["draw_window_workdays"]
     earliest_ok = workdays.add_working_days(on, n, session)
     if review_date > earliest_ok:
         return (f"抽取不得早于评审日前 {n} 个工作日：评审日期为 {review_date.isoformat()}，"
@@ -526,20 +532,25 @@ class Context:
     request_id: int | None
     review_date: dt.date
     pool_regions: list[int]
+    #: the pool scope is the whole tree (no region filter needed)
+    all_regions: bool
     targets: Targets
     weights: dict[str, int]
     avoid_years: int
 
 
-def context_for(session: Session, req: DrawRequest) -> Context:
+def context_for(session: Session, req: DrawRequest, project: Project | None = None,
+                values: dict[str, Any] | None = None) -> Context:
     from core.tenancy import load_snapshot
 
     snap = load_snapshot(session.connection())
-    project = session.execute(select(Project).where(Project.id == req.project_id)
-                              .execution_options(erp_unscoped=True)).scalar_one()
+    project = project or session.execute(select(Project).where(Project.id == req.project_id)
+                                         .execution_options(erp_unscoped=True)).scalar_one()
+    v = values or module_settings(session, project.region_id)
     return Context(req.id, req.review_date, sorted(snap.subtree(req.pool_region_id)),
-                   targets_of(session, project), band_weights(session, project.region_id),
-                   setting("avoid_years", project.region_id, session))
+                   snap.parent.get(req.pool_region_id) is None,
+                   targets_of(session, project), band_weights(session, project.region_id, v),
+                   v["avoid_years"])
 
 
 def _years_before(d: dt.date, years: int) -> dt.date:
@@ -549,8 +560,12 @@ def _years_before(d: dt.date, years: int) -> dt.date:
         return d.replace(year=d.year - years, day=28)
 
 
-def _conditions(ctx: Context) -> dict[str, Any]:
-    """reason -> SQL condition on ``ec_expert`` that excludes an expert for it."""
+def _conditions(ctx: Context) -> dict[str, list[Any]]:
+    """reason -> SQL predicates on ``ec_expert``; any one of them excludes the expert.
+
+    Each predicate is NULL-safe (true or false, never NULL), and an EXISTS never sits inside
+    an OR: the eligible query is a plain AND of ``NOT`` predicates, so PostgreSQL turns every
+    ``NOT EXISTS`` into an anti-join and SQLite probes an index per candidate."""
     E, R, A = Expert.__table__, ExpertRelation.__table__, Assignment.__table__
     ORG = Organization.__table__
     t = ctx.targets
@@ -566,36 +581,37 @@ def _conditions(ctx: Context) -> dict[str, Any]:
 
     zero_bands = [b for b, w in ctx.weights.items() if w <= 0]
     return {
-        "dismissed": E.c.status == "dismissed",
-        "suspended": and_(E.c.status == "suspended",
-                          or_(E.c.suspended_until.is_(None),
-                              E.c.suspended_until >= ctx.review_date)),
-        "failing_score": E.c.credit_band.in_(zero_bands) if zero_bands else false(),
-        "finance_supervisor": or_(E.c.finance_supervisor.is_(True), exists(
-            select(ORG.c.id).where(ORG.c.id == E.c.employer_id, ORG.c.org_type == "finance"))),
-        # NULL-safe: every condition is true or false, never NULL (NOT NULL is NULL)
-        "purchaser_staff": or_(and_(E.c.employer_id.isnot(None), E.c.employer_id == t.purchaser_id),
-                               and_(E.c.employer_name.isnot(None),
-                                    E.c.employer_name == t.purchaser_name)),
-        "booked": exists(select(A.c.id).where(
+        "dismissed": [E.c.status == "dismissed"],
+        "suspended": [and_(E.c.status == "suspended", E.c.suspended_until.is_(None)),
+                      and_(E.c.status == "suspended", E.c.suspended_until.isnot(None),
+                           E.c.suspended_until >= ctx.review_date)],
+        "failing_score": [E.c.credit_band.in_(zero_bands)] if zero_bands else [],
+        "finance_supervisor": [E.c.finance_supervisor.is_(True), exists(
+            select(ORG.c.id).where(ORG.c.id == E.c.employer_id, ORG.c.org_type == "finance"))],
+        "purchaser_staff": [and_(E.c.employer_id.isnot(None), E.c.employer_id == t.purchaser_id),
+                            and_(E.c.employer_name.isnot(None),
+                                 E.c.employer_name == t.purchaser_name)],
+        "booked": [exists(select(A.c.id).where(
             A.c.expert_id == E.c.id, A.c.review_date == ctx.review_date,
             A.c.status.in_(("drawn", "accepted")),
-            A.c.request_id != (ctx.request_id or -1))),
-        "declined": exists(select(A.c.id).where(A.c.expert_id == E.c.id,
-                                                A.c.request_id == (ctx.request_id or -1))),
-        "employment": or_(and_(E.c.employer_id.isnot(None),
-                               E.c.employer_id.in_(t.ids[1:] or [-1])),
-                          rel("employment", recent)),
-        "director": rel("director", recent),
-        "shareholder": rel("shareholder", recent),
-        "relative": rel("relative", current),
+            A.c.request_id != (ctx.request_id or -1)))],
+        "declined": [exists(select(A.c.id).where(A.c.expert_id == E.c.id,
+                                                 A.c.request_id == (ctx.request_id or -1)))],
+        "employment": [and_(E.c.employer_id.isnot(None), E.c.employer_id.in_(t.ids[1:] or [-1])),
+                       rel("employment", recent)],
+        "director": [rel("director", recent)],
+        "shareholder": [rel("shareholder", recent)],
+        "relative": [rel("relative", current)],
     }
 
 
 def _candidates(ctx: Context, catalog_id: int) -> Any:
+    """Experts with the specialty (driven by the specialty index), in the pool scope."""
     E, S = Expert.__table__, ExpertSpecialty.__table__
-    return and_(E.c.region_id.in_(ctx.pool_regions),
-                exists(select(S.c.id).where(S.c.expert_id == E.c.id, S.c.catalog_id == catalog_id)))
+    crit = E.c.id.in_(select(S.c.expert_id).where(S.c.catalog_id == catalog_id))
+    if ctx.all_regions:
+        return crit
+    return and_(crit, E.c.region_id.in_(ctx.pool_regions))
 
 
 def eligible_pool(session: Session, ctx: Context, catalog_id: int,
@@ -604,9 +620,8 @@ def eligible_pool(session: Session, ctx: Context, catalog_id: int,
     in Python: no database collation involved), computed in one SQL statement (NOT EXISTS
     for every avoidance and booking rule). ``ids`` receives code -> expert id."""
     E = Expert.__table__
-    conds = _conditions(ctx)
-    stmt = (select(E.c.id, E.c.code, E.c.credit_band)
-            .where(_candidates(ctx, catalog_id), *[not_(c) for c in conds.values()]))
+    nots = [not_(p) for parts in _conditions(ctx).values() for p in parts]
+    stmt = select(E.c.id, E.c.code, E.c.credit_band).where(_candidates(ctx, catalog_id), *nots)
     rows = session.execute(stmt, execution_options={"erp_unscoped": True}).all()
     if ids is not None:
         ids.update((code, eid) for eid, code, _ in rows)
@@ -614,18 +629,22 @@ def eligible_pool(session: Session, ctx: Context, catalog_id: int,
 
 
 def exclusions(session: Session, ctx: Context, catalog_id: int) -> dict[int, list[str]]:
-    """Experts of the specialty (in the pool scope) who are excluded, with every reason."""
-    from sqlalchemy import case
+    """Experts of the specialty (in the pool scope) who are excluded, with every reason:
+    one statement, a UNION ALL of one semi-join per predicate."""
+    from sqlalchemy import literal, union_all
 
     E = Expert.__table__
-    conds = _conditions(ctx)
-    cols = [case((c, 1), else_=0).label(k) for k, c in conds.items()]
-    stmt = (select(E.c.id, *cols).where(_candidates(ctx, catalog_id), or_(*conds.values()))
-            .order_by(E.c.id))
+    cand = _candidates(ctx, catalog_id)
+    branches = [select(E.c.id, literal(reason).label("reason")).where(cand, p)
+                for reason, parts in _conditions(ctx).items() for p in parts]
     out: dict[int, list[str]] = {}
-    for row in session.execute(stmt, execution_options={"erp_unscoped": True}).mappings():
-        out[row["id"]] = [k for k in conds if row[k]]
-    return out
+    order = list(EXCLUSION_REASONS)
+    for eid, reason in session.execute(union_all(*branches),
+                                       execution_options={"erp_unscoped": True}).all():
+        reasons = out.setdefault(eid, [])
+        if reason not in reasons:
+            reasons.append(reason)
+    return {eid: sorted(r, key=order.index) for eid, r in sorted(out.items())}
 
 
 # -- the draw ----------------------------------------------------------------------------------
@@ -659,7 +678,8 @@ def perform_draw(session: Session, req: DrawRequest, *, on: dt.date | None = Non
     project = session.execute(select(Project).where(Project.id == req.project_id)
                               .execution_options(erp_unscoped=True)).scalar_one()
     on = on or today()
-    msg = window_refusal(session, project, req.review_date, on)
+    values = module_settings(session, project.region_id)
+    msg = window_refusal(session, project, req.review_date, on, values)
     if msg:
         raise RuleError({"review_at": [msg]})
     first = not req.draws
@@ -667,7 +687,7 @@ def perform_draw(session: Session, req: DrawRequest, *, on: dt.date | None = Non
     if not first and not any(n for _, n, _ in needs):
         raise RuleError({"_schema": ["各评审专业人数已满，无需补充抽取"]})
     seq = len(req.draws) + 1
-    ctx = context_for(session, req)
+    ctx = context_for(session, req, project, values)
     pools: list[tuple[int, list[tuple[int, int]]]] = []
     excluded: dict[int, set[str]] = {}
     spec: list[tuple[int, list[tuple[int, int]], int]] = []

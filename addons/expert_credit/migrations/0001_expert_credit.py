@@ -173,7 +173,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('expert_id', 'catalog_id', name='uq_ec_specialty')
     )
-    op.create_index(op.f('ix_ec_expert_specialty_catalog_id'), 'ec_expert_specialty', ['catalog_id'], unique=False)
+    op.create_index('ix_ec_specialty_catalog_expert', 'ec_expert_specialty', ['catalog_id', 'expert_id'], unique=False)
     op.create_index(op.f('ix_ec_expert_specialty_expert_id'), 'ec_expert_specialty', ['expert_id'], unique=False)
     op.create_index(op.f('ix_ec_expert_specialty_region_id'), 'ec_expert_specialty', ['region_id'], unique=False)
     op.create_table('ec_assignment',
@@ -279,7 +279,7 @@ def downgrade() -> None:
     op.drop_table('ec_assignment')
     op.drop_index(op.f('ix_ec_expert_specialty_region_id'), table_name='ec_expert_specialty')
     op.drop_index(op.f('ix_ec_expert_specialty_expert_id'), table_name='ec_expert_specialty')
-    op.drop_index(op.f('ix_ec_expert_specialty_catalog_id'), table_name='ec_expert_specialty')
+    op.drop_index('ix_ec_specialty_catalog_expert', table_name='ec_expert_specialty')
     op.drop_table('ec_expert_specialty')
     op.drop_index(op.f('ix_ec_expert_relation_region_id'), table_name='ec_expert_relation')
     op.drop_index(op.f('ix_ec_expert_relation_org_id'), table_name='ec_expert_relation')
