@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, object_session
 
 from addons.emall import models as emall_models
@@ -594,3 +594,48 @@ def cold_chain_violations(session: Session) -> list[Any]:
     return list(session.scalars(
         select(L).where(L.category_id.in_(cold_ids), L.cold_chain.is_(False),
                         L.status.in_(("listed", "review"))).order_by(L.id)))
+
+
+# -- audit of the livestock-system list ---------------------------------------------------------
+AUDITED = ("organization_id", "include_subordinates", "active", "note")
+
+
+def _audit_values(target: LivestockPurchaser, *, old: bool = False) -> dict[str, Any]:
+    from sqlalchemy import inspect as sa_inspect
+
+    state = sa_inspect(target)
+    out = {}
+    for key in AUDITED:
+        hist = state.attrs[key].history
+        if old and hist.deleted:
+            out[key] = hist.deleted[0]
+        else:
+            out[key] = getattr(target, key)
+    return out
+
+
+def _audit(connection: Any, target: LivestockPurchaser, action: str, before: Any, after: Any) -> None:
+    from core.services import audit
+
+    region_id = connection.execute(select(Organization.region_id).where(
+        Organization.id == target.organization_id)).scalar()
+    audit.record(connection, action=action, object_type="emall_livestock_purchaser",
+                 object_id=target.id, before=before, after=after, module=MODULE,
+                 region_id=region_id)
+
+
+@event.listens_for(LivestockPurchaser, "after_insert")
+def _audit_insert(mapper: Any, connection: Any, target: LivestockPurchaser) -> None:
+    _audit(connection, target, "create", None, _audit_values(target))
+
+
+@event.listens_for(LivestockPurchaser, "after_update")
+def _audit_update(mapper: Any, connection: Any, target: LivestockPurchaser) -> None:
+    before, after = _audit_values(target, old=True), _audit_values(target)
+    if before != after:
+        _audit(connection, target, "update", before, after)
+
+
+@event.listens_for(LivestockPurchaser, "after_delete")
+def _audit_delete(mapper: Any, connection: Any, target: LivestockPurchaser) -> None:
+    _audit(connection, target, "delete", _audit_values(target), None)

@@ -257,8 +257,22 @@ def test_purchaser_list_rules(xm):
     res = xm.api("POST", "emall_livestock_purchaser/", "cc_admin",
                  json={"organization": school})
     assert res.status_code == 409  # listed above by the admin
+    # nor remove one
+    jl = query(xm.app, "SELECT p.id FROM emall_livestock_purchaser p JOIN erp_organization o "
+                       "ON o.id = p.organization_id WHERE o.name = '吉林市畜牧业管理局'")[0][0]
+    res = xm.api("DELETE", f"emall_livestock_purchaser/{jl}", "cc_admin")
+    assert res.status_code == 422 and "管辖地区" in res.json["message"]["organization"][0]
+    assert query(xm.app, "SELECT count(*) FROM emall_livestock_purchaser WHERE id = :i", i=jl) == [(1,)]
     # suppliers and purchasers have no access to the list
     assert xm.api("GET", "emall_livestock_purchaser/", "xm_pur").status_code == 403
+    # every change of the list is audited (who, when, before / after)
+    listed = query(xm.app, "SELECT id FROM emall_livestock_purchaser WHERE organization_id = :o",
+                   o=school)[0][0]
+    assert xm.api("PUT", f"emall_livestock_purchaser/{listed}", json={"active": False}).status_code == 200
+    assert xm.api("DELETE", f"emall_livestock_purchaser/{listed}").status_code == 200
+    log = query(xm.app, "SELECT action, actor FROM erp_audit_log WHERE object_type = "
+                        "'emall_livestock_purchaser' AND object_id = :i ORDER BY id", i=str(listed))
+    assert [a for a, _ in log] == ["create", "update", "delete"] and log[0][1] == "admin"
 
 
 def test_cli_cold_chain_check_and_steering(xm):
