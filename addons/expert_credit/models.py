@@ -150,7 +150,7 @@ class ExpertRelation(RegionScoped, Model):
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     org_id: Mapped[int | None] = mapped_column(ForeignKey("erp_organization.id"), index=True)
     org_credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
-    org_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    org_name: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
     #: position, or the relative (e.g. 配偶，法定代表人)
     detail: Mapped[str | None] = mapped_column(String(200))
     date_from: Mapped[dt.date | None] = mapped_column(Date)

@@ -560,13 +560,17 @@ def _years_before(d: dt.date, years: int) -> dt.date:
         return d.replace(year=d.year - years, day=28)
 
 
-def _conditions(ctx: Context) -> dict[str, list[Any]]:
+RELATION_REASONS = ("employment", "director", "shareholder", "relative")
+
+
+def _conditions(ctx: Context, E: Any = None) -> dict[str, list[Any]]:
     """reason -> SQL predicates on ``ec_expert``; any one of them excludes the expert.
 
     Each predicate is NULL-safe (true or false, never NULL), and an EXISTS never sits inside
     an OR: the eligible query is a plain AND of ``NOT`` predicates, so PostgreSQL turns every
     ``NOT EXISTS`` into an anti-join and SQLite probes an index per candidate."""
-    E, R, A = Expert.__table__, ExpertRelation.__table__, Assignment.__table__
+    E = Expert.__table__ if E is None else E
+    R, A = ExpertRelation.__table__, Assignment.__table__
     ORG = Organization.__table__
     t = ctx.targets
     cutoff = _years_before(ctx.review_date, ctx.avoid_years)
@@ -578,6 +582,12 @@ def _conditions(ctx: Context) -> dict[str, list[Any]]:
     def rel(kind: str, when: Any) -> Any:
         return exists(select(R.c.id).where(R.c.expert_id == E.c.id, R.c.kind == kind, match,
                                            when))
+
+    #: every relation rule at once (one anti-join over the relations for the pool query)
+    any_relation = exists(select(R.c.id).where(
+        R.c.expert_id == E.c.id, match,
+        or_(and_(R.c.kind.in_(("employment", "director", "shareholder")), recent),
+            and_(R.c.kind == "relative", current))))
 
     zero_bands = [b for b, w in ctx.weights.items() if w <= 0]
     return {
@@ -602,6 +612,7 @@ def _conditions(ctx: Context) -> dict[str, list[Any]]:
         "director": [rel("director", recent)],
         "shareholder": [rel("shareholder", recent)],
         "relative": [rel("relative", current)],
+        "_any_relation": [any_relation],
     }
 
 
@@ -614,14 +625,27 @@ def _candidates(ctx: Context, catalog_id: int) -> Any:
     return and_(crit, E.c.region_id.in_(ctx.pool_regions))
 
 
+def _candidate_cte(ctx: Context, catalog_id: int) -> Any:
+    """The experts of the specialty in the pool scope, materialised once per statement."""
+    E = Expert.__table__
+    cte = select(E.c.id, E.c.code, E.c.status, E.c.suspended_until, E.c.credit_band,
+                 E.c.finance_supervisor, E.c.employer_id, E.c.employer_name
+                 ).where(_candidates(ctx, catalog_id)).cte("ec_candidate")
+    return cte.prefix_with("MATERIALIZED", dialect="postgresql")
+
+
 def eligible_pool(session: Session, ctx: Context, catalog_id: int,
                   ids: dict[str, int] | None = None) -> list[tuple[str, int]]:
     """The eligible pool of one specialty, ``(code, weight)`` sorted by code (byte order,
     in Python: no database collation involved), computed in one SQL statement (NOT EXISTS
     for every avoidance and booking rule). ``ids`` receives code -> expert id."""
-    E = Expert.__table__
-    nots = [not_(p) for parts in _conditions(ctx).values() for p in parts]
-    stmt = select(E.c.id, E.c.code, E.c.credit_band).where(_candidates(ctx, catalog_id), *nots)
+    C = _candidate_cte(ctx, catalog_id)
+    conds = _conditions(ctx, C)
+    # the relation rules are checked at once by ``_any_relation``; their last predicate is
+    # the per-kind EXISTS (the employer test of "employment" stays)
+    nots = [not_(p) for reason, parts in conds.items()
+            for p in (parts[:-1] if reason in RELATION_REASONS else parts)]
+    stmt = select(C.c.id, C.c.code, C.c.credit_band).where(*nots)
     rows = session.execute(stmt, execution_options={"erp_unscoped": True}).all()
     if ids is not None:
         ids.update((code, eid) for eid, code, _ in rows)
@@ -630,13 +654,13 @@ def eligible_pool(session: Session, ctx: Context, catalog_id: int,
 
 def exclusions(session: Session, ctx: Context, catalog_id: int) -> dict[int, list[str]]:
     """Experts of the specialty (in the pool scope) who are excluded, with every reason:
-    one statement, a UNION ALL of one semi-join per predicate."""
+    one statement, a UNION ALL of one semi-join per predicate over the candidates."""
     from sqlalchemy import literal, union_all
 
-    E = Expert.__table__
-    cand = _candidates(ctx, catalog_id)
-    branches = [select(E.c.id, literal(reason).label("reason")).where(cand, p)
-                for reason, parts in _conditions(ctx).items() for p in parts]
+    C = _candidate_cte(ctx, catalog_id)
+    branches = [select(C.c.id, literal(reason).label("reason")).where(p)
+                for reason, parts in _conditions(ctx, C).items() if not reason.startswith("_")
+                for p in parts]
     out: dict[int, list[str]] = {}
     order = list(EXCLUSION_REASONS)
     for eid, reason in session.execute(union_all(*branches),

@@ -161,6 +161,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_ec_expert_relation_expert_id'), 'ec_expert_relation', ['expert_id'], unique=False)
     op.create_index(op.f('ix_ec_expert_relation_org_credit_code'), 'ec_expert_relation', ['org_credit_code'], unique=False)
     op.create_index(op.f('ix_ec_expert_relation_org_id'), 'ec_expert_relation', ['org_id'], unique=False)
+    op.create_index(op.f('ix_ec_expert_relation_org_name'), 'ec_expert_relation', ['org_name'], unique=False)
     op.create_index(op.f('ix_ec_expert_relation_region_id'), 'ec_expert_relation', ['region_id'], unique=False)
     op.create_table('ec_expert_specialty',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -282,6 +283,7 @@ def downgrade() -> None:
     op.drop_index('ix_ec_specialty_catalog_expert', table_name='ec_expert_specialty')
     op.drop_table('ec_expert_specialty')
     op.drop_index(op.f('ix_ec_expert_relation_region_id'), table_name='ec_expert_relation')
+    op.drop_index(op.f('ix_ec_expert_relation_org_name'), table_name='ec_expert_relation')
     op.drop_index(op.f('ix_ec_expert_relation_org_id'), table_name='ec_expert_relation')
     op.drop_index(op.f('ix_ec_expert_relation_org_credit_code'), table_name='ec_expert_relation')
     op.drop_index(op.f('ix_ec_expert_relation_expert_id'), table_name='ec_expert_relation')
