@@ -471,16 +471,28 @@ class Installer:
         # rows the module shipped into tables that survive
         loader = DataLoader(conn, name)
         owned = 0
+        pending = []
         for xmlid, (table_name, res_id, _nu, _demo) in loader.known.items():
             if table_name in dropped:
                 continue
             owned += 1
-            try:
-                table = loader.table(table_name, f"{name}.{xmlid}")
-                with conn.begin_nested():
-                    conn.execute(delete(table).where(table.c.id == res_id))
-            except Exception as exc:  # still referenced: keep the row
-                log.warning("purge %s: kept %s.%s: %s", name, name, xmlid, exc)
+            pending.append((xmlid, table_name, res_id))
+        # rows may refer to each other (a bid to its package to its project): delete what
+        # can go, then retry the rest until a round deletes nothing
+        while pending:
+            kept = []
+            for xmlid, table_name, res_id in pending:
+                try:
+                    table = loader.table(table_name, f"{name}.{xmlid}")
+                    with conn.begin_nested():
+                        conn.execute(delete(table).where(table.c.id == res_id))
+                except Exception as exc:  # still referenced (for now): keep the row
+                    kept.append((xmlid, table_name, res_id, exc))
+            if len(kept) == len(pending):
+                for xmlid, _t, _r, exc in kept:
+                    log.warning("purge %s: kept %s.%s: %s", name, name, xmlid, exc)
+                break
+            pending = [k[:3] for k in kept]
         conn.execute(delete(MD).where(MD.c.module == name))
         before = audit.module_snapshot(conn, name)
         conn.execute(delete(MOD).where(MOD.c.name == name))
