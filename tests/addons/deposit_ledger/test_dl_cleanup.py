@@ -240,3 +240,13 @@ def test_reconciliation_refuses_bad_files_with_chinese_messages(dl):
     wb.save(buf)
     res = post(buf.getvalue(), "s.xlsx")
     assert res.status_code == 200 and res.json["imported"] == 1
+
+
+def test_purge_and_reinstall_with_demo(demo):
+    from tests.conftest import table_names
+
+    res = cli(demo, "module", "uninstall", "deposit_ledger", "--purge", "--yes")
+    assert res.exit_code == 0, res.output
+    assert not {t for t in table_names(demo) if t.startswith("dl_")}
+    res = cli(demo, "module", "install", "deposit_ledger", "--demo")
+    assert res.exit_code == 0, res.output
