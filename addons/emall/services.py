@@ -510,6 +510,18 @@ def admitted_supplier_ids(session: Session, on: dt.date | None = None) -> Any:
         and_(EmallAdmission.status == "suspended", EmallAdmission.suspended_until < on)))
 
 
+def blocked_supplier_ids(session: Session, on: dt.date | None = None) -> Any:
+    """SELECT of the suppliers whose admission is not in force on ``on`` (under review
+    again, rejected, suspended): their listings leave the catalog. A listing only gets
+    listed after its supplier was admitted, so "not blocked" is "admitted" for listings;
+    the search uses this small set (``NOT IN``) instead of the large admitted one."""
+    on = on or today()
+    return select(EmallAdmission.supplier_id).where(
+        EmallAdmission.status != "admitted",
+        or_(EmallAdmission.status != "suspended", EmallAdmission.suspended_until.is_(None),
+            EmallAdmission.suspended_until >= on))
+
+
 def is_admitted(session: Session, supplier_id: int, category_id: int | None = None) -> bool:
     stmt = admitted_supplier_ids(session).where(EmallAdmission.supplier_id == supplier_id)
     if category_id is not None:
@@ -818,13 +830,43 @@ def _like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+UNSCOPED = {"erp_unscoped": True}  # listings, categories, organisations: not region-scoped
+
+
 def region_and_ancestors(session: Session, region_id: int) -> list[int]:
+    """The region and its ancestors (the worker's cached region tree inside the app)."""
+    try:
+        from flask import has_app_context
+
+        if has_app_context():
+            from core.tenancy import snapshot
+
+            snap = snapshot()
+            return snap.ancestors(region_id) if region_id in snap.code_of else []
+    except (ImportError, KeyError, AttributeError):
+        pass
     parents = dict(session.execute(select(Region.id, Region.parent_id)).all())
     out, cur = [], region_id
     while cur is not None and cur not in out:
         out.append(cur)
         cur = parents.get(cur)
     return out
+
+
+def _subtree_select(category_id: int) -> Any:
+    """SELECT of a category and all its descendants (a recursive CTE: no round trip)."""
+    C = EmallCategory.__table__
+    tree = select(C.c.id).where(C.c.id == category_id).cte("em_subtree", recursive=True)
+    tree = tree.union_all(select(C.c.id).where(C.c.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def keyword_clause(session: Session, term: str) -> Any:
+    """``search_text`` contains the normalised term: ``instr`` on SQLite (faster than LIKE),
+    ``LIKE '%term%'`` on PostgreSQL (served by a pg_trgm index when one exists)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.instr(EmallListing.search_text, term) > 0
+    return EmallListing.search_text.like(f"%{_like_escape(term)}%", escape="\\")
 
 
 def search_statement(session: Session, *, q: str | None = None, category_id: int | None = None,
@@ -835,14 +877,13 @@ def search_statement(session: Session, *, q: str | None = None, category_id: int
     """The WHERE of a catalog search (listed, supplier admitted) as a SELECT of ids."""
     L = EmallListing
     stmt = select(L.id).where(L.status == "listed",
-                              L.supplier_id.in_(admitted_supplier_ids(session)))
+                              L.supplier_id.not_in(blocked_supplier_ids(session)))
     for term in (q or "").split():
         t = normalize(term)
         if t:
-            stmt = stmt.where(L.search_text.like(f"%{_like_escape(t)}%", escape="\\"))
+            stmt = stmt.where(keyword_clause(session, t))
     if category_id is not None:
-        ids = category_subtree(session, category_id)
-        stmt = stmt.where(L.category_id.in_(ids) if len(ids) > 1 else L.category_id == category_id)
+        stmt = stmt.where(L.category_id.in_(_subtree_select(category_id)))
     if pavilion is not None:
         stmt = stmt.where(L.pavilion.is_(None) if pavilion == "" else L.pavilion == pavilion)
     for key, value in (attrs or {}).items():
@@ -862,34 +903,66 @@ def search_statement(session: Session, *, q: str | None = None, category_id: int
     return stmt
 
 
+class CatalogRow(dict):
+    """A search hit as a mapping that templates can also read with dots."""
+
+    __getattr__ = dict.__getitem__
+
+
+def _page_rows(session: Session, ids: list[int]) -> list[CatalogRow]:
+    """The listings of a result page in two statements (listing + category + supplier,
+    then images)."""
+    L, C = EmallListing, EmallCategory
+    rows = session.execute(
+        select(L.id, L.name, L.brand, L.model, L.unit, L.price, L.reference_price, L.reference_source,
+               L.stock, L.cold_chain, L.pavilion, C.id, C.code, C.name, Organization.id, Organization.name)
+        .join(C, C.id == L.category_id).join(Organization, Organization.id == L.supplier_id)
+        .where(L.id.in_(ids)), execution_options=UNSCOPED).all()
+    images: dict[int, list[str]] = {}
+    for img_id, lid in session.execute(
+            select(EmallListingImage.id, EmallListingImage.listing_id)
+            .where(EmallListingImage.listing_id.in_(ids))
+            .order_by(EmallListingImage.sequence, EmallListingImage.id), execution_options=UNSCOPED):
+        images.setdefault(lid, []).append(f"/emall/image/{img_id}")
+    out = {}
+    for (lid, name, brand, model, unit, price, ref, src, stock, cold, pav, cid, ccode, cname, sid,
+         sname) in rows:
+        out[lid] = CatalogRow(
+            id=lid, name=name, brand=brand, model=model, unit=unit, price=str(price),
+            reference_price=str(ref), reference_source=src, stock=stock, cold_chain=cold, pavilion=pav,
+            category=CatalogRow(id=cid, code=ccode, name=cname), supplier=CatalogRow(id=sid, name=sname),
+            images=images.get(lid, []))
+    return [out[i] for i in ids if i in out]
+
+
 def search_listings(session: Session, *, sort: str = "newest", page: int = 0, page_size: int = 20,
-                    **filters: Any) -> tuple[int, list[EmallListing]]:
-    """(total, listings of the page). Filters: see :func:`search_statement`; ``pavilion``
-    "" = the general mall only, None = everything."""
+                    **filters: Any) -> tuple[int, list[CatalogRow]]:
+    """(total, the page's hits as mappings shaped like :func:`listing_dict`). Filters: see
+    :func:`search_statement`; ``pavilion`` "" = the general mall only, None = everything.
+    Four statements: count, page ids, page rows, images."""
     base = search_statement(session, **filters)
-    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    total = session.execute(select(func.count()).select_from(base.subquery()),
+                            execution_options=UNSCOPED).scalar_one()
     order = SORTS.get(sort, SORTS["newest"])
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     ids_stmt = base.order_by(*order).limit(page_size).offset(max(0, page) * page_size)
-    ids = [r[0] for r in session.execute(ids_stmt)]
+    ids = [r[0] for r in session.execute(ids_stmt, execution_options=UNSCOPED)]
     if not ids:
         return total, []
-    rows = {x.id: x for x in session.execute(
-        select(EmallListing).where(EmallListing.id.in_(ids)).options(
-            selectinload(EmallListing.supplier), selectinload(EmallListing.category),
-            selectinload(EmallListing.images))).scalars()}
-    return total, [rows[i] for i in ids if i in rows]
+    return total, _page_rows(session, ids)
 
 
 def public_listing(session: Session, listing_id: int) -> EmallListing | None:
     """A listing as the public sees it (listed, supplier admitted), else None."""
     stmt = search_statement(session).where(EmallListing.id == listing_id)
-    if session.execute(stmt).first() is None:
+    if session.execute(stmt, execution_options=UNSCOPED).first() is None:
         return None
     return session.get(EmallListing, listing_id)
 
 
 def listing_dict(x: EmallListing, *, detail: bool = False) -> dict[str, Any]:
+    if isinstance(x, CatalogRow):
+        return dict(x, category=dict(x.category), supplier=dict(x.supplier))
     out = {
         "id": x.id, "name": x.name, "brand": x.brand, "model": x.model, "unit": x.unit,
         "price": str(x.price), "reference_price": str(x.reference_price),
