@@ -904,9 +904,14 @@ def search_statement(session: Session, *, q: str | None = None, category_id: int
 
 
 class CatalogRow(dict):
-    """A search hit as a mapping that templates can also read with dots."""
+    """A search hit as a mapping that code and templates can also read with dots
+    (``x.category.name``), like the listing object it stands for."""
 
-    __getattr__ = dict.__getitem__
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def _page_rows(session: Session, ids: list[int]) -> list[CatalogRow]:
