@@ -430,9 +430,11 @@ def progress(session: Session, cutoff: dt.date | None = None) -> pd.DataFrame:
 
 # -- the deposit ledger as a spreadsheet (every deposit with its balances) --------------------------
 LEDGER_COLUMNS = [
-    ColumnSpec("number", "保证金编号"), ColumnSpec("kind", "类型"), ColumnSpec("form", "缴纳形式"),
-    ColumnSpec("status", "状态"), ColumnSpec("project_number", "项目编号"),
-    ColumnSpec("supplier", "供应商"), ColumnSpec("holder", "收取单位"), ColumnSpec("region", "所在地区"),
+    # fixed widths for text columns: the writer then skips measuring every cell
+    ColumnSpec("number", "保证金编号", width=24), ColumnSpec("kind", "类型", width=12),
+    ColumnSpec("form", "缴纳形式", width=10), ColumnSpec("status", "状态", width=20),
+    ColumnSpec("project_number", "项目编号", width=18), ColumnSpec("supplier", "供应商", width=36),
+    ColumnSpec("holder", "收取单位", width=36), ColumnSpec("region", "所在地区", width=14),
     ColumnSpec("received_date", "收取日期", "date"), ColumnSpec("due_date", "应退还日期", "date"),
     ColumnSpec("amount", "金额（元）", "money"), ColumnSpec("received", "已收取", "money"),
     ColumnSpec("refunded", "已退还", "money"), ColumnSpec("forfeited", "不予退还", "money"),
