@@ -312,11 +312,12 @@ def run(url: str, dialect: str, n: int, sample: int) -> None:
     scaled = base * candidates / max(m, 1)
     print(f"  naive per-row ORM baseline: {m:,} held/forfeited deposits in {base:.2f} s "
           f"-> scaled to all {candidates:,} held/forfeited: {scaled:.1f} s")
-    both = t_cls.seconds + (t_rep.seconds)
+    both = t_rep.seconds  # cleanup.report classifies and groups: both, in one call
     peak = max(t_cls.peak_mb, t_rep.peak_mb, t_x.peak_mb, t_l.peak_mb)
     print(f"  workload: {n_dep:,} deposits, {n_ent:,} ledger entries")
-    print(f"  aim classification + report < 10 s: {both:.2f} s "
-          f"(report alone includes a classification) {'OK' if both < 10 else 'MISSED'}")
+    print(f"  aim classification + report < 10 s: {both:.2f} s (one cleanup.report call, which "
+          f"classifies then groups; classification alone {t_cls.seconds:.2f} s) "
+          f"{'OK' if both < 10 else 'MISSED'}")
     print(f"  aim peak memory < 1 GB: highest peak RSS of the measured steps {peak:.0f} MB "
           f"{'OK' if peak < 1024 else 'MISSED'}")
     print(f"  aim {n_dep:,}-row export < 20 s: {t_l.seconds:.2f} s "

@@ -103,8 +103,10 @@ def classify(session: Session, cutoff: dt.date, *, region_ids: frozenset[int] | 
              as_of: dt.date | None = None) -> pd.DataFrame:
     """One row per deposit to clean up, with names, overdue days and the accrued fee."""
     as_of = as_of or services.today()
-    rows = session.execute(classify_stmt(cutoff, region_ids)).all()
+    # plain tuples: pandas inspects Row objects one by one
+    rows = [tuple(r) for r in session.execute(classify_stmt(cutoff, region_ids))]
     df = pd.DataFrame.from_records(rows, columns=COLUMNS)
+    del rows
     for col in ("finished", "received_date", "trigger_date", "due_date"):
         if len(df) and not isinstance(df[col].iloc[0], dt.date | type(None)):
             df[col] = df[col].map(_day)
