@@ -446,3 +446,19 @@ def test_dashboards_and_pages_render(em) -> None:
     client = em.app.test_client()
     login_form(client, "sup_b", "secret123")
     assert "长春市第八中学" not in client.get("/orderview/list/").get_data(as_text=True)
+
+
+def test_listing_price_changes_are_audited(em) -> None:
+    from core.models import AuditLog
+
+    em.admit("sup_a", "A0201")
+    lid = em.listing("sup_a", price="5000.00", reference="5200.00")
+    em.call("PUT", f"emall_listing/{lid}", "sup_a", {"price": "4800.00"}, expect=200)
+    with em.app.app_context():
+        rows = db.session.execute(select(AuditLog.action, AuditLog.before, AuditLog.after, AuditLog.actor).where(
+            AuditLog.object_type == "emall_listing", AuditLog.object_id == str(lid))
+            .order_by(AuditLog.id)).all()
+    actions = [r[0] for r in rows]
+    assert actions[0] == "create" and "update" in actions
+    upd = next(r for r in rows if r[0] == "update")
+    assert '"price": "5000.00"' in upd[1] and '"price": "4800.00"' in upd[2] and upd[3] == "sup_a"
