@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 WAIT_MS = 10_000  # every explicit wait on a selector or a navigation
-START_SECONDS = 15  # gunicorn must answer /login/ within this
+START_SECONDS = 60  # gunicorn must answer /login/ within this (a bound, not a speed check)
 CITY_ADMIN_ROLE = {
     "地区管理员": (
         "* on RegionModules",
