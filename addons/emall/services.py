@@ -301,6 +301,7 @@ def validate_category(session: Session, cat: EmallCategory) -> None:
             if dup:
                 errors.add("code", f"分类编码“{cat.code}”已存在", duplicate=True)
     errors.raise_if_any()
+    invalidate_category_tree()
 
 
 def category_children(session: Session) -> dict[int | None, list[int]]:
@@ -853,12 +854,46 @@ def region_and_ancestors(session: Session, region_id: int) -> list[int]:
     return out
 
 
-def _subtree_select(category_id: int) -> Any:
-    """SELECT of a category and all its descendants (a recursive CTE: no round trip)."""
-    C = EmallCategory.__table__
-    tree = select(C.c.id).where(C.c.id == category_id).cte("em_subtree", recursive=True)
-    tree = tree.union_all(select(C.c.id).where(C.c.parent_id == tree.c.id))
-    return select(tree.c.id)
+_TREE_CACHE: dict[str, Any] = {"at": -1.0, "children": {}, "db": None}
+TREE_TTL = 30.0  # seconds a worker trusts its copy of the category tree
+
+
+def _children_cached(session: Session) -> dict[int | None, list[int]]:
+    """The category tree (parent -> children) of this worker: re-read when a category was
+    added (count or highest id changed), after a category is saved in this worker, and at
+    least every :data:`TREE_TTL` seconds (a parent changed in another worker)."""
+    import time
+
+    now_ = time.monotonic()
+    # a new category anywhere (another worker, a module install) changes count or max(id)
+    stamp = tuple(session.execute(select(func.count(EmallCategory.id), func.max(EmallCategory.id)),
+                                  execution_options={"erp_unscoped": True}).one())
+    db_key = (str(session.get_bind().url), stamp)
+    if now_ - _TREE_CACHE["at"] > TREE_TTL or _TREE_CACHE["db"] != db_key:
+        children: dict[int | None, list[int]] = {}
+        for cid, parent in session.execute(select(EmallCategory.id, EmallCategory.parent_id),
+                                           execution_options={"erp_unscoped": True}):
+            children.setdefault(parent, []).append(cid)
+        _TREE_CACHE.update(at=now_, children=children, db=db_key)
+    return _TREE_CACHE["children"]
+
+
+def invalidate_category_tree() -> None:
+    _TREE_CACHE["at"] = -1.0
+
+
+def subtree_ids(session: Session, category_id: int) -> list[int]:
+    """A category and its descendants, as literal ids: the planner then uses the
+    ``(status, category_id, price)`` index on both databases."""
+    children = _children_cached(session)
+    out, todo = [], [category_id]
+    while todo:
+        c = todo.pop()
+        if c in out:
+            continue
+        out.append(c)
+        todo.extend(children.get(c, ()))
+    return out
 
 
 def keyword_clause(session: Session, term: str) -> Any:
@@ -883,7 +918,8 @@ def search_statement(session: Session, *, q: str | None = None, category_id: int
         if t:
             stmt = stmt.where(keyword_clause(session, t))
     if category_id is not None:
-        stmt = stmt.where(L.category_id.in_(_subtree_select(category_id)))
+        ids = subtree_ids(session, category_id)
+        stmt = stmt.where(L.category_id == ids[0] if len(ids) == 1 else L.category_id.in_(ids))
     if pavilion is not None:
         stmt = stmt.where(L.pavilion.is_(None) if pavilion == "" else L.pavilion == pavilion)
     for key, value in (attrs or {}).items():
