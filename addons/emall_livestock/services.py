@@ -542,6 +542,18 @@ def node_json(node: CategoryNode) -> dict[str, Any]:
     }
 
 
+def fmt_price(value: Any) -> str:
+    """A price for the pages, ``1,234.50`` (emall's search hits carry prices as text)."""
+    from decimal import Decimal, InvalidOperation
+
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except InvalidOperation:
+        return str(value)
+
+
 def listing_json(listing: Any) -> dict[str, Any]:
     out = emall_services.listing_dict(listing)
     out["url"] = product_url(listing)
