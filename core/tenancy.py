@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextvars
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -143,6 +144,9 @@ def load_snapshot(conn: Connection, version: Any = None) -> TenancySnapshot:
     return TenancySnapshot(version, code_of, id_of, name_of, parent, children, rows)
 
 
+_STATE_TOKENS = itertools.count(1)
+
+
 class TenancyCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -150,11 +154,17 @@ class TenancyCache:
 
     def get(self, state: Any) -> TenancySnapshot:
         state.cache.refresh()
+        # keyed on the app's state too: two apps in one process (tests, benches) on two
+        # databases may show the same counter value, and must not share a snapshot
+        token = getattr(state, "_erp_tenancy_token", None)
+        if token is None:
+            token = state._erp_tenancy_token = next(_STATE_TOKENS)
+        version = (token, state.cache.version)
         snap = self.snapshot
-        if snap is None or snap.version != state.cache.version:
+        if snap is None or snap.version != version:
             with self._lock:
                 with state.cache.engine_getter().connect() as conn:
-                    snap = load_snapshot(conn, state.cache.version)
+                    snap = load_snapshot(conn, version)
                 self.snapshot = snap
         return snap
 
