@@ -77,6 +77,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.xmlwriter import XMLwriter
 
 from core.services.money import quantize
 
@@ -322,6 +323,40 @@ class _Column:
         if w > self.width:
             self.width = w
 
+    # Fast path (constant memory): the XML of a cell after ``<c r="A1" s="N"``.
+    def _x_text(self, value: Any) -> str:
+        text = _as_text(value)
+        if self.spec.width is None and self.width < MAX_WIDTH:
+            w = MAX_WIDTH if len(text) >= MAX_WIDTH else display_width(text) + _CELL_PAD
+            if w > self.width:
+                self.width = w
+        return _xml_text(text)
+
+    def _x_money(self, value: Any) -> str:
+        d = quantize(value)
+        self.total += d
+        self._grow(len(f"{d:,.2f}"))
+        return f"><v>{float(d):.16G}</v></c>"
+
+    def _x_int(self, value: Any) -> str:
+        n = _as_int(value)
+        self.total += n
+        self._grow(len(f"{n:,}"))
+        return f"><v>{n:.16G}</v></c>"
+
+    def _x_date(self, value: Any) -> str:
+        self._grow(10)
+        return f"><v>{_excel_serial(_as_date(value)):.16G}</v></c>"
+
+    def _x_datetime(self, value: Any) -> str:
+        self._grow(19)
+        return f"><v>{_excel_serial(_as_datetime(value)):.16G}</v></c>"
+
+    def _x_percent(self, value: Any) -> str:
+        x = _as_fraction(value)
+        self._grow(len(f"{x * 100:.2f}%"))
+        return f"><v>{x:.16G}</v></c>"
+
 
 def _row_getter(keys: Sequence[str]) -> Callable[[Any], Sequence[Any]]:
     n = len(keys)
@@ -362,6 +397,63 @@ def safe_sheet_name(name: str) -> str:
     """Make ``name`` a valid Excel sheet name: no ``[]:*?/\\``, <= 31 chars, not blank."""
     cleaned = _INVALID_SHEET_CHARS.sub("_", name).strip().strip("'")[:31].strip()
     return cleaned or "Sheet1"
+
+
+# --------------------------------------------------------------------------- fast rows
+#
+# In constant-memory mode xlsxwriter serialises each cell through several generic
+# layers (cell tuples, attribute lists, per-cell escaping calls): about 10 us a cell,
+# which makes a 200,000-row report take minutes. For the data rows only, _FastRows
+# writes the same XML (inline strings, numbers, the same style indexes) straight into
+# the sheet's row stream that xlsxwriter itself writes to (``ws.fh``), then hands the
+# sheet back to xlsxwriter for the totals row, widths, autofilter and assembly. It
+# relies on four documented-in-source internals of xlsxwriter 3.x (``fh``,
+# ``previous_row``, ``_write_single_row``, ``_check_dimensions``); if they are
+# missing the exporter falls back to xlsxwriter's own cell writers (same file,
+# slower). tests/core/test_export.py compares both paths cell by cell.
+
+_XML_SPECIAL = re.compile(r'["&<>\n]')
+_NEEDS_CONTROL_ESCAPE = re.compile(r"_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+_EDGE_SPACE = re.compile(r"^\s|\s$")
+_EXCEL_EPOCH = date(1899, 12, 31).toordinal()
+_MAX_CHARS = 32767  # Excel's limit per cell, in UTF-16 units
+
+
+def _xml_text(text: str) -> str:
+    """``text`` as the body of an inline-string cell, escaped exactly as xlsxwriter does."""
+    if len(text) > _MAX_CHARS // 2 and len(text.encode("utf-16-le", "surrogatepass")) // 2 > _MAX_CHARS:
+        units = 0
+        for i, ch in enumerate(text):
+            units += 2 if ord(ch) > 0xFFFF else 1
+            if units > _MAX_CHARS:
+                text = text[:i]
+                break
+    if _NEEDS_CONTROL_ESCAPE.search(text):
+        text = XMLwriter._escape_control_characters(text)
+    if _XML_SPECIAL.search(text):
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    space = ' xml:space="preserve"' if _EDGE_SPACE.search(text) else ""
+    return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
+
+
+def _excel_serial(value: date | datetime) -> float:
+    """Excel's 1900 serial number (with its 1900 leap-year bug), as xlsxwriter computes it."""
+    if isinstance(value, datetime):
+        days = value.toordinal() - _EXCEL_EPOCH
+        serial = days + (value.hour * 3600 + value.minute * 60 + value.second
+                         + value.microsecond / 1e6) / 86400
+        if value.isocalendar() == (1900, 1, 1):  # xlsxwriter's time-only convention
+            serial -= 1
+    else:
+        serial = value.toordinal() - _EXCEL_EPOCH
+    return serial + 1 if serial > 59 else serial
+
+
+def _fast_rows_supported(ws: Worksheet) -> bool:
+    return bool(ws.constant_memory) and all(
+        hasattr(ws, name) for name in ("fh", "previous_row", "_write_single_row",
+                                       "_check_dimensions")
+    )
 
 
 # --------------------------------------------------------------------------- writing
@@ -418,11 +510,33 @@ def _write_sheet(wb: Workbook, fmts: dict[str, Any], sheet: XlsxSheet) -> int:
 
     first_data = header_row + 1
     row = first_data
-    for values in _iter_rows(sheet.source, [c.spec.key for c in cols]):
-        for c, (col, value) in enumerate(zip(cols, values, strict=True)):
-            if not _is_missing(value):
-                col.write(row, c, value)
-        row += 1
+    rows = _iter_rows(sheet.source, [c.spec.key for c in cols])
+    if _fast_rows_supported(ws):
+        ws._write_single_row(first_data)  # flush the header row; data rows follow it
+        fh = ws.fh
+        cells = [
+            (f'<c r="{xl_col_to_name(c)}', f'" s="{col.fmt._get_xf_index()}"',
+             getattr(col, f"_x_{col.spec.kind}"))
+            for c, col in enumerate(cols)
+        ]
+        for values in rows:
+            r1 = row + 1
+            parts = [f'<row r="{r1}">']
+            for (head, style, xml), value in zip(cells, values, strict=True):
+                if not _is_missing(value):
+                    parts.append(f"{head}{r1}{style}{xml(value)}")
+            parts.append("</row>")
+            fh.write("".join(parts))
+            row += 1
+        if row > first_data:
+            ws.previous_row = row - 1
+            ws._check_dimensions(row - 1, last_col)
+    else:
+        for values in rows:
+            for c, (col, value) in enumerate(zip(cols, values, strict=True)):
+                if not _is_missing(value):
+                    col.write(row, c, value)
+            row += 1
     n_rows = row - first_data
     last_data = row - 1
 
