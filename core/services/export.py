@@ -188,6 +188,14 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def _width_bound(text: str) -> int:
+    """A cheap upper bound of :func:`display_width` for assigned characters: every wide
+    one is U+1100 or above, 3 or more bytes in UTF-8, so it adds at least 2 bytes over
+    its one character. (Only a column's width depends on it.)"""
+    n = len(text)
+    return n if text.isascii() else n + (len(text.encode("utf-8", "surrogatepass")) - n) // 2
+
+
 def _clamp_width(w: float) -> float:
     return max(MIN_WIDTH, min(MAX_WIDTH, w))
 
@@ -286,7 +294,7 @@ class _Column:
     def _w_text(self, row: int, col: int, value: Any) -> None:
         text = _as_text(value)
         self._ws.write_string(row, col, text, self.fmt)
-        if self.spec.width is None and self.width < MAX_WIDTH:
+        if self.spec.width is None and self.width < MAX_WIDTH and _width_bound(text) + _CELL_PAD > self.width:
             # len() is a lower bound of the display width; skip the scan for long text.
             w = MAX_WIDTH if len(text) >= MAX_WIDTH else display_width(text) + _CELL_PAD
             if w > self.width:
@@ -326,7 +334,8 @@ class _Column:
     # Fast path (constant memory): the XML of a cell after ``<c r="A1" s="N"``.
     def _x_text(self, value: Any) -> str:
         text = _as_text(value)
-        if self.spec.width is None and self.width < MAX_WIDTH:
+        # measured only when even an all-wide text could widen the column
+        if self.spec.width is None and self.width < MAX_WIDTH and _width_bound(text) + _CELL_PAD > self.width:
             w = MAX_WIDTH if len(text) >= MAX_WIDTH else display_width(text) + _CELL_PAD
             if w > self.width:
                 self.width = w

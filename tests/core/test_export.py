@@ -491,3 +491,17 @@ def test_fast_row_path_writes_exactly_what_xlsxwriter_writes(monkeypatch) -> Non
     fast, slow = sheet_xml(True), sheet_xml(False)
     assert b"_x005F_x0041_" in fast and b"&amp;B&lt;c&gt;" in fast  # the tricky cases are there
     assert fast == slow
+
+
+def test_width_bound_never_underestimates_assigned_characters() -> None:
+    import random
+    import unicodedata
+
+    from core.services.export import _width_bound
+
+    rnd = random.Random(7)
+    for _ in range(20000):
+        chars = [chr(rnd.choice([rnd.randrange(0x20, 0x7F), rnd.randrange(0x80, 0x3FFFF)]))
+                 for _ in range(6)]
+        text = "".join(c for c in chars if unicodedata.category(c) not in ("Cn", "Cs"))
+        assert _width_bound(text) >= display_width(text), text
