@@ -83,6 +83,9 @@ from .models import (
     EmallAdmissionCategory as AC,
 )
 
+#: the institution's e-mall role; its users belong to centralized procurement institutions
+INSTITUTION_ROLE = "电子卖场管理"
+pb.register_actor_role("central_procurement", INSTITUTION_ROLE)
 MODULE = "emall"
 ZERO = Decimal("0.00")
 CST = dt.timezone(dt.timedelta(hours=8), "CST")

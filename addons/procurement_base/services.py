@@ -69,6 +69,7 @@ __all__ = [
     "PROJECT_FLOW",
     "DuplicateError",
     "RuleError",
+    "all_actor_roles",
     "allowed_roles",
     "assert_manages_contract",
     "assert_manages_project",
@@ -76,6 +77,7 @@ __all__ = [
     "check_region_writable",
     "mark_winner",
     "outstanding",
+    "register_actor_role",
     "paid_total",
     "record_payment",
     "transition_contract",
@@ -332,9 +334,19 @@ ACTOR_ROLES: dict[str, tuple[str, ...]] = {
     "finance": ("地区管理员", "审计监督"),
     "expert_body": ("评审专家",),
 }
-ALL_ACTOR_ROLES: tuple[str, ...] = tuple(
-    dict.fromkeys(r for roles in ACTOR_ROLES.values() for r in roles)
-)
+
+
+def register_actor_role(org_type: str, role: str) -> None:
+    """Let users of ``org_type`` organisations hold ``role`` too: for modules that add an
+    actor role (emall's 电子卖场管理 for centralized procurement institutions). Idempotent."""
+    roles = ACTOR_ROLES.get(org_type, ())
+    if role not in roles:
+        ACTOR_ROLES[org_type] = (*roles, role)
+
+
+def all_actor_roles() -> tuple[str, ...]:
+    """Every role some organisation type allows, in declaration order."""
+    return tuple(dict.fromkeys(r for roles in ACTOR_ROLES.values() for r in roles))
 
 
 def allowed_roles(org_type: str | None) -> frozenset[str]:

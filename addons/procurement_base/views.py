@@ -377,7 +377,7 @@ def _org_user_view() -> type[PbModelView]:
 
     rel = {
         "organization": [["id", OrgInScopeFilter, None]],
-        "roles": [["name", FilterInFunction, lambda: list(services.ALL_ACTOR_ROLES)]],
+        "roles": [["name", FilterInFunction, lambda: list(services.all_actor_roles())]],
     }
 
     class OrgUserView(PbModelView):

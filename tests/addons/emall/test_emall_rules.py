@@ -166,3 +166,14 @@ def test_order_amounts_are_decimal_and_lines_snapshot_prices(em) -> None:
     detail = em.call("GET", f"emall_order/{oid}/detail", "pur").json["result"]
     assert detail["amount"] == "999.99"
     assert detail["lines"][0]["unit_price"] == "333.33"
+
+
+def test_institution_users_may_hold_the_emall_role() -> None:
+    """procurement_base's 单位用户 page lets users of a 集中采购机构 hold 电子卖场管理."""
+    from addons.emall import services as em_services
+    from addons.procurement_base import services as pb_services
+
+    assert pb_services.allowed_roles("central_procurement") == {
+        "采购代理机构", em_services.INSTITUTION_ROLE}
+    assert em_services.INSTITUTION_ROLE not in pb_services.allowed_roles("agency")
+    assert em_services.INSTITUTION_ROLE in pb_services.all_actor_roles()
