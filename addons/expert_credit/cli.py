@@ -65,11 +65,11 @@ def recompute_scores(app: Flask) -> None:
     click.echo(f"{len(ids)} scores recomputed, {lifted} suspensions lifted")
 
 
-@cli.command("link-user", help="Link a login (username) to an expert's profile.")
+@cli.command("link-user", help="Link a login (username) to an expert's profile (id or code, e.g. ZJ0000074).")
 @click.argument("username")
-@click.argument("expert_id", type=int)
+@click.argument("expert_ref", metavar="EXPERT_ID|CODE")
 @with_app
-def link_user(app: Flask, username: str, expert_id: int) -> None:
+def link_user(app: Flask, username: str, expert_ref: str) -> None:
     from sqlalchemy import select
 
     from core.db import db
@@ -80,13 +80,16 @@ def link_user(app: Flask, username: str, expert_id: int) -> None:
 
     require_installed(app, "expert_credit")
     user = db.session.execute(select(ErpUser).where(ErpUser.username == username)).scalar()
-    expert = db.session.get(Expert, expert_id)
+    if expert_ref.isdigit():
+        expert = db.session.get(Expert, int(expert_ref))
+    else:
+        expert = db.session.execute(select(Expert).where(Expert.code == expert_ref)).scalar()
     if user is None or expert is None:
-        raise CliError(f"unknown user {username!r} or expert {expert_id}")
+        raise CliError(f"unknown user {username!r} or expert {expert_ref!r}")
     other = db.session.execute(select(Expert).where(Expert.user_id == user.id)).scalar()
     if other is not None and other.id != expert.id:
         services.link_user(db.session, other, None)
         db.session.flush()
     services.link_user(db.session, expert, user)
     db.session.commit()
-    click.echo(f"user {username} linked to expert {expert_id} ({expert.name})")
+    click.echo(f"user {username} linked to expert {expert.id} {expert.code} ({expert.name})")

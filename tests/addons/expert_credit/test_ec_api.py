@@ -261,3 +261,25 @@ def test_pages_answer_for_the_manager(ec, path) -> None:  # noqa: F811
     login_form(client, "ec_mgr" if "drawrequestview/add" not in path else "agency", PASSWORD)
     res = client.get(path)
     assert res.status_code == 200, (path, res.status_code)
+
+
+def test_link_user_by_code_and_refusals(ec) -> None:  # noqa: F811
+    """``erp expert link-user`` takes the expert's id or registration code (scripts/run links
+    the demo login ``expert`` by code); unknown references fail with one line."""
+    _users(ec)
+    eid = ec.expert("代码关联")
+    with ec.app.app_context():
+        from addons.expert_credit.models import Expert
+        from core.security import ErpUser
+
+        code = db.session.get(Expert, eid).code
+    res = cli(ec.app, "expert", "link-user", "ec_expert", code)
+    assert res.exit_code == 0, res.output
+    assert f"linked to expert {eid} {code}" in res.stdout
+    with ec.app.app_context():
+        uid = db.session.execute(select(ErpUser.id).where(ErpUser.username == "ec_expert")).scalar()
+        assert db.session.get(Expert, eid).user_id == uid
+    res = cli(ec.app, "expert", "link-user", "ec_expert", "ZJ9999999")
+    assert res.exit_code == 1 and res.stderr == (
+        "error: unknown user 'ec_expert' or expert 'ZJ9999999'\n")
+    assert cli(ec.app, "expert", "link-user", "nobody", code).exit_code == 1
