@@ -370,7 +370,8 @@ def demo_users(app: Flask, password: str, admin_password: str | None) -> None:
         if users_file.is_file():
             for entry in yaml.safe_load(users_file.read_text(encoding="utf-8")) or []:
                 entries.append({**entry, "_module": name})
-    covered = {e["role"] for e in entries}
+    # the anonymous role (Public) gets permissions from manifests but never a login
+    covered = {e["role"] for e in entries} | {app.config.get("AUTH_ROLE_PUBLIC", "Public")}
     for i, role in enumerate(roles, start=1):
         if role not in covered:
             entries.append({"username": demo_username(role, i), "role": role})

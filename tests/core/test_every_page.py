@@ -43,6 +43,8 @@ def platform(app):
     res = cli(app, "demo", "users")
     assert res.exit_code == 0, res.output
     users = [line.split()[1] for line in res.stdout.splitlines()[3:] if line.strip()]
+    roles = {line.split()[0] for line in res.stdout.splitlines()[3:] if line.strip()}
+    assert "Public" not in roles, "the anonymous role gets no demo login"
     return app, users
 
 
