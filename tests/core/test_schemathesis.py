@@ -18,6 +18,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.core.result import Ok  # noqa: E402
@@ -66,6 +67,7 @@ def test_no_operation_answers_5xx(app) -> None:
     runs.sort(key=lambda run: run[0].method.upper() == "DELETE")  # the record goes last
 
     failures: list[str] = []
+    unsatisfiable: list[str] = []
     for operation, mode, path_parameters in runs:
 
         @SETTINGS
@@ -75,7 +77,15 @@ def test_no_operation_answers_5xx(app) -> None:
 
         try:
             run()
+        except Unsatisfiable:
+            # an operation whose every input accepts anything (public search with free-text
+            # filters, no body) has no invalid input to generate: nothing to prove there
+            if mode is not GenerationMode.NEGATIVE:
+                raise
+            unsatisfiable.append(operation.label)
         except (Exception, BaseExceptionGroup) as exc:  # collect, report every operation at once
             where = f" pk={path_parameters['pk']}" if path_parameters else ""
             failures.append(f"{operation.label}{where} [{mode.value}]: {exc}")
     assert not failures, "\n\n".join(failures)
+    # most operations do have invalid inputs: the skip above must stay the exception
+    assert len(unsatisfiable) < len(operations) // 4, unsatisfiable
