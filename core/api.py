@@ -827,7 +827,9 @@ def register_api_errors(app: Flask) -> None:
     @app.errorhandler(MethodNotAllowed)
     def _method_not_allowed(exc: MethodNotAllowed):
         if not is_api_request():
-            return exc
+            from core.views.errors import handle_http_error
+
+            return handle_http_error(exc)
         if _malformed_id():
             return envelope(404)
         return envelope(405, MESSAGES[405], headers=exc.get_headers())

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from flask_appbuilder import AppBuilder
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 
 from core.addons.registry import AddonRegistry
 from core.addons.web import ErpMenu, ErpState, ModuleCache, register_addons
@@ -81,8 +81,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["erp"] = state
 
+    import core.messages  # noqa: F401  (the message table belongs to the core schema)
+    from core.views.workbench import WorkbenchIndexView
+
     with app.app_context():
-        appbuilder = AppBuilder(update_perms=False, menu=ErpMenu())
+        appbuilder = AppBuilder(update_perms=False, menu=ErpMenu(), indexview=WorkbenchIndexView)
         appbuilder.init_app(app, db.session)
         menu: ErpMenu = appbuilder.menu
         state.menu = menu
@@ -91,6 +94,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from core.views.modules import register_core_views
 
         register_core_views(appbuilder)
+        from core.views.workbench import register_workbench_views
+
+        register_workbench_views(appbuilder)
         register_addons(appbuilder, state)
 
     from core import tenancy
@@ -112,6 +118,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def _gate_modules() -> None:
         module = state.blueprint_module.get(request.blueprint or "")
         if module is not None and not state.is_active(module):
+            if state.is_installed(module):
+                from core.views.errors import ModuleNotEnabled
+
+                raise ModuleNotEnabled()
             raise NotFound()
 
     from core.web_security import register_security_headers
@@ -126,12 +136,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             resp.headers["X-ERP-Worker"] = pid
             return resp
 
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
-        if request.path.startswith("/api/"):
-            resp = jsonify({"status": exc.code, "message": exc.description or exc.name})
-            return resp, exc.code
-        return exc
+    from core.views.errors import register_error_pages
+
+    register_error_pages(app)
 
     register_api_errors(app)
     from core.cli import erp as erp_group
