@@ -20,6 +20,12 @@ Public API
 * :func:`fmt_yuan` - ``"¥1,234.50"``.
 * :class:`Money` - SQLAlchemy ``NUMERIC(18, 2)`` column type.
 * :class:`MoneyField` - marshmallow field, serializes as the string ``"1234.50"``.
+* :class:`MoneyFormField` - WTForms field for pages, same parsing as :func:`to_money`;
+  :func:`install_form_field` makes it (ASCII digits only) the page field of every
+  numeric column (FAB's form converter).
+
+Only ASCII digits make an amount: full-width ``"１２３"`` and Arabic-Indic ``"١٢٣"``
+digits (which ``Decimal()`` and ``\\d`` accept) are refused with code ``"format"``.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from sqlalchemy.types import Numeric, TypeDecorator
 
 __all__ = [
     "FEN",
+    "MoneyFormField",
+    "install_form_field",
     "MAX_AMOUNT",
     "MONEY_PRECISION",
     "MONEY_SCALE",
@@ -69,9 +77,9 @@ _MONEY_RE = re.compile(
     (?P<int>\d{1,3}(?:,\d{3})+|\d+)
     (?P<frac>\.\d+)?
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,  # ASCII digits only: "１２３" and "١٢٣" are not amounts
 )
-_PERCENT_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_PERCENT_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 
 
 class MoneyError(ValueError):
@@ -358,3 +366,65 @@ class MoneyField(fields.Decimal):
             return None
         d = self._format_num(value)
         return format(d, "f") if self.as_string else d
+
+
+_ASCII_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+
+
+def _form_field_classes() -> tuple[type, type]:
+    from wtforms import DecimalField
+
+    class AsciiDecimalField(DecimalField):
+        """FAB's page field of a numeric column, refusing non-ASCII digits (``Decimal()``
+        turns ``"１２３"`` into 123) and scientific notation."""
+
+        def process_formdata(self, valuelist: list[Any]) -> None:
+            if valuelist and isinstance(valuelist[0], str) and valuelist[0].strip():
+                text = valuelist[0].strip()
+                if not _ASCII_NUMBER_RE.fullmatch(text):
+                    self.data = None
+                    raise ValueError("请输入半角阿拉伯数字（0-9），如 1234.50")
+            super().process_formdata(valuelist)
+
+    class MoneyFormField(AsciiDecimalField):
+        """A page field for an amount: parsed like :func:`to_money` (ASCII digits,
+        thousands separators, at most two decimals), Chinese message on error."""
+
+        def __init__(self, *args: Any, strict: bool = True, allow_negative: bool = True,
+                     **kwargs: Any) -> None:
+            kwargs.setdefault("places", MONEY_SCALE)
+            super().__init__(*args, **kwargs)
+            self.strict = strict
+            self.allow_negative = allow_negative
+
+        def process_formdata(self, valuelist: list[Any]) -> None:
+            if not valuelist or valuelist[0] is None or not str(valuelist[0]).strip():
+                self.data = None
+                return
+            try:
+                self.data = to_money(str(valuelist[0]), strict=self.strict,
+                                     allow_negative=self.allow_negative)
+            except MoneyError as error:
+                self.data = None
+                raise ValueError(error.message) from error
+
+    return AsciiDecimalField, MoneyFormField
+
+
+AsciiDecimalField, MoneyFormField = _form_field_classes()
+
+
+def install_form_field() -> None:
+    """Make :class:`AsciiDecimalField` the page field of every numeric column in FAB's
+    form converter (idempotent). Called when this module is imported, so every page form
+    built afterwards refuses non-ASCII digits."""
+    from flask_appbuilder.forms import FieldConverter
+
+    table = list(FieldConverter.conversion_table)
+    for i, (marker, field, widget) in enumerate(table):
+        if marker == "is_numeric" and field is not AsciiDecimalField:
+            table[i] = (marker, AsciiDecimalField, widget)
+    FieldConverter.conversion_table = tuple(table)
+
+
+install_form_field()
