@@ -51,7 +51,6 @@ FEN_AMOUNTS = st.integers(min_value=-(10**18) + 1, max_value=10**18 - 1).map(
         ("￥8", "8.00"),
         ("-¥0.50", "-0.50"),
         ("1.500", "1.50"),  # trailing zeros are not extra precision
-        ("１２３.４５", "123.45"),  # full-width digits from a Chinese IME
         ("0", "0.00"),
         ("-0.00", "0.00"),
         (0, "0.00"),
@@ -93,6 +92,10 @@ def test_to_money_refuses_float_even_when_not_strict() -> None:
         ("1.005", "precision", "金额最多保留两位小数"),
         (D("0.001"), "precision", "金额最多保留两位小数"),
         ("abc", "format", "金额格式不正确"),
+        # only ASCII digits (issue 12 finding 11): full-width digits from a Chinese IME and
+        # Arabic-Indic digits were stored as 123.45
+        ("１２３.４５", "format", "金额格式不正确"),
+        ("١٢٣", "format", "金额格式不正确"),
         ("1,23.00", "format", "金额格式不正确"),  # wrong grouping
         ("12,34", "format", "金额格式不正确"),
         ("1e3", "format", "金额格式不正确"),  # no scientific notation in text
