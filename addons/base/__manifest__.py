@@ -1,6 +1,6 @@
 {
     "name": "基础（角色与演示单位）",
-    "version": "1.0.0",
+    "version": "1.0.1",
     "summary": "平台各类用户的角色；演示用的财政部门、采购人、代理机构、供应商、银行与演示账号",
     "category": "Platform",
     "depends": [],
@@ -22,6 +22,7 @@
             "can_show on AuditLog",
             "can_get on AuditLog",
             "can_info on AuditLog",
+            "can_export on AuditLog",
             "menu_access on AuditLog",
             "menu_access on Platform",
         ],

@@ -271,9 +271,9 @@ def test_export_is_the_filtered_list_as_xlsx(logged) -> None:
     body = [dict(zip(header, r, strict=True)) for r in values[2:]]
     assert sorted(r["操作人"] for r in body) == ["cc_clerk", "jl_clerk"]
     assert {r["地区"] for r in body} == {"长春市", "吉林市"}
-    assert json.loads(next(r["变更后"] for r in body if r["操作人"] == "cc_clerk")) == {
-        "amount": "1.50"
-    }
+    # the change in words (field label, before → after), never raw JSON
+    changes = next(r["变更内容（字段：变更前 → 变更后）"] for r in body if r["操作人"] == "cc_clerk")
+    assert changes == "金额：— → 1.50"
 
 
 def _reader(app) -> None:
