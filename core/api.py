@@ -58,6 +58,7 @@ from sqlalchemy import types as sa_types
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import BadRequest, MethodNotAllowed
 
+from core.errors import ErpError
 from core.tenancy import ScopeViolation
 
 log = logging.getLogger(__name__)
@@ -287,6 +288,12 @@ def api_error_response(exc: ApiError) -> Response:
     return envelope(exc.status, exc.message, exc.code, **exc.extra)
 
 
+def erp_error_response(exc: ErpError) -> Response:
+    """The envelope for a :mod:`core.errors` error (rolled back, nothing written)."""
+    _rollback()
+    return envelope(exc.status, exc.messages, exc.code, **exc.extra)
+
+
 def database_error_response(exc: Exception) -> Response | None:
     """The envelope for a database error a client caused (None: not one of those)."""
     if isinstance(exc, DatabaseException):
@@ -478,6 +485,8 @@ class ErpApiMixin:
             return call(*args, **kwargs)
         except ApiError as exc:
             return api_error_response(exc)
+        except ErpError as exc:  # core.errors: RuleError, ConflictError, TransitionError, ...
+            return erp_error_response(exc)
         except ValidationError as exc:  # raised by a module's pre_add / pre_update
             _rollback()
             return envelope(422, exc.messages, "validation_error")
@@ -801,6 +810,14 @@ def register_api_errors(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         return api_error_response(exc)
+
+    @app.errorhandler(ErpError)
+    def _erp_error(exc: ErpError):
+        if not is_api_request():
+            from core.views.base import page_error_response
+
+            return page_error_response(exc)
+        return erp_error_response(exc)
 
     @app.errorhandler(SQLAlchemyError)
     @app.errorhandler(DatabaseException)

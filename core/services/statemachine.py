@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Generic, TypeAlias, TypeVar, overload
 
+from core.errors import ErpError
+
 __all__ = [
     "ANY_STATE",
     "AuditHook",
@@ -63,8 +65,11 @@ ANY_STATE: Final = "*"
 """Use as a transition's ``source`` to allow it from every state."""
 
 
-class TransitionError(Exception):
+class TransitionError(ErpError):
     """A transition cannot be performed. ``str(error)`` is a Chinese message.
+
+    A :class:`core.errors.ErpError`: API and pages map it centrally (the envelope carries
+    ``transition`` and ``state`` beside status/message/code).
 
     Attributes:
         message: the message (also ``str(error)``).
@@ -84,10 +89,8 @@ class TransitionError(Exception):
         transition: str | None = None,
         state: Any = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, status=status, code=code, transition=transition, state=state)
         self.message = message
-        self.status = status
-        self.code = code
         self.transition = transition
         self.state = state
 

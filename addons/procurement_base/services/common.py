@@ -7,11 +7,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from core import tenancy
+from core import errors, tenancy
 from core.models import Region
 from core.services.money import MoneyError, to_money
 from core.tenancy import Scope
@@ -28,18 +27,18 @@ ZERO = Decimal("0.00")
 
 
 # -- errors ------------------------------------------------------------------------------
-class RuleError(ValidationError):
+class RuleError(errors.RuleError):
     """A business rule refused the input: ``messages`` is ``{field: [Chinese message]}``.
 
-    A marshmallow ``ValidationError``, so the platform's APIs answer it as a 422
-    ``validation_error`` and roll the session back.
+    :class:`core.errors.RuleError` (also a marshmallow ``ValidationError``): the platform's
+    APIs answer it as a 422 ``validation_error`` and roll the session back.
     """
 
     status = 422
     code = "validation_error"
 
 
-class DuplicateError(RuleError):
+class DuplicateError(RuleError, errors.DuplicateError):
     """The input repeats a value that must be unique (answered 409 ``duplicate``)."""
 
     status = 409
