@@ -37,7 +37,7 @@
             "menu_access on 电子卖场首页", "menu_access on 数据看板", "menu_access on 商品管理",
             "menu_access on 电子卖场订单", "menu_access on 网上竞价", "menu_access on 竞价报价",
             "menu_access on 供应商入驻", "menu_access on 价格监测", "menu_access on 商品分类",
-            "menu_access on 入驻条件",
+            "menu_access on 入驻条件", "* on EmallSynonym", "menu_access on 同义词",
         ],
         "采购人": [
             "can_list on EmallOrder", "can_show on EmallOrder", "can_get on EmallOrder",

@@ -15,7 +15,6 @@ user's regions (checked before validation).
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,11 +30,10 @@ from sqlalchemy import select
 from addons.procurement_base.api import PbApi, _transition_error
 from core.api import ApiError, ErpBaseApi, json_object_body
 from core.db import db
-from core.models import Region
 from core.services.statemachine import TransitionError
 from core.tenancy import current_scope
 
-from . import services
+from . import search_index, services
 from .models import (
     ADMISSION_STATES,
     ALERT_STATES,
@@ -53,6 +51,7 @@ from .models import (
     EmallOrder,
     EmallPriceAlert,
     EmallQuote,
+    EmallSynonym,
 )
 
 INVALID_DATE = "日期格式不正确，应为 YYYY-MM-DD"
@@ -1015,67 +1014,17 @@ class CartApi(ErpBaseApi):
 
 
 # -- public catalog -------------------------------------------------------------------------------------------
-def _int_arg(name: str, errors: services.Errors, *, low: int = 0, high: int = 2**31 - 1) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        errors.add(name, "请填写有效的数字编号")
-        return None
-    return int(raw)
-
-
-def _money_arg(name: str, errors: services.Errors) -> Decimal | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = Decimal(raw)
-        if not value.is_finite() or value < 0 or value > Decimal("1e15"):
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        errors.add(name, "价格须为不小于 0 的数字")
-        return None
-    return value
-
-
 def catalog_filters(session: Any) -> dict[str, Any]:
-    """Query-string arguments of a catalog search -> service filters (422 on bad input)."""
-    errors = services.Errors()
-    q = (request.args.get("q") or "").strip()
-    if len(q) > 100:
-        errors.add("q", "关键词不能超过 100 个字符")
-    region_id = None
-    code = request.args.get("region")
-    if code:
-        region_id = session.execute(select(Region.id).where(Region.code == code)).scalar()
-        if region_id is None:
-            errors.add("region", "地区编码不存在（如 220100）")
-    pavilion = request.args.get("pavilion")
-    if pavilion not in (None, "", "general") and pavilion not in services.PAVILIONS:
-        errors.add("pavilion", f"行业馆只能是 general 或 {'、'.join(services.PAVILIONS)}")
-    cold = request.args.get("cold_chain")
-    attrs = {k[5:]: v for k, v in request.args.items() if k.startswith("attr.") and v != ""}
-    if any(not services.ATTR_KEY.match(k) for k in attrs):
-        errors.add("attr", "属性标识无效")
-    sort = request.args.get("sort") or "newest"
-    if sort not in services.SORTS:
-        errors.add("sort", f"排序只能是：{'、'.join(services.SORTS)}")
-    filters = {
-        "q": q or None,
-        "category_id": _int_arg("category", errors),
-        "pavilion": None if pavilion in (None,) else ("" if pavilion in ("", "general") else pavilion),
-        "attrs": attrs,
-        "price_min": _money_arg("price_min", errors),
-        "price_max": _money_arg("price_max", errors),
-        "supplier_id": _int_arg("supplier", errors),
-        "region_id": region_id,
-        "cold_chain": None if cold in (None, "") else cold.lower() in ("1", "true", "是"),
-    }
-    page = _int_arg("page", errors, high=10_000) or 0
-    page_size = _int_arg("page_size", errors, low=1, high=services.MAX_PAGE_SIZE) or 20
-    errors.raise_if_any()
-    return {"filters": filters, "sort": sort, "page": page, "page_size": page_size}
+    """Query-string arguments of a catalog search (the search module's rules, shared with the
+    pages and the pavilion; 422 on bad input)."""
+    return search_index.parse_args(session, request.args)
+
+
+def catalog_answer(page: Any) -> dict[str, Any]:
+    """The JSON of a catalog search page: hits, count, facets, what the terms were expanded to."""
+    return {"count": page.count, "page": page.page, "page_size": page.page_size,
+            "result": [services.listing_dict(x) for x in page.rows], "facets": page.facets,
+            "approximate": page.approximate, "expanded": page.expanded}
 
 
 class CatalogApi(ErpBaseApi):
@@ -1087,23 +1036,26 @@ class CatalogApi(ErpBaseApi):
     @expose("/", methods=["GET"])
     @safe
     def search(self):
-        """Search listed products: q, category, pavilion (general|livestock), attr.<key>,
-        price_min, price_max, supplier, region (code), cold_chain, sort
-        (newest|price_asc|price_desc|name), page, page_size
+        """Search listed products on the keyword index: q (words, all must match; synonyms and
+        pinyin applied), category (id or code, with its subtree), pavilion (general|livestock),
+        attr.<key>, price_min, price_max, supplier, region (code), cold_chain (1/0), sort
+        (relevance|newest|price_asc|price_desc|name; relevance by default), page (from 0),
+        page_size (1-100). Answer: count, result, facets (categories, price_bands),
+        approximate (a one-character typo was allowed), expanded (synonyms/pinyin used).
+        Any other argument, or a bad value: 422 with Chinese field messages.
         ---
         get:
           responses:
             200:
-              description: count and result
+              description: count, result, facets
             422:
               $ref: '#/components/responses/422'
         """
         def run():
-            args = catalog_filters(db.session)
-            total, rows = services.search_listings(db.session, sort=args["sort"], page=args["page"],
-                                                   page_size=args["page_size"], **args["filters"])
-            return self.response(200, count=total, page=args["page"], page_size=args["page_size"],
-                                 result=[services.listing_dict(x) for x in rows])
+            parsed = catalog_filters(db.session)
+            page = search_index.catalog_page(db.session, parsed,
+                                             prefer_region_id=search_index.purchaser_region(current_scope()))
+            return self.response(200, **catalog_answer(page))
 
         return self._erp_answer(run)
 
@@ -1171,8 +1123,31 @@ class DashboardApi(ErpBaseApi):
         return self._erp_answer(run)
 
 
+class SynonymApi(EmallApi):
+    """同义词 of the catalog search (the institution keeps them; applied at query time)."""
+
+    pb_title = "同义词"
+    resource_name = "emall_synonym"
+    datamodel = SQLAInterface(EmallSynonym)
+    class_permission_name = "EmallSynonym"
+    validator = staticmethod(search_index.validate_synonym)
+    list_columns = ["id", "term", "synonyms", "mutual", "active", "note", "updated_at"]
+    show_columns = list_columns
+    add_columns = ["term", "synonyms", "mutual", "active", "note"]
+    edit_columns = add_columns
+    search_columns = ["term", "synonyms", "mutual", "active"]
+    order_columns = ["term", "updated_at"]
+    base_order = ("term", "asc")
+    optional_on_add = ("mutual", "active", "note")
+    label_columns = {"term": "词语", "synonyms": "同义词", "mutual": "互为同义", "active": "启用",
+                     "note": "备注", "updated_at": "更新时间"}
+
+    def pre_delete(self, item: Any) -> None:
+        return None
+
+
 APIS = (CategoryApi, ConditionApi, AdmissionApi, ListingApi, OrderApi, ComparisonApi, QuoteApi,
-        PriceAlertApi, CartApi, CatalogApi, DashboardApi)
+        PriceAlertApi, CartApi, CatalogApi, DashboardApi, SynonymApi)
 
 
 def register(appbuilder) -> None:

@@ -3,7 +3,9 @@
 * ``erp emall close-comparisons``: close every price comparison whose quote window has
   passed (reads and awards also close them lazily);
 * ``erp emall scan-prices``: queue listings priced above their reference and order prices
-  that are outliers in their category for the institution's review.
+  that are outliers in their category for the institution's review;
+* ``erp emall reindex``: rebuild the catalog search's keyword index of every listing (after
+  a bulk import that bypassed the application, or a change of the tokenizer).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from core.cli import require_installed, with_app
 
 
-@click.group(name="emall", help="电子卖场：定时任务（竞价截止、价格监测）。")
+@click.group(name="emall", help="电子卖场：定时任务（竞价截止、价格监测）与搜索索引。")
 def cli() -> None:
     pass
 
@@ -47,3 +49,20 @@ def scan_prices(app: Flask) -> None:
     added = services.scan_prices(db.session)
     db.session.commit()
     click.echo(f"above_reference: {added['above_reference']}, order_outlier: {added['order_outlier']}")
+
+
+@cli.command("reindex", help="Rebuild the catalog search index of every listing (one transaction).")
+@with_app
+def reindex(app: Flask) -> None:
+    require_installed(app, "emall")
+    import time
+
+    from core.db import db
+
+    from . import search_index
+
+    t0 = time.perf_counter()
+    n = search_index.reindex(db.session, progress=lambda k: click.echo(f"  {k:,} …", err=True)
+                             if k % 200_000 == 0 else None)
+    db.session.commit()
+    click.echo(f"已重建搜索索引：{n:,} 件商品，用时 {time.perf_counter() - t0:.1f} 秒")

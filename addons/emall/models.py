@@ -28,7 +28,9 @@ from sqlalchemy import (
     UniqueConstraint,
     or_,
     select,
+    text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Model
@@ -186,6 +188,10 @@ class EmallListing(Model):
         Index("ix_emall_listing_search", "status", "category_id", "price"),
         Index("ix_emall_listing_status_price", "status", "price"),
         Index("ix_emall_listing_supplier", "supplier_id", "status"),
+        # the keyword index (search_index.py): GIN on PostgreSQL; SQLite keeps the column
+        # NULL (its index is the FTS5 table emall_listing_fts), so this index stays empty there
+        Index("ix_emall_listing_search_vector", "search_vector", postgresql_using="gin",
+              sqlite_where=text("search_vector IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -216,6 +222,10 @@ class EmallListing(Model):
     review_note: Mapped[str | None] = mapped_column(Text)
     #: normalised name, brand, model, category and attribute values (keyword search)
     search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    #: PostgreSQL: the weighted keyword index document (bigrams, words, pinyin; written by
+    #: search_index in the listing's own flush); NULL on SQLite (FTS5 table instead)
+    search_vector: Mapped[Any] = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"), nullable=True,
+                                               deferred=True)
     created_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     listed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -497,3 +507,25 @@ class EmallPriceAlert(Model):
     listing: Mapped[EmallListing] = relationship()
     category: Mapped[EmallCategory] = relationship()
     supplier: Mapped[Organization] = relationship()
+
+
+class EmallSynonym(Model):
+    """同义词: what purchasers type mapped to the catalog's words, applied at query time
+    (电脑 → 计算机、台式计算机). ``mutual``: every word of the group finds the others
+    (打印机 ↔ 打印设备); else only ``term`` is expanded. Provincial, kept by the institution."""
+
+    __tablename__ = "emall_synonym"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    term: Mapped[str] = mapped_column(String(50), unique=True, nullable=False)
+    #: the words ``term`` also means, separated by 、 or commas
+    synonyms: Mapped[str] = mapped_column(String(500), nullable=False)
+    mutual: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    note: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    def __repr__(self) -> str:
+        return f"{self.term} → {self.synonyms}"
+
+    __str__ = __repr__

@@ -22,7 +22,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from marshmallow import ValidationError
 from sqlalchemy import select
-from wtforms import SelectField, TextAreaField
+from wtforms import BooleanField, SelectField, TextAreaField
 
 from addons.procurement_base.views import PbModelView, _labelled, _message_text, _money
 from core.db import db
@@ -31,7 +31,7 @@ from core.services.money import fmt_yuan
 from core.services.statemachine import TransitionError
 from core.tenancy import ScopeViolation, current_scope
 
-from . import services
+from . import search_index, services
 from .api import OwnSupplierFilter, image_folder
 from .models import (
     ADMISSION_STATES,
@@ -53,6 +53,7 @@ from .models import (
     EmallOrder,
     EmallPriceAlert,
     EmallQuote,
+    EmallSynonym,
 )
 
 CATEGORY = "电子卖场"
@@ -501,23 +502,32 @@ class EmallPublicView(BaseView):
 
     @expose("/")
     def index(self):
-        from .api import catalog_filters
-
+        errors: dict[str, list[str]] = {}
         try:
-            args = catalog_filters(db.session)
+            parsed = search_index.parse_args(db.session, request.args, page_base=1)
         except ValidationError as exc:
-            flash(_message_text(exc), "danger")
-            args = {"filters": {}, "sort": "newest", "page": 0, "page_size": 20}
-        total, rows = services.search_listings(db.session, sort=args["sort"], page=args["page"],
-                                               page_size=args["page_size"], **args["filters"])
+            errors = exc.messages if isinstance(exc.messages, dict) else {"_": list(exc.messages)}
+            parsed = None
+        if parsed is None:
+            result = search_index.CatalogPage(0, [], {"categories": [], "price_bands": []}, False, [], 0, 20)
+        else:
+            result = search_index.catalog_page(db.session, parsed,
+                                               prefer_region_id=search_index.purchaser_region(current_scope()))
         pav = request.args.get("pavilion")
+        pav = pav if pav in PAVILIONS or pav == "general" else None
         tree = services.category_tree(db.session, "*" if not pav else (None if pav == "general" else pav))
-        pages = (total + args["page_size"] - 1) // args["page_size"]
-        return self.render_template("emall/catalog.html", rows=rows, total=total, tree=tree,
-                                    args=request.args, page=args["page"], pages=pages,
-                                    sorts={"newest": "最新上架", "price_asc": "价格从低到高",
-                                           "price_desc": "价格从高到低", "name": "名称"},
+        args = request.args.to_dict()
+
+        def url_with(**changes: Any) -> str:
+            merged = {**args, **{k: v for k, v in changes.items()}}
+            merged = {k: v for k, v in merged.items() if v not in (None, "")}
+            return url_for("EmallPublicView.index", **merged)
+
+        html = self.render_template("emall/catalog.html", rows=result.rows, total=result.count, tree=tree,
+                                    args=request.args, page=result.page, pages=result.pages, result=result,
+                                    errors=errors, url_with=url_with, sorts=search_index.SORT_LABELS,
                                     fmt=fmt_yuan, pavilions=PAVILIONS)
+        return (html, 400) if errors else html
 
     @expose("/item/<int:pk>")
     def item(self, pk: int):
@@ -646,6 +656,44 @@ class EmallDashboardView(BaseView):
                                     actor=scope.actor)
 
 
+class SynonymView(EmallView):
+    """同义词 of the catalog search: what purchasers type → the catalog's words."""
+
+    datamodel = SQLAInterface(EmallSynonym)
+    class_permission_name = "EmallSynonym"
+    validator = staticmethod(search_index.validate_synonym)
+    show_template = "appbuilder/general/model/show.html"
+    list_title = show_title = "同义词"
+    add_title = "新增同义词"
+    edit_title = "修改同义词"
+    list_columns = ["term", "synonyms", "mutual", "active", "note", "updated_at"]
+    show_columns = list_columns
+    formatters_columns = {"mutual": lambda v: "是" if v else "否", "active": lambda v: "是" if v else "否",
+                          "updated_at": lambda v: v.strftime("%Y-%m-%d %H:%M") if v else "—"}
+    add_columns = ["term", "synonyms", "mutual", "active", "note"]
+    edit_columns = add_columns
+    search_columns = ["term", "synonyms", "mutual", "active"]
+    order_columns = ["term", "updated_at"]
+    base_order = ("term", "asc")
+    page_size = 50
+    label_columns = {"term": "词语", "synonyms": "同义词", "mutual": "互为同义", "active": "启用",
+                     "note": "备注", "updated_at": "更新时间"}
+    description_columns = {
+        "term": "采购人搜索时输入的词，如“电脑”“笔记本”“ym”",
+        "synonyms": "商品目录中的说法，多个用顿号“、”或逗号分隔，如“计算机、台式计算机”",
+        "mutual": "勾选后，同义词之间互相查找（如 打印机 ↔ 打印设备）；不勾选只在搜索“词语”时扩展",
+    }
+    # checkboxes that may stay unticked (FAB marks non-null booleans as required)
+    add_form_extra_fields = edit_form_extra_fields = {
+        "mutual": BooleanField("互为同义", default=False,
+                               description="勾选后，同义词之间互相查找（如 打印机 ↔ 打印设备）；不勾选只在搜索“词语”时扩展"),
+        "active": BooleanField("启用", default=True),
+    }
+
+    def pre_delete(self, item: Any) -> None:
+        return None
+
+
 VIEWS = (
     (ListingView, "商品管理", "fa-cube"),
     (OrderView, "电子卖场订单", "fa-shopping-bag"),
@@ -655,6 +703,7 @@ VIEWS = (
     (PriceAlertView, "价格监测", "fa-line-chart"),
     (CategoryView, "商品分类", "fa-sitemap"),
     (ConditionView, "入驻条件", "fa-check-square-o"),
+    (SynonymView, "同义词", "fa-exchange"),
 )
 
 

@@ -1,21 +1,27 @@
 """The public catalog: :func:`search_listings` (keyword, category subtree, attributes, price
-range, supplier, delivery region, pavilion; sorting; pagination)."""
+range, supplier, delivery region, pavilion; relevance and other sorts; pagination).
+
+Keywords are answered by the keyword index (:mod:`addons.emall.search_index`: bigrams and
+pinyin in a GIN-indexed ``tsvector`` on PostgreSQL, an FTS5 table on SQLite, synonyms at
+query time), never by scanning the listings; :func:`keyword_clause` is the scan it replaced,
+kept only as the benchmark's baseline."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.models import Organization, Region
 
-from ..models import EmallCategory, EmallListing, EmallListingImage, EmallListingRegion
+from .. import search_index  # importing it installs the index's session listeners
+from ..models import EmallCategory, EmallListing, EmallListingImage
 from .admission import blocked_supplier_ids
-from .common import normalize
 
 SORTS = {
+    "relevance": (EmallListing.id.desc(),),  # without a keyword; with one: search_index.search
     "newest": (EmallListing.id.desc(),),
     "price_asc": (EmallListing.price.asc(), EmallListing.id.asc()),
     "price_desc": (EmallListing.price.desc(), EmallListing.id.desc()),
@@ -94,8 +100,8 @@ def subtree_ids(session: Session, category_id: int) -> list[int]:
 
 
 def keyword_clause(session: Session, term: str) -> Any:
-    """``search_text`` contains the normalised term: ``instr`` on SQLite (faster than LIKE),
-    ``LIKE '%term%'`` on PostgreSQL (served by a pg_trgm index when one exists)."""
+    """The scan the keyword index replaced (benchmark baseline only): ``search_text``
+    contains the normalised term, ``instr`` on SQLite, ``LIKE '%term%'`` on PostgreSQL."""
     if session.get_bind().dialect.name == "sqlite":
         return func.instr(EmallListing.search_text, term) > 0
     return EmallListing.search_text.like(f"%{_like_escape(term)}%", escape="\\")
@@ -106,34 +112,17 @@ def search_statement(session: Session, *, q: str | None = None, category_id: int
                      price_min: Decimal | None = None, price_max: Decimal | None = None,
                      supplier_id: int | None = None, region_id: int | None = None,
                      cold_chain: bool | None = None) -> Any:
-    """The WHERE of a catalog search (listed, supplier admitted) as a SELECT of ids."""
-    L = EmallListing
-    stmt = select(L.id).where(L.status == "listed",
-                              L.supplier_id.not_in(blocked_supplier_ids(session)))
-    for term in (q or "").split():
-        t = normalize(term)
-        if t:
-            stmt = stmt.where(keyword_clause(session, t))
-    if category_id is not None:
-        ids = subtree_ids(session, category_id)
-        stmt = stmt.where(L.category_id == ids[0] if len(ids) == 1 else L.category_id.in_(ids))
-    if pavilion is not None:
-        stmt = stmt.where(L.pavilion.is_(None) if pavilion == "" else L.pavilion == pavilion)
-    for key, value in (attrs or {}).items():
-        stmt = stmt.where(L.attributes[key].as_string() == value)
-    if price_min is not None:
-        stmt = stmt.where(L.price >= price_min)
-    if price_max is not None:
-        stmt = stmt.where(L.price <= price_max)
-    if supplier_id is not None:
-        stmt = stmt.where(L.supplier_id == supplier_id)
-    if cold_chain is not None:
-        stmt = stmt.where(L.cold_chain.is_(cold_chain))
-    if region_id is not None:
-        covering = region_and_ancestors(session, region_id)
-        stmt = stmt.where(exists().where(EmallListingRegion.listing_id == L.id,
-                                         EmallListingRegion.region_id.in_(covering)))
-    return stmt
+    """A catalog search (listed, supplier admitted, filters) as a SELECT of ids; keywords
+    through the keyword index (synonyms and pinyin applied, all words must match)."""
+
+    terms = search_index.parse_query(session, q) if q else []
+    if q and not terms:
+        return select(EmallListing.id).where(False)
+    return search_index.base_statement(
+        session, terms, category_id=category_id, pavilion=pavilion, attrs=attrs, price_min=price_min,
+        price_max=price_max, supplier_id=supplier_id, region_id=region_id, cold_chain=cold_chain,
+        blocked=blocked_supplier_ids(session),
+        covering=region_and_ancestors(session, region_id) if region_id is not None else None)
 
 
 class CatalogRow(dict):
@@ -173,21 +162,17 @@ def _page_rows(session: Session, ids: list[int]) -> list[CatalogRow]:
     return [out[i] for i in ids if i in out]
 
 
-def search_listings(session: Session, *, sort: str = "newest", page: int = 0, page_size: int = 20,
-                    **filters: Any) -> tuple[int, list[CatalogRow]]:
+def search_listings(session: Session, *, sort: str = "relevance", page: int = 0, page_size: int = 20,
+                    prefer_region_id: int | None = None, **filters: Any) -> tuple[int, list[CatalogRow]]:
     """(total, the page's hits as mappings shaped like :func:`listing_dict`). Filters: see
     :func:`search_statement`; ``pavilion`` "" = the general mall only, None = everything.
-    Four statements: count, page ids, page rows, images."""
-    base = search_statement(session, **filters)
-    total = session.execute(select(func.count()).select_from(base.subquery()),
-                            execution_options=UNSCOPED).scalar_one()
-    order = SORTS.get(sort, SORTS["newest"])
-    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    ids_stmt = base.order_by(*order).limit(page_size).offset(max(0, page) * page_size)
-    ids = [r[0] for r in session.execute(ids_stmt, execution_options=UNSCOPED)]
-    if not ids:
-        return total, []
-    return total, _page_rows(session, ids)
+    ``sort``: relevance (default; see docs/emall.md), newest, price_asc, price_desc, name.
+    For facets and the typo fallback use :func:`addons.emall.search_index.search`."""
+
+    filters = {k: v for k, v in filters.items() if v is not None}
+    res = search_index.search(session, sort=sort, page=page, page_size=page_size,
+                              prefer_region_id=prefer_region_id, with_facets=False, **filters)
+    return res.count, (_page_rows(session, res.ids) if res.ids else [])
 
 
 def public_listing(session: Session, listing_id: int) -> EmallListing | None:

@@ -1,0 +1,1241 @@
+"""The e-mall's keyword index and relevance search (see docs/emall.md, "Search").
+
+* **Tokens.** Text is NFKC-normalised and case-folded. A run of Chinese characters gives
+  its overlapping bigrams plus its last character (``打印机`` → ``打印 印机 机``), so every
+  two-character keyword is one token and a one-character keyword is a prefix query; a run
+  of letters/digits is one word (``dt557e``; a model is also indexed without separators).
+  The pinyin of every Chinese run (name, brand, category path) is indexed the same way:
+  syllable bigrams (``yimiao``) and initials bigrams (``ym``), so ``yimiao``, ``ym`` and
+  ``dayinji`` find 疫苗 and 打印机.
+* **Fields.** Three weighted fields: name (with brand and model), the category path (root
+  to leaf), attribute values. Relevance tiers: a term in the name above the category path
+  above the attributes; within a field, the exact phrase above scattered characters.
+* **Storage.** PostgreSQL: ``emall_listing.search_vector`` (a ``tsvector`` with weights A/B/C
+  and positions) under a GIN index, written in the listing's own INSERT/UPDATE. SQLite: the
+  FTS5 table ``emall_listing_fts`` (rowid = listing id, columns name/category/attrs), written
+  after the listing's flush in the same transaction. Both are maintained by session events
+  (:func:`install_listeners`), rebuilt by :func:`reindex` (``erp emall reindex``) and caught
+  up automatically when rows arrive through bulk loaders (demo data, imports).
+* **Queries.** Space-separated terms, all must match; each term is expanded at query time
+  with the synonyms table (:class:`~addons.emall.models.EmallSynonym`: whole term, a
+  synonym inside a longer term, or a synonym's pinyin/initials) and with pinyin readings.
+  A query with no hit is retried once with one bigram of a term allowed to miss (a typo in
+  one character): the result is marked approximate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import time
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    column,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy import text as sql_text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from .models import EmallCategory, EmallListing, EmallListingRegion, EmallSynonym
+
+FTS_TABLE = "emall_listing_fts"
+FTS = table(FTS_TABLE, column("rowid"))
+UNSCOPED = {"erp_unscoped": True}
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+HAN_RUN = re.compile(f"[{_HAN}]+")
+TOKEN_RUN = re.compile(f"[{_HAN}]+|[^\\W_{_HAN}]+")
+ASCII_WORD = re.compile(r"^[a-z]+$")
+SPLIT_SYNONYMS = re.compile(r"[、,，;；/|\s]+")
+MAX_TOKEN = 48
+#: PostgreSQL positions of the fields (one tsvector; positions stop at 16383)
+FIELD_BASE = {"A": 1, "B": 4001, "C": 8001, "D": 12001}
+PINYIN_GAP = 20
+
+
+def norm(value: Any) -> str:
+    return unicodedata.normalize("NFKC", str(value or "")).casefold()
+
+
+# -- pinyin --------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _char_readings() -> tuple[dict[str, str], dict[str, list[str]]]:
+    """(character → its default reading, two-character phrase → readings), toneless, from
+    pypinyin's dictionaries (ü as v)."""
+    from pypinyin.phrases_dict import phrases_dict
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    def plain(r: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", r)
+                       if not unicodedata.combining(c)).replace("ü", "v").lower()
+
+    chars = {chr(cp): plain(r.split(",")[0]) for cp, r in pinyin_dict.items()}
+    pairs = {k: [plain(x[0]) for x in v] for k, v in phrases_dict.items() if len(k) == 2}
+    return chars, pairs
+
+
+@functools.lru_cache(maxsize=200_000)
+def _run_pinyin(run: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Syllables and initials of a run of Chinese characters: each character's default
+    reading, corrected by pypinyin's two-character phrases (银行 yinhang, 行走 xingzou).
+    A character without a reading gives an empty syllable."""
+    chars, pairs = _char_readings()
+    full = [chars.get(ch, "") for ch in run]
+    for i in range(len(run) - 1):
+        fix = pairs.get(run[i:i + 2])
+        if fix and len(fix) == 2:
+            full[i], full[i + 1] = fix
+    return tuple(full), tuple(x[:1] for x in full)
+
+
+@functools.lru_cache(maxsize=1)
+def _syllables() -> frozenset[str]:
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    out = set()
+    for readings in pinyin_dict.values():
+        for r in readings.split(","):
+            plain = "".join(c for c in unicodedata.normalize("NFKD", r) if not unicodedata.combining(c))
+            out.add(plain.replace("ü", "v").lower())
+    return frozenset(s for s in out if s.isascii() and s.isalpha())
+
+
+@functools.lru_cache(maxsize=4096)
+def split_pinyin(word: str) -> tuple[str, ...] | None:
+    """``diannao`` → (dian, nao); None when the letters are not a sequence of syllables.
+    Fewest syllables wins (``xian`` is one syllable)."""
+    syl = _syllables()
+    n = len(word)
+    best: list[tuple[str, ...] | None] = [None] * (n + 1)
+    best[0] = ()
+    for i in range(n):
+        if best[i] is None:
+            continue
+        for j in range(i + 1, min(n, i + 6) + 1):
+            piece = word[i:j]
+            if piece in syl:
+                cand = (*best[i], piece)  # type: ignore[misc]
+                if best[j] is None or len(cand) < len(best[j]):  # type: ignore[arg-type]
+                    best[j] = cand
+    return best[n]
+
+
+# -- documents ------------------------------------------------------------------------------------
+def han_tokens(run: str) -> list[str]:
+    """Overlapping bigrams plus the last character: every character starts a token."""
+    if len(run) == 1:
+        return [run]
+    return [run[i:i + 2] for i in range(len(run) - 1)] + [run[-1]]
+
+
+@functools.lru_cache(maxsize=100_000)
+def field_tokens(text: str, *, pinyin: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(tokens in text order, pinyin tokens) of one field's text (cached: brands, category
+    paths and common names repeat)."""
+    toks: list[str] = []
+    py: list[str] = []
+    for run in TOKEN_RUN.findall(norm(text)):
+        if HAN_RUN.fullmatch(run):
+            toks.extend(han_tokens(run))
+            if pinyin:
+                full, initials = _run_pinyin(run)
+                if len(full) == 1:
+                    py.append(full[0])
+                else:
+                    py.extend(full[i] + full[i + 1] for i in range(len(full) - 1) if full[i] and full[i + 1])
+                    py.append(full[-1])
+                    py.extend(initials[i] + initials[i + 1] for i in range(len(initials) - 1)
+                              if initials[i] and initials[i + 1])
+        else:
+            toks.append(run[:MAX_TOKEN])
+    return tuple(toks), tuple(p for p in py if p)
+
+
+def _segment(toks: Sequence[str], weight: str) -> str:
+    """One field of a ``tsvector`` literal: ``'tok':pos+weight`` (tokens are word characters
+    only, so nothing needs quoting; PostgreSQL merges a lexeme repeated across fields)."""
+    p = FIELD_BASE[weight]
+    limit = p + 3900
+    out: dict[str, str] = {}
+    for tok in toks:
+        if tok == "\n":  # the gap before the pinyin tokens
+            p += PINYIN_GAP
+            continue
+        if p >= limit:
+            break
+        prev = out.get(tok)
+        out[tok] = f"'{tok}':{p}{weight}" if prev is None else f"{prev},{p}{weight}"
+        p += 1
+    return " ".join(out.values())
+
+
+_cached_segment = functools.lru_cache(maxsize=20_000)(_segment)
+
+
+@dataclass
+class Doc:
+    """A listing's index document: token lists per field (name with brand and model, category
+    path, attribute values, and the name's head: its last three characters, where a Chinese
+    product name says what the product is: 口蹄疫灭活**疫苗**, not 疫苗冷藏**箱**)."""
+
+    name: tuple[str, ...]
+    category: tuple[str, ...]
+    attrs: tuple[str, ...]
+    head: tuple[str, ...] = ()
+
+    def fts_values(self) -> tuple[str, str, str, str]:
+        return " ".join(self.name), " ".join(self.category), " ".join(self.attrs), " ".join(self.head)
+
+    def tsvector(self) -> str:
+        """A ``tsvector`` literal with positions and weights (A name, B category, C attributes,
+        D head)."""
+        return " ".join(x for x in (_segment(self.name, "A"), _cached_segment(self.category, "B"),
+                                    _cached_segment(self.attrs, "C"), _cached_segment(self.head, "D")) if x)
+
+
+_BRACKETS = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
+
+
+@functools.lru_cache(maxsize=50_000)
+def head_tokens(name: str) -> tuple[str, ...]:
+    runs = HAN_RUN.findall(_BRACKETS.sub(" ", norm(name)))
+    if not runs:
+        return ()
+    run = runs[-1][-3:]
+    full, initials = _run_pinyin(run)
+    py = [full[i] + full[i + 1] for i in range(len(run) - 1) if full[i] and full[i + 1]]
+    py += [initials[i] + initials[i + 1] for i in range(len(run) - 1) if initials[i] and initials[i + 1]]
+    return (*han_tokens(run), "\n", *py) if py else tuple(han_tokens(run))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _path_tokens(path: tuple[str, ...]) -> tuple[str, ...]:
+    toks: list[str] = []
+    py: list[str] = []
+    for cname in path:
+        t, p = field_tokens(cname, pinyin=True)
+        toks.extend(t)
+        py.extend(p)
+    return (*toks, "\n", *py) if py else tuple(toks)
+
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def make_doc(name: Any, brand: Any, model: Any, category_path: Sequence[str],
+             attributes: dict[str, Any] | None) -> Doc:
+    n_toks, n_py = field_tokens(str(name or ""), pinyin=True)
+    b_toks, b_py = field_tokens(str(brand or ""), pinyin=True)
+    m_toks, _ = field_tokens(str(model or ""), pinyin=False)
+    name_toks = [*n_toks, *b_toks, *m_toks]
+    compact = _NON_WORD.sub("", norm(model))
+    if compact and compact not in m_toks and not HAN_RUN.search(compact):
+        name_toks.append(compact[:MAX_TOKEN])
+    if n_py or b_py:
+        name_toks += ["\n", *n_py, *b_py]
+    attr_toks: list[str] = []
+    for v in (attributes or {}).values():
+        if v in (None, "", "true", "false"):
+            continue
+        attr_toks.extend(field_tokens(str(v), pinyin=False)[0])
+    return Doc(tuple(name_toks), _path_tokens(tuple(category_path)), tuple(attr_toks),
+               head_tokens(str(name or "")))
+
+
+# -- the category tree (per worker) ---------------------------------------------------------------
+@dataclass
+class CatInfo:
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+    sequence: int
+
+
+_CATS: dict[str, Any] = {"at": -1.0, "key": None, "cats": {}, "children": {}}
+CAT_TTL = 30.0
+
+
+def categories(session: Session) -> dict[int, CatInfo]:
+    """id → category of this worker's copy: re-read when a category was added (count or
+    highest id), after a category is saved in this worker, and at least every 30 s."""
+    stamp = tuple(session.execute(select(func.count(EmallCategory.id), func.max(EmallCategory.id)),
+                                  execution_options=UNSCOPED).one())
+    key = (str(session.get_bind().url), stamp)
+    now_ = time.monotonic()
+    if now_ - _CATS["at"] > CAT_TTL or _CATS["key"] != key:
+        cats = {r.id: CatInfo(r.id, r.code, r.name, r.parent_id, r.sequence) for r in session.execute(
+            select(EmallCategory.id, EmallCategory.code, EmallCategory.name, EmallCategory.parent_id,
+                   EmallCategory.sequence), execution_options=UNSCOPED)}
+        children: dict[int | None, list[int]] = {}
+        for c in cats.values():
+            children.setdefault(c.parent_id, []).append(c.id)
+        _CATS.update(at=now_, key=key, cats=cats, children=children)
+    return _CATS["cats"]
+
+
+def category_children(session: Session) -> dict[int | None, list[int]]:
+    categories(session)
+    return _CATS["children"]
+
+
+def invalidate_categories() -> None:
+    _CATS["at"] = -1.0
+
+
+def category_path(cats: dict[int, CatInfo], category_id: int | None) -> list[str]:
+    out: list[str] = []
+    cur, seen = category_id, set()
+    while cur is not None and cur in cats and cur not in seen:
+        seen.add(cur)
+        out.append(cats[cur].name)
+        cur = cats[cur].parent_id
+    return out[::-1]
+
+
+def subtree(session: Session, category_id: int) -> list[int]:
+    children = category_children(session)
+    out, todo = [], [category_id]
+    while todo:
+        c = todo.pop()
+        if c in out:
+            continue
+        out.append(c)
+        todo.extend(children.get(c, ()))
+    return out
+
+
+# -- synonyms (per worker, re-read when the table changes) -----------------------------------------
+_SYN: dict[str, Any] = {"key": None, "map": {}, "pinyin": {}}
+
+
+def parse_synonyms(raw: Any) -> list[str]:
+    return [w for w in (norm(x).strip() for x in SPLIT_SYNONYMS.split(str(raw or ""))) if w]
+
+
+def synonym_map(session: Session) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """(word → the words it also means, pinyin or initials → words) of the active synonyms."""
+    S = EmallSynonym
+    stamp = tuple(session.execute(select(func.count(S.id), func.max(S.id), func.max(S.updated_at)),
+                                  execution_options=UNSCOPED).one())
+    key = (str(session.get_bind().url), stamp)
+    if _SYN["key"] != key:
+        mapping: dict[str, set[str]] = {}
+        for term, words, mutual in session.execute(
+                select(S.term, S.synonyms, S.mutual).where(S.active.is_(True)), execution_options=UNSCOPED):
+            t = norm(term).strip()
+            group = [w for w in parse_synonyms(words) if w != t]
+            if not t or not group:
+                continue
+            mapping.setdefault(t, set()).update(group)
+            if mutual:
+                everyone = {t, *group}
+                for w in group:
+                    mapping.setdefault(w, set()).update(everyone - {w})
+        by_pinyin: dict[str, set[str]] = {}
+        for word in mapping:
+            if HAN_RUN.fullmatch(word) and len(word) >= 2:
+                full, initials = _run_pinyin(word)
+                by_pinyin.setdefault("".join(full), set()).add(word)
+                by_pinyin.setdefault("".join(initials), set()).add(word)
+        _SYN.update(key=key, map=mapping, pinyin=by_pinyin)
+    return _SYN["map"], _SYN["pinyin"]
+
+
+def invalidate_synonyms() -> None:
+    _SYN["key"] = None
+
+
+def validate_synonym(session: Session, obj: EmallSynonym) -> None:
+    """同义词: a word, at least one other word it also means (、 or commas), each at most 30
+    characters; a word is listed once (409). Stored trimmed, the synonyms joined by 、."""
+    from addons.procurement_base.services import Errors
+
+    errors = Errors()
+    term = " ".join(str(obj.term or "").split())
+    words = [w.strip() for w in SPLIT_SYNONYMS.split(str(obj.synonyms or "")) if w.strip()]
+    if not term:
+        errors.add("term", "请填写词语")
+    elif len(term) > 30:
+        errors.add("term", "词语不能超过 30 个字符")
+    elif not TOKEN_RUN.search(norm(term)):
+        errors.add("term", "词语须含汉字、字母或数字")
+    unique: list[str] = []
+    for w in words:
+        if norm(w) != norm(term) and norm(w) not in (norm(u) for u in unique):
+            unique.append(w)
+    if not unique:
+        errors.add("synonyms", "请填写至少一个同义词（多个用顿号“、”或逗号分隔），且不能与词语相同")
+    elif any(len(w) > 30 for w in unique):
+        errors.add("synonyms", "每个同义词不能超过 30 个字符")
+    elif len("、".join(unique)) > 500:
+        errors.add("synonyms", "同义词合计不能超过 500 个字符")
+    if obj.note is not None and len(str(obj.note)) > 200:
+        errors.add("note", "备注不能超过 200 个字符")
+    if term and "term" not in errors:
+        with session.no_autoflush:
+            for oid, other in session.execute(select(EmallSynonym.id, EmallSynonym.term),
+                                              execution_options=UNSCOPED):
+                if oid != obj.id and norm(other) == norm(term):
+                    errors.add("term", f"“{other}”已有同义词记录（编号 {oid}），请修改该记录", duplicate=True)
+                    break
+    errors.raise_if_any()
+    obj.term = term
+    obj.synonyms = "、".join(unique)
+    obj.mutual = bool(obj.mutual)
+    obj.active = True if obj.active is None else bool(obj.active)
+    obj.updated_at = dt.datetime.now().replace(microsecond=0)
+
+
+# -- queries --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Phrase:
+    """Tokens that must all be present (adjacent for the exact-phrase tier); the last one may
+    be a prefix."""
+
+    tokens: tuple[str, ...]
+    prefix: bool = False
+
+
+@dataclass
+class Term:
+    """One query word: any of its alternatives (the word, its synonyms, pinyin readings)."""
+
+    text: str
+    alts: list[tuple[Phrase, ...]] = field(default_factory=list)
+    expansions: list[str] = field(default_factory=list)
+
+    @property
+    def multi(self) -> bool:
+        return any(len(p.tokens) > 1 or len(alt) > 1 for alt in self.alts for p in alt)
+
+
+def _text_alt(text: str) -> tuple[Phrase, ...]:
+    """The phrases a word must contain: Chinese runs as bigram phrases (one character: a
+    prefix), letters/digits as word prefixes."""
+    out = []
+    for run in TOKEN_RUN.findall(norm(text)):
+        if HAN_RUN.fullmatch(run):
+            if len(run) == 1:
+                out.append(Phrase((run,), prefix=True))
+            else:
+                out.append(Phrase(tuple(run[i:i + 2] for i in range(len(run) - 1))))
+        else:
+            out.append(Phrase((run[:MAX_TOKEN],), prefix=True))
+    return tuple(out)
+
+
+def _pinyin_alts(word: str) -> list[tuple[Phrase, ...]]:
+    """A word of letters read as pinyin (≥ 3 syllables: syllable bigrams) and as initials
+    (3–8 letters that are not syllables: initials bigrams); two syllables or two initials are one indexed token,
+    which the word's own prefix query already finds."""
+    out = []
+    syl = split_pinyin(word) if 3 <= len(word) <= 40 else None
+    if syl and len(syl) >= 3:
+        out.append((Phrase(tuple(syl[i] + syl[i + 1] for i in range(len(syl) - 1))),))
+    if syl is None and 3 <= len(word) <= 8:
+        out.append((Phrase(tuple(word[i:i + 2] for i in range(len(word) - 1))),))
+    return out
+
+
+def parse_query(session: Session, q: str | None) -> list[Term]:
+    words = [w for w in norm(q or "").split() if TOKEN_RUN.search(w)]
+    if not words:
+        return []
+    syn, by_pinyin = synonym_map(session)
+    terms = []
+    for word in words[:10]:
+        term = Term(word)
+        texts: list[str] = [word]
+        for w in sorted(syn.get(word, ())):
+            texts.append(w)
+        # a synonym inside a longer word: 台式电脑 → 台式计算机
+        for key in sorted(syn, key=len, reverse=True):
+            if len(key) >= 2 and key != word and key in word:
+                for w in sorted(syn[key]):
+                    texts.append(word.replace(key, w))
+        compact = re.sub(r"[\W_]+", "", word)
+        if ASCII_WORD.match(compact):
+            for key in sorted(by_pinyin.get(compact, ())):
+                texts.append(key)
+                texts.extend(sorted(syn.get(key, ())))
+        seen: set[tuple[Phrase, ...]] = set()
+        for t in texts:
+            alt = _text_alt(t)
+            if alt and alt not in seen:
+                seen.add(alt)
+                term.alts.append(alt)
+                if t != word:
+                    term.expansions.append(t)
+        if compact != word and compact and not HAN_RUN.search(compact):
+            alt = (Phrase((compact[:MAX_TOKEN],), prefix=True),)
+            if alt not in seen:
+                seen.add(alt)
+                term.alts.append(alt)
+        if ASCII_WORD.match(compact):
+            for alt in _pinyin_alts(compact):
+                if alt not in seen:
+                    seen.add(alt)
+                    term.alts.append(alt)
+        if term.alts:
+            terms.append(term)
+    return terms
+
+
+def relaxed(terms: list[Term]) -> list[Term] | None:
+    """One character of a term may be wrong: each Chinese phrase of ≥ 2 bigrams may miss
+    one bigram. None when no term allows it."""
+    out, changed = [], False
+    for term in terms:
+        new = Term(term.text, list(term.alts), term.expansions)
+        for alt in term.alts:
+            for i, p in enumerate(alt):
+                if len(p.tokens) >= 2 and HAN_RUN.fullmatch(p.tokens[0]):
+                    for k in range(len(p.tokens)):
+                        rest = p.tokens[:k] + p.tokens[k + 1:]
+                        new.alts.append((*alt[:i], Phrase(rest), *alt[i + 1:]))
+                        changed = True
+        out.append(new)
+    return out if changed else None
+
+
+# tsquery (PostgreSQL) and FTS5 (SQLite) text of a query --------------------------------------------
+def _pg_phrase(p: Phrase, weight: str, adjacent: bool) -> str:
+    parts = []
+    for i, tok in enumerate(p.tokens):
+        flags = ("*" if p.prefix and i == len(p.tokens) - 1 else "") + weight
+        parts.append("'" + tok.replace("\\", "\\\\").replace("'", "''") + "'" + (":" + flags if flags else ""))
+    return "(" + (" <-> " if adjacent else " & ").join(parts) + ")"
+
+
+def pg_query(terms: Iterable[Term], weight: str = "", adjacent: bool = False) -> str:
+    return " & ".join("(" + " | ".join(" & ".join(_pg_phrase(p, weight, adjacent) for p in alt)
+                                       for alt in t.alts) + ")" for t in terms)
+
+
+def _fts_phrase(p: Phrase, adjacent: bool) -> str:
+    if adjacent or len(p.tokens) == 1:
+        return '"' + " ".join(p.tokens) + '"' + (" *" if p.prefix else "")
+    return "(" + " AND ".join('"' + t + '"' + (" *" if p.prefix and i == len(p.tokens) - 1 else "")
+                              for i, t in enumerate(p.tokens)) + ")"
+
+
+def fts_query(terms: Iterable[Term], col: str = "", adjacent: bool = False) -> str:
+    body = " AND ".join("(" + " OR ".join("(" + " AND ".join(_fts_phrase(p, adjacent) for p in alt) + ")"
+                                          for alt in t.alts) + ")" for t in terms)
+    return f"{col} : ({body})" if col else body
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def match_ids(session: Session, terms: list[Term]) -> Any:
+    """A SELECT of the listing ids matching every term, from the index only."""
+    if _dialect(session) == "postgresql":
+        from sqlalchemy.dialects.postgresql import TSQUERY
+
+        L = EmallListing
+        return select(L.id).where(L.search_vector.op("@@")(cast(literal(pg_query(terms), String), TSQUERY)))
+    return select(FTS.c.rowid).where(literal_column(FTS_TABLE).op("MATCH")(literal(fts_query(terms), String)))
+
+
+def _cond(session: Session, term: Term, field_: str, adjacent: bool) -> str:
+    """The index expression of one feature of a term: ``field_`` name/category/attrs/head
+    (PostgreSQL weights A/B/C/D) or "" for any field."""
+    if _dialect(session) == "postgresql":
+        return pg_query([term], {"name": "A", "category": "B", "attrs": "C", "head": "D", "": ""}[field_], adjacent)
+    return fts_query([term], field_, adjacent)
+
+
+def _features(session: Session, term: Term) -> dict[str, str]:
+    """H head phrase, Np/N name phrase/anywhere, Cp/C category, Ap/A attributes."""
+    multi = term.multi
+    f = {"H": _cond(session, term, "head", True), "N": _cond(session, term, "name", False),
+         "C": _cond(session, term, "category", False), "A": _cond(session, term, "attrs", False)}
+    for k, col in (("Np", "name"), ("Cp", "category"), ("Ap", "attrs")):
+        f[k] = _cond(session, term, col, True) if multi else f[k[0]]
+    return f
+
+
+#: relevance tiers of one term, best first: (features present, features absent, points).
+#: Points: head 700 > name phrase 600 > name 500, plus 30 when the category also matches;
+#: without a name match: category phrase 40 > category 30 > attribute phrase 2 > attribute 1.
+TIERS = (
+    (("H", "C"), (), 730), (("H",), ("C",), 700),
+    (("Np", "C"), ("H",), 630), (("Np",), ("H", "C"), 600),
+    (("N", "C"), ("Np",), 530), (("N",), ("Np", "C"), 500),
+    (("Cp",), ("N",), 40), (("C",), ("N", "Cp"), 30),
+    (("Ap",), ("N", "C"), 2), (("A",), ("N", "C", "Ap"), 1),
+)
+
+
+def _match(session: Session, expr: str) -> Any:
+    """A condition on EmallListing: the listing matches an index expression."""
+    L = EmallListing
+    if _dialect(session) == "postgresql":
+        from sqlalchemy.dialects.postgresql import TSQUERY
+
+        return L.search_vector.op("@@")(cast(literal(expr, String), TSQUERY))
+    return L.id.in_(select(FTS.c.rowid).where(literal_column(FTS_TABLE).op("MATCH")(literal(expr, String))))
+
+
+def score_expr(session: Session, terms: list[Term]) -> Any:
+    """Sum over the terms of the points of :data:`TIERS` (the same order the tiered page
+    reading gives)."""
+    total = None
+    for term in terms:
+        f = {k: _match(session, v) for k, v in _features(session, term).items()}
+        name = case((f["H"], 700), (f["Np"], 600), (f["N"], 500), else_=0)
+        other = case((f["N"], case((f["C"], 30), else_=0)), (f["Cp"], 40), (f["C"], 30), (f["Ap"], 2),
+                     (f["A"], 1), else_=0)
+        expr = name + other
+        total = expr if total is None else total + expr
+    return total if total is not None else literal(0)
+
+
+# -- writing the index ----------------------------------------------------------------------------
+def doc_for(session: Session, listing: EmallListing) -> Doc:
+    """The document of a listing in the session (before its flush the category may be set
+    as the relationship only)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    cats = categories(session)
+    cid = listing.category_id
+    if "category" not in sa_inspect(listing).unloaded and listing.category is not None:
+        cid = listing.category.id if listing.category.id is not None else cid
+    return make_doc(listing.name, listing.brand, listing.model, category_path(cats, cid), listing.attributes)
+
+
+def write_docs(conn: Any, docs: Sequence[tuple[int, Doc]]) -> None:
+    """Write index documents on a connection (PostgreSQL: the column; SQLite: FTS5 rows)."""
+    if not docs:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(sql_text("UPDATE emall_listing SET search_vector = CAST(:v AS tsvector) WHERE id = :id"),
+                     [{"id": i, "v": d.tsvector()} for i, d in docs])
+        return
+    delete_docs(conn, [i for i, _d in docs])
+    conn.execute(sql_text(f"INSERT INTO {FTS_TABLE}(rowid, name, category, attrs, head) "
+                          "VALUES (:id, :n, :c, :a, :h)"),
+                 [dict(zip(("n", "c", "a", "h"), d.fts_values(), strict=True), id=i) for i, d in docs])
+
+
+def delete_docs(conn: Any, ids: Sequence[int]) -> None:
+    if conn.dialect.name == "sqlite" and ids:
+        for k in range(0, len(ids), 500):
+            chunk = list(ids[k:k + 500])
+            conn.execute(sql_text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({','.join(map(str, chunk))})"))
+
+
+INDEXED_FIELDS = ("name", "brand", "model", "attributes", "category_id", "category")
+
+
+def _changed(obj: Any) -> bool:
+    from sqlalchemy import inspect as sa_inspect
+
+    state = sa_inspect(obj)
+    return any(state.attrs[f].history.has_changes() for f in INDEXED_FIELDS)
+
+
+def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    """PostgreSQL: the document goes into the listing's own INSERT/UPDATE."""
+    if _dialect(session) != "postgresql":
+        return
+    for obj in (*session.new, *session.dirty):
+        if type(obj) is EmallListing and (obj in session.new or _changed(obj)):
+            obj.search_vector = doc_for(session, obj).tsvector()
+
+
+def after_flush(session: Session, flush_context: Any) -> None:
+    """SQLite: FTS5 rows of listings created, changed or deleted in this flush; both: a
+    renamed or moved category re-indexes the listings of its subtree."""
+    cat_changed = [o.id for o in session.dirty if type(o) is EmallCategory and _cat_changed(o)]
+    if any(type(o) is EmallCategory for o in (*session.new, *session.dirty, *session.deleted)):
+        invalidate_categories()
+    if any(type(o) is EmallSynonym for o in (*session.new, *session.dirty, *session.deleted)):
+        invalidate_synonyms()
+    conn = session.connection()
+    if _dialect(session) == "sqlite":
+        docs = [(o.id, doc_for(session, o)) for o in (*session.new, *session.dirty)
+                if type(o) is EmallListing and (o in session.new or _changed(o))]
+        write_docs(conn, docs)
+        delete_docs(conn, [o.id for o in session.deleted if type(o) is EmallListing])
+    if cat_changed:
+        ids: set[int] = set()
+        for cid in cat_changed:
+            ids.update(subtree(session, cid))
+        reindex_categories(conn, session, sorted(ids))
+
+
+def _cat_changed(obj: Any) -> bool:
+    from sqlalchemy import inspect as sa_inspect
+
+    state = sa_inspect(obj)
+    return any(state.attrs[f].history.has_changes() for f in ("name", "parent_id"))
+
+
+def install_listeners() -> None:
+    from sqlalchemy import event
+
+    if not event.contains(Session, "before_flush", before_flush):
+        event.listen(Session, "before_flush", before_flush)
+    if not event.contains(Session, "after_flush", after_flush):
+        event.listen(Session, "after_flush", after_flush)
+
+
+_ROW_COLS = (EmallListing.id, EmallListing.name, EmallListing.brand, EmallListing.model,
+             EmallListing.attributes, EmallListing.category_id)
+
+
+def _docs_of_rows(cats: dict[int, CatInfo], rows: Iterable[Any]) -> list[tuple[int, Doc]]:
+    paths: dict[int, list[str]] = {}
+    out = []
+    for lid, name, brand, model, attrs, cid in rows:
+        path = paths.get(cid)
+        if path is None:
+            path = paths[cid] = category_path(cats, cid)
+        out.append((lid, make_doc(name, brand, model, path, attrs)))
+    return out
+
+
+def reindex_categories(conn: Any, session: Session, category_ids: Sequence[int]) -> int:
+    invalidate_categories()
+    cats = categories(session)
+    n = 0
+    for k in range(0, len(category_ids), 500):
+        rows = conn.execute(select(*_ROW_COLS).where(EmallListing.category_id.in_(category_ids[k:k + 500])),
+                            execution_options=UNSCOPED).all()
+        docs = _docs_of_rows(cats, rows)
+        write_docs(conn, docs)
+        n += len(docs)
+    return n
+
+
+def reindex(session: Session, *, batch: int = 20_000, progress: Any = None) -> int:
+    """Rebuild the whole index on the session's connection (the caller commits). PostgreSQL:
+    documents are copied into a temporary table and set in one UPDATE with the GIN index
+    dropped and rebuilt; SQLite: the FTS5 table is emptied and refilled."""
+    conn = session.connection()
+    invalidate_categories()
+    cats = categories(session)
+    pg = conn.dialect.name == "postgresql"
+    total = 0
+    if pg:
+        conn.execute(sql_text("CREATE TEMP TABLE IF NOT EXISTS emall_reindex (id integer, v text) ON COMMIT DROP"))
+        conn.execute(sql_text("TRUNCATE emall_reindex"))
+        raw = conn.connection.driver_connection
+        cur = raw.cursor()
+    else:
+        conn.execute(sql_text(f"DELETE FROM {FTS_TABLE}"))
+    last = 0
+    while True:
+        rows = conn.execute(select(*_ROW_COLS).where(EmallListing.id > last).order_by(EmallListing.id)
+                            .limit(batch), execution_options=UNSCOPED).all()
+        if not rows:
+            break
+        last = rows[-1][0]
+        docs = _docs_of_rows(cats, rows)
+        if pg:
+            with cur.copy("COPY emall_reindex (id, v) FROM STDIN") as cp:
+                for i, d in docs:
+                    cp.write_row((i, d.tsvector()))
+        else:
+            conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}(rowid, name, category, attrs, head) "
+                                 "VALUES (?, ?, ?, ?, ?)",
+                                 [(i, *d.fts_values()) for i, d in docs])
+        total += len(docs)
+        if progress:
+            progress(total)
+    if pg:
+        conn.execute(sql_text("DROP INDEX IF EXISTS ix_emall_listing_search_vector"))
+        conn.execute(sql_text("UPDATE emall_listing l SET search_vector = CAST(r.v AS tsvector) "
+                              "FROM emall_reindex r WHERE l.id = r.id"))
+        conn.execute(sql_text("SET LOCAL maintenance_work_mem = '256MB'"))
+        conn.execute(sql_text("CREATE INDEX ix_emall_listing_search_vector ON emall_listing "
+                              "USING gin (search_vector)"))
+        conn.execute(sql_text("DROP TABLE emall_reindex"))
+    return total
+
+
+def catch_up(session: Session) -> int:
+    """Index listings that arrived without the ORM (data loaders write rows directly): the
+    newest listing tells whether anything is missing (one indexed lookup), then the missing
+    ones are indexed in a short transaction of their own. Returns how many were indexed."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        missing = conn.execute(sql_text("SELECT search_vector IS NULL FROM emall_listing "
+                                        "ORDER BY id DESC LIMIT 1")).scalar()
+        if not missing:
+            return 0
+        where = EmallListing.search_vector.is_(None)
+    else:
+        top = conn.execute(sql_text("SELECT max(id) FROM emall_listing")).scalar()
+        done = conn.execute(sql_text(f"SELECT rowid FROM {FTS_TABLE} ORDER BY rowid DESC LIMIT 1")).scalar()
+        if top is None or (done is not None and done >= top):
+            return 0
+        where = EmallListing.id > (done or 0)
+    engine = session.get_bind()
+    try:
+        with engine.begin() as own:
+            rows = own.execute(select(*_ROW_COLS).where(where), execution_options=UNSCOPED).all()
+            docs = _docs_of_rows(categories(session), rows)
+            write_docs(own, docs)
+        return len(docs)
+    except DBAPIError:
+        if conn.dialect.name == "postgresql":
+            return 0  # the next search tries again
+    # SQLite locked by this very session's reads: index in its transaction (kept if it commits)
+    rows = conn.execute(select(*_ROW_COLS).where(where), execution_options=UNSCOPED).all()
+    docs = _docs_of_rows(categories(session), rows)
+    write_docs(conn, docs)
+    return len(docs)
+
+
+# -- searching ------------------------------------------------------------------------------------
+#: price bands of the facet (yuan): [low, high)
+PRICE_BANDS: tuple[tuple[Decimal, Decimal | None], ...] = (
+    (Decimal(0), Decimal(100)), (Decimal(100), Decimal(500)), (Decimal(500), Decimal(1000)),
+    (Decimal(1000), Decimal(5000)), (Decimal(5000), Decimal(10000)), (Decimal(10000), Decimal(50000)),
+    (Decimal(50000), None))
+
+
+def band_label(low: Decimal, high: Decimal | None) -> str:
+    return f"{low:,.0f} 元以上" if high is None else f"{low:,.0f}–{high:,.0f} 元"
+
+
+@dataclass
+class SearchResult:
+    count: int
+    ids: list[int]
+    facets: dict[str, Any]
+    approximate: bool = False
+    terms: list[Term] = field(default_factory=list)
+
+
+def apply_filters(session: Session, stmt: Any, *, category_id: int | None = None, pavilion: str | None = None,
+                  attrs: dict[str, str] | None = None, price_min: Decimal | None = None,
+                  price_max: Decimal | None = None, supplier_id: int | None = None,
+                  region_id: int | None = None, cold_chain: bool | None = None,
+                  blocked: Any = None, covering: list[int] | None = None) -> Any:
+    L = EmallListing
+    stmt = stmt.where(L.status == "listed")
+    if blocked is not None:
+        stmt = stmt.where(L.supplier_id.not_in(blocked))
+    if category_id is not None:
+        ids = subtree(session, category_id)
+        stmt = stmt.where(L.category_id == ids[0] if len(ids) == 1 else L.category_id.in_(ids))
+    if pavilion is not None:
+        stmt = stmt.where(L.pavilion.is_(None) if pavilion == "" else L.pavilion == pavilion)
+    for key, value in (attrs or {}).items():
+        stmt = stmt.where(L.attributes[key].as_string() == value)
+    if price_min is not None:
+        stmt = stmt.where(L.price >= price_min)
+    if price_max is not None:
+        stmt = stmt.where(L.price <= price_max)
+    if supplier_id is not None:
+        stmt = stmt.where(L.supplier_id == supplier_id)
+    if cold_chain is not None:
+        stmt = stmt.where(L.cold_chain.is_(cold_chain))
+    if region_id is not None:
+        stmt = stmt.where(exists().where(EmallListingRegion.listing_id == L.id,
+                                         EmallListingRegion.region_id.in_(covering or [region_id])))
+    return stmt
+
+
+def base_statement(session: Session, terms: list[Term], **filters: Any) -> Any:
+    """SELECT L.id … of a search: from the index when there are terms (SQLite: the FTS5 table
+    joined to the listings by rowid; PostgreSQL: the GIN-indexed tsvector), else the listings."""
+    L = EmallListing
+    if not terms:
+        return apply_filters(session, select(L.id), **filters)
+    if _dialect(session) == "postgresql":
+        return apply_filters(session, match_ids(session, terms), **filters)
+    stmt = (select(L.id).select_from(FTS).join(L, L.id == FTS.c.rowid)
+            .where(literal_column(FTS_TABLE).op("MATCH")(literal(fts_query(terms), String))))
+    return apply_filters(session, stmt, **filters)
+
+
+def facets_of(session: Session, base: Any, *, category_id: int | None) -> tuple[int, dict[str, Any]]:
+    """(count, facets) in one statement: matches per category and price band."""
+    L = EmallListing
+    band = case(*[(L.price < hi, i) for i, (_lo, hi) in enumerate(PRICE_BANDS) if hi is not None],
+                else_=len(PRICE_BANDS) - 1)
+    stmt = base.with_only_columns(L.category_id, band, func.count()).group_by(L.category_id, band)
+    rows = session.execute(stmt, execution_options=UNSCOPED).all()
+    total = 0
+    bands = [0] * len(PRICE_BANDS)
+    per_cat: dict[int, int] = {}
+    for cid, b, n in rows:
+        total += n
+        per_cat[cid] = per_cat.get(cid, 0) + n
+        bands[int(b)] += n
+    return total, {"categories": rollup(session, per_cat, category_id),
+                   "price_bands": [{"label": band_label(lo, hi), "min": str(lo), "max": str(hi) if hi else None,
+                                    "count": bands[i]} for i, (lo, hi) in enumerate(PRICE_BANDS)]}
+
+
+def rollup(session: Session, per_cat: dict[int, int], category_id: int | None) -> list[dict[str, Any]]:
+    """Counts per category at the level below the chosen category (or the top level),
+    descending while only one category there has hits; largest first."""
+    cats = categories(session)
+    children = category_children(session)
+    top: dict[int, int] = {}
+    for cid, n in per_cat.items():
+        chain, cur, seen = [], cid, set()
+        while cur is not None and cur in cats and cur not in seen:
+            seen.add(cur)
+            chain.append(cur)
+            cur = cats[cur].parent_id
+        chain.reverse()
+        for c in chain:
+            top[c] = top.get(c, 0) + n
+    level = children.get(category_id, []) if category_id is not None else children.get(None, [])
+    while True:
+        hit = [c for c in level if top.get(c)]
+        if len(hit) == 1 and children.get(hit[0]):
+            level = children[hit[0]]
+            continue
+        break
+    out = [{"id": c, "code": cats[c].code, "name": cats[c].name, "count": top[c]} for c in hit]
+    out.sort(key=lambda d: (-d["count"], cats[d["id"]].sequence, d["code"]))
+    return out[:30]
+
+
+def search(session: Session, *, q: str | None = None, sort: str = "relevance", page: int = 0,
+           page_size: int = 20, prefer_region_id: int | None = None, with_facets: bool = True,
+           **filters: Any) -> SearchResult:
+    """A catalog search: the ids of the page in order, the count and the facets.
+
+    ``sort``: ``relevance`` (with a keyword: available first, i.e. in stock and delivering to
+    ``prefer_region_id`` (or the region filter), then the tier score, then newest; without a
+    keyword the same as ``newest``), ``newest``, ``price_asc``, ``price_desc``, ``name``."""
+    from . import services as sv
+
+    L = EmallListing
+    catch_up(session)
+    terms = parse_query(session, q)
+    if q and not terms:  # only punctuation: nothing can match
+        return SearchResult(0, [], {"categories": [], "price_bands": []}, terms=[])
+    filters = dict(filters)
+    filters["blocked"] = sv.blocked_supplier_ids(session)
+    region_id = filters.get("region_id")
+    if region_id is not None:
+        filters["covering"] = sv.region_and_ancestors(session, region_id)
+    approximate = False
+    base = base_statement(session, terms, **filters)
+    if with_facets:
+        count, facets = facets_of(session, base, category_id=filters.get("category_id"))
+    else:
+        count = session.execute(select(func.count()).select_from(base.subquery()),
+                                execution_options=UNSCOPED).scalar_one()
+        facets = {}
+    if count == 0 and terms:
+        loose = relaxed(terms)
+        if loose is not None:
+            base2 = base_statement(session, loose, **filters)
+            if with_facets:
+                count2, facets2 = facets_of(session, base2, category_id=filters.get("category_id"))
+            else:
+                count2 = session.execute(select(func.count()).select_from(base2.subquery()),
+                                         execution_options=UNSCOPED).scalar_one()
+                facets2 = {}
+            if count2:
+                terms, base, count, facets, approximate = loose, base2, count2, facets2, True
+    if count == 0:
+        return SearchResult(0, [], facets, approximate, terms)
+    page_size = max(1, min(page_size, sv.MAX_PAGE_SIZE))
+    offset = max(0, page) * page_size
+    if sort == "relevance" and terms:
+        prefer = region_id if region_id is not None else prefer_region_id
+        if prefer is not None and region_id is None:
+            covering = sv.region_and_ancestors(session, prefer)
+            avail_cond = and_(L.stock > 0, exists().where(EmallListingRegion.listing_id == L.id,
+                                                          EmallListingRegion.region_id.in_(covering)))
+        else:
+            avail_cond = L.stock > 0
+        if len(terms) == 1 and count > TIERED_ABOVE:
+            ids = tiered_page(session, terms[0], filters, avail_cond, offset, page_size)
+        else:
+            avail = case((avail_cond, 1), else_=0)
+            order = (avail.desc(), score_expr(session, terms).desc(), L.id.desc())
+            ids = [r[0] for r in session.execute(base.order_by(*order).limit(page_size).offset(offset),
+                                                 execution_options=UNSCOPED)]
+    else:
+        order = sv.SORTS.get(sort, sv.SORTS["newest"])
+        ids = [r[0] for r in session.execute(base.order_by(*order).limit(page_size).offset(offset),
+                                             execution_options=UNSCOPED)]
+    return SearchResult(count, ids, facets, approximate, terms)
+
+
+#: above this many hits a one-word relevance search reads its page tier by tier (each tier
+#: newest first, stopping when the page is full) instead of scoring every hit
+TIERED_ABOVE = 1500
+
+
+def _tier_exprs(session: Session, term: Term) -> list[str]:
+    """The index expressions of the term's tiers (:data:`TIERS`), best first, each excluding
+    the others, then the rest (hits whose characters are spread over several fields). A
+    one-token term has no phrase tiers (a phrase is its token)."""
+    pg = _dialect(session) == "postgresql"
+    f = _features(session, term)
+    out = []
+    for present, absent, _points in TIERS:
+        pos = [f[k] for k in present]
+        neg = [f[k] for k in absent if f[k] not in pos]
+        if len(set(pos) & set(neg)):
+            continue
+        if pg:
+            expr = " & ".join(f"({x})" for x in pos) + "".join(f" & !({x})" for x in neg)
+        else:
+            expr = " AND ".join(f"({x})" for x in pos) + (f" NOT ({' OR '.join(f'({x})' for x in neg)})"
+                                                           if neg else "")
+        if expr not in out:
+            out.append(expr)
+    every = [f["N"], f["C"], f["A"]]
+    anyq = pg_query([term]) if pg else fts_query([term])
+    out.append(f"({anyq})" + ("".join(f" & !({x})" for x in every) if pg
+                              else f" NOT ({' OR '.join(f'({x})' for x in every)})"))
+    return out
+
+
+def tiered_page(session: Session, term: Term, filters: dict[str, Any], avail_cond: Any, offset: int,
+                limit: int) -> list[int]:
+    """The page of a one-word relevance search without scoring every hit: available first,
+    then tier by tier (name phrase, name, category phrase, category, attributes…), newest
+    first inside a tier; each statement stops at the rows still needed."""
+    from sqlalchemy.dialects.postgresql import TSQUERY
+
+    L = EmallListing
+    pg = _dialect(session) == "postgresql"
+    need = offset + limit
+    out: list[int] = []
+    for avail in (True, False):
+        for expr in _tier_exprs(session, term):
+            if pg:
+                stmt = select(L.id).where(L.search_vector.op("@@")(cast(literal(expr, String), TSQUERY)))
+                order = L.id.desc()
+            else:
+                stmt = (select(L.id).select_from(FTS).join(L, L.id == FTS.c.rowid)
+                        .where(literal_column(FTS_TABLE).op("MATCH")(literal(expr, String))))
+                order = FTS.c.rowid.desc()
+            stmt = apply_filters(session, stmt, **filters).where(avail_cond if avail else ~avail_cond)
+            got = [r[0] for r in session.execute(stmt.order_by(order).limit(need - len(out)),
+                                                 execution_options=UNSCOPED)]
+            out.extend(got)
+            if len(out) >= need:
+                return out[offset:need]
+    return out[offset:need]
+
+
+# -- query-string arguments (pages and APIs alike) -------------------------------------------------
+#: sort keys with their Chinese labels (``relevance`` is the default)
+SORT_LABELS = {"relevance": "综合排序", "newest": "最新上架", "price_asc": "价格从低到高",
+               "price_desc": "价格从高到低", "name": "名称"}
+KNOWN_ARGS = {"q", "category", "pavilion", "price_min", "price_max", "supplier", "region", "cold_chain",
+              "sort", "page", "page_size", "all"}
+PAGE_SIZE = 20
+MAX_PAGE = 100_000
+
+
+def _int(errors: Any, args: Any, name: str, label: str, low: int, high: int) -> int | None:
+    raw = str(args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not raw.isascii():
+        errors.add(name, f"{label}须为整数")
+        return None
+    value = int(raw)
+    if not low <= value <= high:
+        errors.add(name, f"{label}须在 {low}–{high} 之间")
+        return None
+    return value
+
+
+def _price(errors: Any, args: Any, name: str, label: str) -> Decimal | None:
+    from core.services.money import MoneyError, to_money
+
+    raw = str(args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = to_money(raw)
+    except MoneyError:
+        errors.add(name, f"{label}须为金额（元，最多两位小数），如 1000 或 99.50")
+        return None
+    if value < 0:
+        errors.add(name, f"{label}不能为负数")
+        return None
+    return value
+
+
+def parse_args(session: Session, args: Any, *, page_base: int = 0, pavilion: Any = ...) -> dict[str, Any]:
+    """Query-string arguments of a catalog search, the same rules for the pages and the APIs
+    (e-mall and pavilion): every argument checked, an unknown one refused; bad input raises
+    ``RuleError({argument: [Chinese message]})`` (422 in the APIs, the message on the pages).
+
+    ``page_base``: 1 on pages (第 1 页), 0 in the APIs. ``pavilion``: fixed by the caller (the
+    livestock pavilion) or ``...`` (read from the ``pavilion`` argument: ``general``,
+    ``livestock`` or absent for everything). A category (id or code) of another pavilion than
+    a fixed one gives no result (``empty``), an unknown one is refused.
+
+    Returns ``q``, ``sort``, ``page`` (0-based), ``page_size``, ``filters`` (for
+    :func:`search`), ``category`` (the chosen :class:`CatInfo` or None), ``empty``."""
+    from addons.procurement_base.services import Errors
+
+    from . import services as sv
+
+    errors = Errors()
+    for key in args:
+        if key not in KNOWN_ARGS and not key.startswith("attr."):
+            errors.add(key, f"不支持的查询参数“{key}”")
+    q = " ".join(str(args.get("q") or "").split())
+    if len(q) > 100:
+        errors.add("q", "关键词不能超过 100 个字")
+    filters: dict[str, Any] = {}
+    empty = False
+    if pavilion is ...:
+        pav = str(args.get("pavilion") or "").strip()
+        if pav and pav != "general" and pav not in sv.PAVILIONS:
+            errors.add("pavilion", "行业馆只能是 general（综合卖场）或 "
+                                   + "、".join(f"{k}（{v}）" for k, v in sv.PAVILIONS.items()))
+        elif pav:
+            filters["pavilion"] = "" if pav == "general" else pav
+    else:
+        filters["pavilion"] = pavilion
+    category = None
+    raw_cat = str(args.get("category") or "").strip()
+    if raw_cat:
+        cats = categories(session)
+        if raw_cat.isdigit() and raw_cat.isascii() and len(raw_cat) < 10:
+            category = cats.get(int(raw_cat))
+        else:
+            code = raw_cat.upper()
+            category = next((c for c in cats.values() if c.code == code), None)
+        if category is None:
+            errors.add("category", "商品分类不存在（请填写分类编号或分类编码，如 A02010105）")
+        else:
+            pav_of = session.execute(select(EmallCategory.pavilion, EmallCategory.active)
+                                     .where(EmallCategory.id == category.id), execution_options=UNSCOPED).one()
+            if pavilion is not ... and (pav_of[0] or "") != (pavilion or "") or not pav_of[1]:
+                empty = True  # another pavilion's (or a retired) category: nothing, never the rest
+            filters["category_id"] = category.id
+    price_min = _price(errors, args, "price_min", "最低价")
+    price_max = _price(errors, args, "price_max", "最高价")
+    if price_min is not None and price_max is not None and price_min > price_max:
+        errors.add("price_max", "最高价不能低于最低价")
+    filters["price_min"], filters["price_max"] = price_min, price_max
+    filters["supplier_id"] = _int(errors, args, "supplier", "供应商编号", 1, 2**31 - 1)
+    region = str(args.get("region") or "").strip()
+    filters["region_id"] = None
+    if region:
+        if not (region.isdigit() and region.isascii() and len(region) == 6):
+            errors.add("region", "供货地区须为 6 位行政区划代码，如 220100")
+        else:
+            from core.models import Region
+
+            rid = session.execute(select(Region.id).where(Region.code == region),
+                                  execution_options=UNSCOPED).scalar()
+            if rid is None:
+                errors.add("region", f"地区编码 {region} 不存在（如 220100 长春市）")
+            filters["region_id"] = rid
+    cold = str(args.get("cold_chain") or "").strip().lower()
+    filters["cold_chain"] = None
+    if cold in ("1", "true", "yes", "是"):
+        filters["cold_chain"] = True
+    elif cold in ("0", "false", "no", "否"):
+        filters["cold_chain"] = False
+    elif cold:
+        errors.add("cold_chain", "冷链配送只能是 1（是）或 0（否）")
+    attrs = {}
+    for key in args:
+        if key.startswith("attr."):
+            value = str(args.get(key) or "").strip()
+            if not sv.ATTR_KEY.match(key[5:]):
+                errors.add(key, "属性标识无效（小写字母开头，字母、数字或下划线）")
+            elif len(value) > 200:
+                errors.add(key, "属性值不能超过 200 个字符")
+            elif value:
+                attrs[key[5:]] = value
+    filters["attrs"] = attrs or None
+    sort = str(args.get("sort") or "").strip() or "relevance"
+    if sort not in SORT_LABELS:
+        errors.add("sort", "排序只能是：" + "、".join(f"{k}（{v}）" for k, v in SORT_LABELS.items()))
+    page = _int(errors, args, "page", "页码", page_base, MAX_PAGE)
+    size = _int(errors, args, "page_size", "每页条数", 1, sv.MAX_PAGE_SIZE)
+    show_all = str(args.get("all") or "").strip()
+    if show_all not in ("", "1"):
+        errors.add("all", "all 只能是 1（进入综合卖场）")
+    errors.raise_if_any()
+    return {"q": q or None, "sort": sort, "page": (page - page_base) if page is not None else 0,
+            "page_size": size or PAGE_SIZE, "filters": filters, "category": category, "empty": empty}
+
+
+def facets_json(facets: dict[str, Any]) -> dict[str, Any]:
+    return {"categories": facets.get("categories", []), "price_bands": facets.get("price_bands", [])}
+
+
+@dataclass
+class CatalogPage:
+    """A page of a catalog search for the pages and APIs."""
+
+    count: int
+    rows: list[Any]
+    facets: dict[str, Any]
+    approximate: bool
+    expanded: list[dict[str, Any]]
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.page_size))
+
+
+def catalog_page(session: Session, parsed: dict[str, Any], *, prefer_region_id: int | None = None) -> CatalogPage:
+    """Run a search parsed by :func:`parse_args`: the page's rows (shaped like
+    ``services.listing_dict``), the count, the facets."""
+    from . import services as sv
+
+    if parsed.get("empty"):
+        return CatalogPage(0, [], {"categories": [], "price_bands": []}, False, [], parsed["page"],
+                           parsed["page_size"])
+    filters = {k: v for k, v in parsed["filters"].items() if v is not None}
+    res = search(session, q=parsed["q"], sort=parsed["sort"], page=parsed["page"], page_size=parsed["page_size"],
+                 prefer_region_id=prefer_region_id, **filters)
+    rows = sv._page_rows(session, res.ids) if res.ids else []
+    return CatalogPage(res.count, rows, facets_json(res.facets), res.approximate, explain(res.terms),
+                       parsed["page"], parsed["page_size"])
+
+
+def purchaser_region(scope: Any) -> int | None:
+    """The region whose deliveries rank first: the logged-in purchaser's."""
+    return scope.region_id if getattr(scope, "actor", None) == "purchaser" else None
+
+
+def explain(terms: list[Term]) -> list[dict[str, Any]]:
+    """What each term was expanded to (shown as 已包含同义词/拼音 on the page)."""
+    return [{"term": t.text, "also": t.expansions} for t in terms if t.expansions]
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now()
+
+
+install_listeners()

@@ -1,0 +1,234 @@
+"""The catalog search on its keyword index (issue 14): the index follows the listing in the
+same transaction, synonyms (admin table, page and API), pinyin, relevance order, facets,
+argument validation alike on pages and APIs, ``erp emall reindex``."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select, text
+
+from core.db import db
+from tests.conftest import cli
+from tests.core.test_web import login_form
+
+PRINTER = {"technology": "激光", "color": False, "paper": "A4"}
+
+
+def _ids(em, query: str = "", user: str | None = None) -> list[int]:
+    headers = em.h(user) if user else None
+    res = em.client.get(f"/api/v1/emall_catalog/?{query}", headers=headers)
+    assert res.status_code == 200, res.get_data(as_text=True)
+    return [r["id"] for r in res.json["result"]]
+
+
+def _world(em) -> dict[str, int]:
+    em.admit("sup_a", "A0201", "A05")
+    em.admit("sup_b", "A0201", "A05")
+    out = {
+        "desk_pc": em.listing("sup_a", name="联想台式计算机", brand="联想"),
+        "laptop": em.listing("sup_a", code="A02010108", name="惠普便携式计算机", brand="惠普",
+                             attributes={"cpu": "i5", "memory_gb": "16", "storage_gb": "512",
+                                         "screen_inch": "14", "os": "Windows"}),
+        "printer": em.listing("sup_b", code="A02010601", name="兄弟黑白打印机", brand="兄弟", attributes=PRINTER),
+        "chair": em.listing("sup_a", code="A050103", name="网布办公椅", brand="震旦",
+                            attributes={"material": "网布", "adjustable": True}),
+    }
+    return out
+
+
+def test_index_follows_the_listing_in_its_transaction(em) -> None:
+    w = _world(em)
+    assert _ids(em, "q=黑白") == [w["printer"]]
+    # an update of the name re-indexes it (old words gone, new ones found)
+    res = em.call("POST", f"emall_listing/{w['printer']}/transition/delist", "sup_b", {}, expect=200)
+    em.call("PUT", f"emall_listing/{w['printer']}", "sup_b", {"name": "兄弟彩色打印机"}, expect=200)
+    em.call("POST", f"emall_listing/{w['printer']}/transition/submit", "sup_b", {}, expect=200)
+    em.call("POST", f"emall_listing/{w['printer']}/transition/approve", "inst", {}, expect=200)
+    assert _ids(em, "q=黑白") == []
+    assert _ids(em, "q=彩色") == [w["printer"]]
+    assert res.status_code == 200
+    # written in the listing's own transaction: a rolled-back listing leaves no index entry
+    from addons.emall import search_index
+    from addons.emall.models import EmallListing
+
+    with em.app.app_context():
+        s = db.session
+        tmpl = s.get(EmallListing, w["desk_pc"])
+        extra = EmallListing(supplier_id=tmpl.supplier_id, category_id=tmpl.category_id, name="回滚测试显示器",
+                             brand="回滚", model="RB-1", brand_key="回滚", model_key="rb-1", price=tmpl.price,
+                             reference_price=tmpl.reference_price, stock=5, status="listed", attributes={})
+        s.add(extra)
+        s.flush()
+        assert search_index.search(s, q="回滚测试").ids == [extra.id]
+        s.rollback()
+        assert search_index.search(s, q="回滚测试").count == 0
+        if s.get_bind().dialect.name == "sqlite":
+            assert s.execute(text("SELECT count(*) FROM emall_listing_fts WHERE emall_listing_fts MATCH "
+                                  "'\"回滚\"'")).scalar() == 0
+
+
+def test_renaming_a_category_reindexes_its_listings(em) -> None:
+    w = _world(em)
+    assert w["chair"] not in _ids(em, "q=坐具")
+    em.call("PUT", f"emall_category/{em.cat['A050103']}", "inst", {"name": "椅凳类坐具"}, expect=200)
+    assert _ids(em, "q=坐具") == [w["chair"]]
+
+
+def test_common_names_synonyms_and_pinyin(em) -> None:
+    w = _world(em)
+    assert set(_ids(em, "q=电脑")) == {w["desk_pc"], w["laptop"]}
+    assert _ids(em, "q=笔记本") == [w["laptop"]]
+    assert _ids(em, "q=台式电脑") == [w["desk_pc"]]
+    assert _ids(em, "q=打印设备") == [w["printer"]], "打印机 ↔ 打印设备"
+    assert _ids(em, "q=diannao")[:2] and set(_ids(em, "q=diannao")) == {w["desk_pc"], w["laptop"]}
+    assert _ids(em, "q=dayinji") == [w["printer"]]
+    assert _ids(em, "q=dyj") == [w["printer"]]
+    assert _ids(em, "q=bgy") == [w["chair"]], "initials of 办公椅"
+    res = em.client.get("/api/v1/emall_catalog/?q=电脑").json
+    assert {"term": "电脑", "also": ["计算机", "台式计算机", "便携式计算机"]} == {
+        "term": res["expanded"][0]["term"], "also": sorted(res["expanded"][0]["also"], key=len)[:3]}
+
+
+def test_a_typo_in_one_character_finds_an_approximate_result(em) -> None:
+    w = _world(em)
+    res = em.client.get("/api/v1/emall_catalog/?q=黑白打印鸡").json
+    assert res["approximate"] is True and res["result"][0]["id"] == w["printer"]
+    assert em.client.get("/api/v1/emall_catalog/?q=黑白打印机").json["approximate"] is False
+
+
+def test_relevance_name_above_category_above_attributes_and_stock_first(em) -> None:
+    em.admit("sup_a", "A0201", "A05")
+    in_attr = em.listing("sup_a", name="国产商用主机", brand="长城",
+                         attributes={"cpu": "龙芯处理器", "memory_gb": "16", "storage_gb": "512", "os": "国产操作系统"})
+    in_name = em.listing("sup_a", name="龙芯台式计算机", brand="同方")
+    scattered = em.listing("sup_a", name="龙腾芯片台式机", brand="方正")
+    assert _ids(em, "q=龙芯") == [in_name, in_attr]
+    # category path: 台式计算机 is in every listing's path; a name match ranks first
+    assert _ids(em, "q=台式计算机")[0] == in_name
+    # exact phrase above scattered characters
+    em.listing("sup_a", name="台式机计算单元", brand="海光")
+    order = _ids(em, "q=台式机")
+    assert order.index(scattered) < len(order)
+    # out of stock goes after the available ones
+    em.call("POST", f"emall_listing/{in_name}/transition/delist", "sup_a", {}, expect=200)
+    em.call("PUT", f"emall_listing/{in_name}", "sup_a", {"stock": 0}, expect=200)
+    with em.app.app_context():
+        db.session.execute(text("UPDATE emall_listing SET status = 'listed' WHERE id = :i"), {"i": in_name})
+        db.session.commit()
+    assert _ids(em, "q=龙芯") == [in_attr, in_name]
+    # price and newest sorts stay
+    assert _ids(em, "q=龙芯&sort=newest") == [in_name, in_attr]
+
+
+def test_purchasers_region_first(em) -> None:
+    em.admit("sup_a", "A0201")
+    jl = em.listing("sup_a", name="吉林配送打印机", brand="富士通", code="A02010601", regions=("220200",),
+                    attributes=PRINTER)
+    cc = em.listing("sup_a", name="长春配送打印机", brand="爱普生", code="A02010601", regions=("220100",),
+                    attributes=PRINTER)
+    assert _ids(em, "q=配送打印机", user="pur_jl")[0] == jl
+    assert _ids(em, "q=配送打印机", user="pur")[0] == cc
+
+
+def test_facets_in_the_api_and_on_the_pages(em) -> None:
+    w = _world(em)
+    res = em.client.get("/api/v1/emall_catalog/?q=计算机").json
+    cats = {c["name"]: c["count"] for c in res["facets"]["categories"]}
+    assert sum(cats.values()) == res["count"] == 2
+    assert {"台式计算机": 1, "便携式计算机": 1} == cats
+    bands = {b["label"]: b["count"] for b in res["facets"]["price_bands"]}
+    assert bands["5,000–10,000 元"] == 2 and sum(bands.values()) == 2
+    page = em.client.get("/emall/?q=计算机").get_data(as_text=True)
+    assert 'id="em-facets"' in page and "便携式计算机" in page and "5,000–10,000 元" in page
+    assert w["printer"] not in _ids(em, "q=计算机")
+
+
+def test_every_argument_is_checked_alike(em) -> None:
+    _world(em)
+    bad = {
+        "price_min=abc": "price_min", "price_min=-5": "price_min", "price_min=1.234": "price_min",
+        "price_min=500&price_max=100": "price_max", "page=-1": "page", "page=abc": "page",
+        "page_size=0": "page_size", "page_size=1000": "page_size", "sort=cheap": "sort",
+        "category=99999": "category", "category=ZZZ": "category", "region=12": "region",
+        "region=999999": "region", "cold_chain=maybe": "cold_chain", "attr.BAD=1": "attr.BAD",
+        "supplier=abc": "supplier", "pavilion=fish": "pavilion", "q=" + "长" * 101: "q", "foo=1": "foo",
+    }
+    for qs, field in bad.items():
+        api = em.client.get(f"/api/v1/emall_catalog/?{qs}")
+        assert api.status_code == 422, qs
+        assert field in api.json["message"], (qs, api.json)
+        page = em.client.get(f"/emall/?{qs}")
+        assert page.status_code == 400, qs
+        html = page.get_data(as_text=True)
+        assert api.json["message"][field][0] in html, qs
+    html = em.client.get("/emall/?price_min=abc").get_data(as_text=True)
+    assert "最低价须为金额" in html and 'id="em-search"' in html
+
+
+def test_synonyms_admin_api_and_page(em) -> None:
+    w = _world(em)
+    assert _ids(em, "q=坐具") == []
+    res = em.call("POST", "emall_synonym/", "inst", {"term": "坐具", "synonyms": "办公椅, 椅子"}, expect=201)
+    sid = res.json["id"]
+    assert em.call("GET", f"emall_synonym/{sid}", "inst", expect=200).json["result"]["synonyms"] == "办公椅、椅子"
+    assert _ids(em, "q=坐具") == [w["chair"]]
+    assert _ids(em, "q=zuoju") == [w["chair"]], "a synonym's pinyin"
+    dup = em.call("POST", "emall_synonym/", "inst", {"term": "坐具", "synonyms": "凳子"})
+    assert dup.status_code == 409 and "已有同义词" in dup.json["message"]["term"][0]
+    empty = em.call("POST", "emall_synonym/", "inst", {"term": "凳子", "synonyms": "凳子"})
+    assert empty.status_code == 422 and "至少一个同义词" in empty.json["message"]["synonyms"][0]
+    em.call("PUT", f"emall_synonym/{sid}", "inst", {"active": False}, expect=200)
+    assert _ids(em, "q=坐具") == []
+    # only the institution keeps them
+    assert em.call("POST", "emall_synonym/", "sup_a", {"term": "x", "synonyms": "y"}).status_code in (401, 403)
+    seeded = em.call("GET", "emall_synonym/?q=(page_size:100)", "inst", expect=200).json
+    assert {"电脑", "笔记本", "打印机", "疫苗", "耳标"} <= {r["term"] for r in seeded["result"]}
+    browser = em.app.test_client()
+    login_form(browser, "inst", "secret123")
+    page = browser.get("/synonymview/list/")
+    assert page.status_code == 200 and "同义词" in page.get_data(as_text=True) and "计算机、台式计算机" in (
+        page.get_data(as_text=True))
+    form = browser.get("/synonymview/add").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    add = browser.post("/synonymview/add", data={"term": "台灯", "synonyms": "台灯", "active": "y",
+                                                 "csrf_token": token})
+    assert "请填写至少一个同义词" in add.get_data(as_text=True)
+    browser.post("/synonymview/add", data={"term": "台灯", "synonyms": "照明灯具", "active": "y",
+                                           "csrf_token": token})
+    assert em.call("GET", "emall_synonym/?q=(filters:!((col:term,opr:eq,value:台灯)))", "inst",
+                   expect=200).json["count"] == 1
+    # a supplier has no synonyms page
+    other = em.app.test_client()
+    login_form(other, "sup_a", "secret123")
+    assert other.get("/synonymview/list/").status_code in (302, 403)
+
+
+def test_reindex_command_rebuilds_the_index(em) -> None:
+    w = _world(em)
+    with em.app.app_context():
+        s = db.session
+        if s.get_bind().dialect.name == "sqlite":
+            s.execute(text("DELETE FROM emall_listing_fts"))
+        else:
+            s.execute(text("UPDATE emall_listing SET search_vector = NULL"))
+        s.commit()
+    res = cli(em.app, "emall", "reindex")
+    assert res.exit_code == 0, res.output
+    assert "已重建" in res.output
+    assert _ids(em, "q=黑白") == [w["printer"]]
+
+
+def test_rows_written_by_a_loader_are_indexed_on_the_next_search(em) -> None:
+    w = _world(em)
+    from addons.emall.models import EmallListing
+
+    with em.app.app_context():
+        s = db.session
+        row = {c: v for c, v in s.execute(select(EmallListing.__table__).where(
+            EmallListing.id == w["printer"])).mappings().one().items() if c not in ("id", "search_vector")}
+        row.update(name="批量导入碎纸机", model="BULK-1", model_key="bulk-1")
+        s.execute(EmallListing.__table__.insert().values(**row))
+        s.commit()
+    _ids(em, "q=碎纸机")  # the first search notices the rows and indexes them
+    assert len(_ids(em, "q=碎纸机")) == 1
