@@ -191,8 +191,9 @@ _cached_segment = functools.lru_cache(maxsize=20_000)(_segment)
 @dataclass
 class Doc:
     """A listing's index document: token lists per field (name with brand and model, category
-    path, attribute values, and the name's head: its last three characters, where a Chinese
-    product name says what the product is: 口蹄疫灭活**疫苗**, not 疫苗冷藏**箱**)."""
+    path, attribute values, and the head: the last three characters of the name and of the
+    leaf category, where Chinese says what the product is: 口蹄疫灭活**疫苗**, not
+    疫苗冷**藏箱**)."""
 
     name: tuple[str, ...]
     category: tuple[str, ...]
@@ -254,8 +255,10 @@ def make_doc(name: Any, brand: Any, model: Any, category_path: Sequence[str],
         if v in (None, "", "true", "false"):
             continue
         attr_toks.extend(field_tokens(str(v), pinyin=False)[0])
-    return Doc(tuple(name_toks), _path_tokens(tuple(category_path)), tuple(attr_toks),
-               head_tokens(str(name or "")))
+    head = head_tokens(str(name or ""))
+    if category_path:  # the leaf category says what the product is, too
+        head = (*head, "\n", *head_tokens(category_path[-1]))
+    return Doc(tuple(name_toks), _path_tokens(tuple(category_path)), tuple(attr_toks), head)
 
 
 # -- the category tree (per worker) ---------------------------------------------------------------
@@ -272,12 +275,17 @@ _CATS: dict[str, Any] = {"at": -1.0, "key": None, "cats": {}, "children": {}}
 CAT_TTL = 30.0
 
 
+def _db_key(session: Session) -> str:
+    bind = session.get_bind()
+    return str(getattr(bind, "url", None) or bind.engine.url)
+
+
 def categories(session: Session) -> dict[int, CatInfo]:
     """id → category of this worker's copy: re-read when a category was added (count or
     highest id), after a category is saved in this worker, and at least every 30 s."""
     stamp = tuple(session.execute(select(func.count(EmallCategory.id), func.max(EmallCategory.id)),
                                   execution_options=UNSCOPED).one())
-    key = (str(session.get_bind().url), stamp)
+    key = (_db_key(session), stamp)
     now_ = time.monotonic()
     if now_ - _CATS["at"] > CAT_TTL or _CATS["key"] != key:
         cats = {r.id: CatInfo(r.id, r.code, r.name, r.parent_id, r.sequence) for r in session.execute(
@@ -334,7 +342,7 @@ def synonym_map(session: Session) -> tuple[dict[str, set[str]], dict[str, set[st
     S = EmallSynonym
     stamp = tuple(session.execute(select(func.count(S.id), func.max(S.id), func.max(S.updated_at)),
                                   execution_options=UNSCOPED).one())
-    key = (str(session.get_bind().url), stamp)
+    key = (_db_key(session), stamp)
     if _SYN["key"] != key:
         mapping: dict[str, set[str]] = {}
         for term, words, mutual in session.execute(
@@ -411,6 +419,8 @@ class Phrase:
 
     tokens: tuple[str, ...]
     prefix: bool = False
+    #: the tokens must be adjacent even for a match (pinyin readings: never scattered)
+    exact: bool = False
 
 
 @dataclass
@@ -448,9 +458,9 @@ def _pinyin_alts(word: str) -> list[tuple[Phrase, ...]]:
     out = []
     syl = split_pinyin(word) if 3 <= len(word) <= 40 else None
     if syl and len(syl) >= 3:
-        out.append((Phrase(tuple(syl[i] + syl[i + 1] for i in range(len(syl) - 1))),))
+        out.append((Phrase(tuple(syl[i] + syl[i + 1] for i in range(len(syl) - 1)), exact=True),))
     if syl is None and 3 <= len(word) <= 8:
-        out.append((Phrase(tuple(word[i:i + 2] for i in range(len(word) - 1))),))
+        out.append((Phrase(tuple(word[i:i + 2] for i in range(len(word) - 1)), exact=True),))
     return out
 
 
@@ -521,7 +531,7 @@ def _pg_phrase(p: Phrase, weight: str, adjacent: bool) -> str:
     for i, tok in enumerate(p.tokens):
         flags = ("*" if p.prefix and i == len(p.tokens) - 1 else "") + weight
         parts.append("'" + tok.replace("\\", "\\\\").replace("'", "''") + "'" + (":" + flags if flags else ""))
-    return "(" + (" <-> " if adjacent else " & ").join(parts) + ")"
+    return "(" + (" <-> " if adjacent or p.exact else " & ").join(parts) + ")"
 
 
 def pg_query(terms: Iterable[Term], weight: str = "", adjacent: bool = False) -> str:
@@ -530,7 +540,7 @@ def pg_query(terms: Iterable[Term], weight: str = "", adjacent: bool = False) ->
 
 
 def _fts_phrase(p: Phrase, adjacent: bool) -> str:
-    if adjacent or len(p.tokens) == 1:
+    if adjacent or p.exact or len(p.tokens) == 1:
         return '"' + " ".join(p.tokens) + '"' + (" *" if p.prefix else "")
     return "(" + " AND ".join('"' + t + '"' + (" *" if p.prefix and i == len(p.tokens) - 1 else "")
                               for i, t in enumerate(p.tokens)) + ")"
@@ -691,13 +701,51 @@ def _cat_changed(obj: Any) -> bool:
     return any(state.attrs[f].history.has_changes() for f in ("name", "parent_id"))
 
 
+IN_FLUSH = "emall_search_in_flush"
+
+
+def _flush_started(session: Session, flush_context: Any, instances: Any) -> None:
+    session.connection().info[IN_FLUSH] = True
+
+
+def _flush_ended(session: Session, flush_context: Any) -> None:
+    session.connection().info.pop(IN_FLUSH, None)
+
+
+def after_core_insert(conn: Any, clauseelement: Any, multiparams: Any, params: Any, execution_options: Any,
+                      result: Any) -> None:
+    """Rows inserted into the listings outside an ORM flush (the data loader of demo data
+    and data files, imports): index the listings that have no index entry yet, on the same
+    connection, in the same transaction."""
+    from sqlalchemy.sql.dml import Insert
+
+    if not isinstance(clauseelement, Insert) or getattr(clauseelement.table, "name", None) != "emall_listing":
+        return
+    if conn.info.get(IN_FLUSH):
+        return
+    if conn.dialect.name == "postgresql":
+        where = EmallListing.search_vector.is_(None)
+    else:
+        where = EmallListing.id.not_in(select(FTS.c.rowid))
+    rows = conn.execute(select(*_ROW_COLS).where(where), execution_options=UNSCOPED).all()
+    if rows:
+        from sqlalchemy.orm import Session as _S
+
+        with _S(bind=conn) as s:
+            cats = categories(s)
+        write_docs(conn, _docs_of_rows(cats, rows))
+
+
 def install_listeners() -> None:
     from sqlalchemy import event
+    from sqlalchemy.engine import Engine
 
-    if not event.contains(Session, "before_flush", before_flush):
-        event.listen(Session, "before_flush", before_flush)
-    if not event.contains(Session, "after_flush", after_flush):
-        event.listen(Session, "after_flush", after_flush)
+    for name, fn in (("before_flush", _flush_started), ("before_flush", before_flush),
+                     ("after_flush", after_flush), ("after_flush", _flush_ended)):
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)
+    if not event.contains(Engine, "after_execute", after_core_insert):
+        event.listen(Engine, "after_execute", after_core_insert)
 
 
 _ROW_COLS = (EmallListing.id, EmallListing.name, EmallListing.brand, EmallListing.model,

@@ -17,6 +17,7 @@ from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 
+from addons.emall import search_index as emall_search
 from addons.procurement_base.api import PbApi
 from core.api import ErpBaseApi
 from core.db import db
@@ -86,25 +87,30 @@ class LivestockPavilionApi(ErpBaseApi):
     @expose("/search", methods=["GET"])
     @safe
     def search(self):
-        """Search the pavilion's listed products (public): ``q`` keyword, ``category`` (id
-        or code, with its sub-categories), ``price_min`` / ``price_max``, ``supplier``,
-        ``region`` (delivery region code), ``cold_chain``, ``attr.<key>``, ``sort``,
-        ``page`` (from 0), ``page_size``.
+        """Search the pavilion's listed products (public), by emall's keyword index and rules:
+        ``q`` words (synonyms and pinyin applied), ``category`` (id or code, with its
+        sub-categories), ``price_min`` / ``price_max``, ``supplier``, ``region`` (delivery
+        region code), ``cold_chain`` (1/0), ``attr.<key>``, ``sort``
+        (relevance|newest|price_asc|price_desc|name), ``page`` (from 0), ``page_size``.
+        Any other argument or a bad value: 422.
         ---
         get:
           summary: 畜牧行业馆商品检索（公开）
           responses:
             200:
-              description: count, page, page_size, result (listings)
+              description: count, page, page_size, result (listings), facets (categories, price_bands),
+                approximate, expanded
             422:
               description: 参数有误（字段级中文提示）
         """
         def run():
-            params = services.parse_search_args(request.args, zero_based=True)
-            page = services.search(db.session, **params)
+            parsed = services.parse_search_args(db.session, request.args, zero_based=True)
+            page = services.search_page(db.session, parsed,
+                                        prefer_region_id=emall_search.purchaser_region(current_scope()))
             return self.response(200, count=page.count, page=page.page - 1,
                                  page_size=page.page_size,
-                                 result=[services.listing_json(x) for x in page.items])
+                                 result=[services.listing_json(x) for x in page.items],
+                                 facets=page.facets, approximate=page.approximate, expanded=page.expanded)
 
         return self._erp_answer(run)
 

@@ -27,6 +27,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, object_session
 
 from addons.emall import models as emall_models
+from addons.emall import search_index as emall_search
 from addons.emall import services as emall_services
 from addons.emall.services import DuplicateError, RuleError
 from core.models import ModuleRecord, Organization, Region
@@ -319,9 +320,8 @@ def validate_livestock_purchaser_delete(session: Session, obj: LivestockPurchase
 
 
 # -- the pavilion's search (emall's public catalog search, limited to the pavilion) ----------
-#: sort keys of emall's search with their Chinese labels
-SORTS = {"newest": "最新上架", "price_asc": "价格从低到高", "price_desc": "价格从高到低",
-         "name": "名称"}
+#: sort keys of emall's search with their Chinese labels (综合排序 first, the default)
+SORTS = emall_search.SORT_LABELS
 PAGE_SIZE = 20
 
 
@@ -331,100 +331,30 @@ class SearchPage:
     count: int
     page: int
     page_size: int
+    facets: dict[str, Any] = field(default_factory=lambda: {"categories": [], "price_bands": []})
+    approximate: bool = False
+    expanded: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.count // self.page_size))
 
 
-def _int_arg(errors: dict[str, list[str]], args: Any, name: str, label: str, *,
-             minimum: int = 0, maximum: int | None = None) -> int | None:
-    raw = (args.get(name) or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit():
-        errors[name] = [f"{label}须为整数"]
-        return None
-    value = int(raw)
-    if value < minimum or (maximum is not None and value > maximum) or value >= 2**31:
-        errors[name] = [f"{label}超出范围"]
-        return None
-    return value
-
-
-def _money_arg(errors: dict[str, list[str]], args: Any, name: str, label: str) -> Any:
-    from core.services.money import MoneyError, to_money
-
-    raw = (args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = to_money(raw)
-    except MoneyError:
-        errors[name] = [f"{label}须为金额（元，最多两位小数）"]
-        return None
-    if value < 0:
-        errors[name] = [f"{label}不能为负数"]
-        return None
-    return value
-
-
-def parse_search_args(args: Any, *, zero_based: bool = False) -> dict[str, Any]:
-    """Query-string arguments of the pavilion search -> :func:`search` keywords; bad input
+def parse_search_args(session: Session, args: Any, *, zero_based: bool = False) -> dict[str, Any]:
+    """Query-string arguments of the pavilion search, checked by emall's one set of rules
+    (the same as the e-mall's page and API; an unknown argument is refused): bad input
     raises :class:`RuleError` with ``{argument: [Chinese message]}``. ``category`` is a
-    pavilion category's id or code; ``region`` a region code; ``attr.<key>`` an attribute
-    value (exact); ``page`` counts from 1 (from 0 with ``zero_based``, as in the APIs)."""
-    errors: dict[str, list[str]] = {}
-    out: dict[str, Any] = {}
-    q = (args.get("q") or "").strip()
-    if len(q) > 100:
-        errors["q"] = ["关键词不能超过 100 个字"]
-    elif q:
-        out["q"] = q
-    raw_cat = (args.get("category") or "").strip()
-    if raw_cat:
-        out["category"] = raw_cat
-    price_min = _money_arg(errors, args, "price_min", "最低价")
-    price_max = _money_arg(errors, args, "price_max", "最高价")
-    if price_min is not None and price_max is not None and price_min > price_max:
-        errors["price_max"] = ["最高价不能低于最低价"]
-    out["price_min"], out["price_max"] = price_min, price_max
-    out["supplier_id"] = _int_arg(errors, args, "supplier", "供应商", minimum=1)
-    region = (args.get("region") or "").strip()
-    if region:
-        if not (region.isdigit() and len(region) == 6):
-            errors["region"] = ["供货地区须为 6 位行政区划代码"]
-        else:
-            out["region_code"] = region
-    cold = (args.get("cold_chain") or "").strip().lower()
-    if cold in ("1", "true", "yes", "是"):
-        out["cold_chain"] = True
-    elif cold in ("0", "false", "no", "否"):
-        out["cold_chain"] = False
-    elif cold:
-        errors["cold_chain"] = ["冷链配送只能是 1（是）或 0（否）"]
-    sort = (args.get("sort") or "newest").strip()
-    if sort not in SORTS:
-        errors["sort"] = [f"排序只能是：{'、'.join(f'{k}（{v}）' for k, v in SORTS.items())}"]
-    out["sort"] = sort
-    page = _int_arg(errors, args, "page", "页码", minimum=0 if zero_based else 1, maximum=100000)
-    out["page"] = (page + 1 if zero_based else page) if page is not None else 1
-    size = _int_arg(errors, args, "page_size", "每页条数", minimum=1,
-                    maximum=emall_services.MAX_PAGE_SIZE)
-    out["page_size"] = size or PAGE_SIZE
-    attrs = {}
-    for key in args:
-        if key.startswith("attr."):
-            value = (args.get(key) or "").strip()
-            if not emall_services.ATTR_KEY.match(key[5:]):
-                errors[key] = ["属性标识无效"]
-            elif value:
-                attrs[key[5:]] = value
-    if attrs:
-        out["attrs"] = attrs
-    if errors:
-        raise rule_error(errors)
-    return {k: v for k, v in out.items() if v is not None}
+    category's id or code (another pavilion's: no result, never the general mall);
+    ``region`` a region code; ``attr.<key>`` an attribute value (exact); ``page`` counts
+    from 1 (from 0 with ``zero_based``, as in the APIs)."""
+    return emall_search.parse_args(session, args, page_base=0 if zero_based else 1, pavilion=PAVILION)
+
+
+def search_page(session: Session, parsed: dict[str, Any], *, prefer_region_id: int | None = None) -> SearchPage:
+    """Run a parsed pavilion search: the page (``page`` from 1), count, facets."""
+    res = emall_search.catalog_page(session, parsed, prefer_region_id=prefer_region_id)
+    return SearchPage(res.rows, res.count, res.page + 1, res.page_size, res.facets, res.approximate,
+                      res.expanded)
 
 
 def resolve_category(session: Session, raw: Any) -> Any | None:
@@ -442,7 +372,7 @@ def resolve_category(session: Session, raw: Any) -> Any | None:
 def search(session: Session, *, q: str | None = None, category: Any = None,
            price_min: Any = None, price_max: Any = None, supplier_id: int | None = None,
            region_code: str | None = None, cold_chain: bool | None = None,
-           attrs: dict[str, str] | None = None, sort: str = "newest", page: int = 1,
+           attrs: dict[str, str] | None = None, sort: str = "relevance", page: int = 1,
            page_size: int = PAGE_SIZE) -> SearchPage:
     """The pavilion's listed products: emall's public catalog search with the pavilion
     filter (listed, supplier admitted), by keyword, category subtree, price range,

@@ -24,6 +24,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup, escape
 from marshmallow import ValidationError
 
+from addons.emall import search_index as emall_search
 from addons.procurement_base.views import PbModelView
 from core.db import db
 from core.models import ORG_TYPES
@@ -58,8 +59,14 @@ class LivestockPavilionView(BaseView):
         tree = services.pavilion_tree(db.session)
         counts = services.listed_counts(db.session)
         newest = services.search(db.session, sort="newest", page_size=12).items
+        # the facets of the whole pavilion (categories, price bands), linking to the search
+        overview = services.search_page(db.session, services.parse_search_args(db.session, {}))
+
+        def url_with(**changes: Any) -> str:
+            return url_for("LivestockPavilionView.search", **{k: v for k, v in changes.items() if v not in (None, "")})
+
         return self.render_template(
-            "emall_livestock/pavilion.html",
+            "emall_livestock/pavilion.html", overview=overview, url_with=url_with,
             tree=tree, counts=counts, newest=newest, steering=self._steering(),
             chart=services.department_chart(db.session, tree, counts),
             general_url=services.general_mall_url(),
@@ -72,14 +79,24 @@ class LivestockPavilionView(BaseView):
     @expose("/search")
     def search(self):
         errors: dict[str, list[str]] = {}
+        parsed = None
         try:
-            params = services.parse_search_args(request.args)
+            parsed = services.parse_search_args(db.session, request.args)
         except ValidationError as exc:
-            errors = exc.messages if isinstance(exc.messages, dict) else {"_": exc.messages}
-            params = {}
-        page = services.search(db.session, **params)
-        category = (services.resolve_category(db.session, params["category"])
-                    if params.get("category") else None)
+            errors = exc.messages if isinstance(exc.messages, dict) else {"_": list(exc.messages)}
+        if parsed is None:
+            page = services.SearchPage([], 0, 1, services.PAGE_SIZE)
+        else:
+            page = services.search_page(db.session, parsed,
+                                        prefer_region_id=emall_search.purchaser_region(current_scope()))
+        category = (services.resolve_category(db.session, parsed["category"].id)
+                    if parsed and parsed.get("category") is not None else None)
+
+        def url_with(**changes: Any) -> str:
+            merged = {**request.args.to_dict(), **changes}
+            return url_for("LivestockPavilionView.search",
+                           **{k: v for k, v in merged.items() if v not in (None, "")})
+
         html = self.render_template(
             "emall_livestock/search.html",
             page=page, args=request.args, errors=errors, category=category,
@@ -88,8 +105,7 @@ class LivestockPavilionView(BaseView):
             product_url=services.product_url, fmt_price=services.fmt_price,
             regions=services.delivery_regions(db.session),
             suppliers=services.pavilion_suppliers(db.session), sorts=services.SORTS,
-            page_url=lambda n: url_for("LivestockPavilionView.search",
-                                       **{**request.args.to_dict(), "page": n}),
+            page_url=lambda n: url_with(page=n), url_with=url_with,
             steering=self._steering(), general_url=services.general_mall_url(),
         )
         return (html, 400) if errors else html
