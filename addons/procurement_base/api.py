@@ -17,27 +17,31 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from flask import current_app, request
+from flask import request
 from flask_appbuilder.api import expose, rison, safe
-from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_appbuilder.api.schemas import get_list_schema
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import Schema, fields
 from marshmallow import validate as mv
-from marshmallow_sqlalchemy.fields import Related, RelatedList
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
-from core.api import ApiError, ErpModelRestApi, json_object_body
+from core.api import (
+    INVALID_MESSAGES,
+    ApiError,
+    ErpModelRestApi,
+    ErpRelated,
+    ErpSchemaConverter,
+    json_object_body,
+)
 from core.models import Organization
-from core.services.export import send_xlsx
-from core.services.money import Money, MoneyField
+from core.rules import ModelRules
 from core.services.statemachine import TransitionError
 from core.tenancy import current_scope
 
 from . import reports, services
+from . import rules as pb_rules
 from .models import (
     BID_STATES,
     CONTRACT_STATES,
@@ -50,193 +54,33 @@ from .models import (
     PaymentPlan,
     Project,
 )
-
-#: Chinese messages for the generic field errors
-ZH = {
-    "required": "该字段为必填项",
-    "null": "该字段不能为空",
-    "validator_failed": "取值无效",
-}
-ZH_INVALID = {
-    fields.Integer: "请输入整数",
-    fields.DateTime: "时间格式不正确，应为 YYYY-MM-DDTHH:MM:SS",
-    fields.Date: "日期格式不正确，应为 YYYY-MM-DD",
-    fields.Boolean: "请输入 true 或 false",
-    fields.String: "请输入文本",
-}
-MONEY_PROPERTIES = frozenset({"outstanding"})
-
-
-class PbRelated(Related):
-    """A reference by id: an integer id of a record the user can see, else a field error
-    (marshmallow-sqlalchemy would build a new object for an unknown id)."""
-
-    default_error_messages = {
-        "invalid": "请填写记录编号（正整数）",
-        "not_found": "所选记录不存在或不在您的管辖范围内",
-    }
-
-    def _deserialize(self, value: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(value, dict) and len(value) == 1 and "id" in value:
-            value = value["id"]
-        if isinstance(value, bool) or not (
-            isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
-        ):
-            raise self.make_error("invalid")
-        pk = int(value)
-        if not 0 < pk < 2**31:
-            raise self.make_error("not_found")
-        obj = self.session.get(self.related_model, pk)
-        if obj is None:
-            raise self.make_error("not_found")
-        return obj
-
-
-def _zh(field: fields.Field) -> fields.Field:
-    messages = dict(ZH)
-    for cls, text in ZH_INVALID.items():
-        if isinstance(field, cls):
-            messages["invalid"] = text
-            break
-    field.error_messages = {**field.error_messages, **messages}
-    new_validators = []
-    for v in field.validators:
-        if isinstance(v, mv.Length) and v.max is not None and v.min is None:
-            v = mv.Length(max=v.max, error="长度不能超过 {max} 个字符")
-        new_validators.append(v)
-    field.validators = new_validators
-    return field
-
-
-class PbSchemaConverter(Model2SchemaConverter):
-    """FAB's converter with money as :class:`MoneyField` (strings, no floats, at most two
-    decimals, never negative), references checked by id, Chinese error messages."""
-
-    def _meta_schema_factory(self, columns, model, class_mixin, parent_schema_name=None):
-        """FAB's schema class, keeping foreign-key fields (``project_id``) that a list names:
-        dotted columns into another region-scoped model (``project.number``) make FAB
-        join an alias, which the central row scoping does not adapt to (see the docs)."""
-        _model, _parent = model, parent_schema_name
-        from flask_appbuilder.api.convert import SQLAlchemyAutoSchema
-
-        meta = {"model": _model, "load_instance": True, "include_fk": True,
-                "sqla_session": current_app.appbuilder.session, "parent_schema_name": _parent}
-        if columns:
-            meta["fields"] = columns
-        return type("MetaSchema", (SQLAlchemyAutoSchema, class_mixin),
-                    {"Meta": type("Meta", (), meta)})
-
-    def _column2relation(self, datamodel, column, nested=False, parent_schema_name=None):
-        # one OpenAPI name per nested relation (purchaser and supplier are both Organization)
-        if nested and parent_schema_name:
-            parent_schema_name = f"{parent_schema_name}.{column.name}"
-        return super()._column2relation(datamodel, column, nested=nested,
-                                        parent_schema_name=parent_schema_name)
-
-    def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
-        name = column.name
-        attr = getattr(datamodel.obj, name, None)
-        if name in MONEY_PROPERTIES and isinstance(attr, property):
-            return MoneyField(dump_only=True)
-        if not datamodel.is_relation(name):
-            col = datamodel.list_columns.get(name)
-            if col is not None and isinstance(getattr(col, "type", None), Money):
-                if not hasattr(col, "nullable"):  # a derived column (e.g. paid_amount)
-                    return MoneyField(dump_only=True)
-                nullable = bool(col.nullable)
-                return _zh(MoneyField(required=not nullable, allow_none=nullable,
-                                      allow_negative=False))
-        field = super()._column2field(datamodel, column, nested=nested,
-                                      parent_schema_name=parent_schema_name)
-        if datamodel.is_relation(name) and not nested:
-            required, allow_none = field.required, field.allow_none
-            if isinstance(field, RelatedList):
-                field = RelatedList(PbRelated(), required=required)
-            else:
-                field = PbRelated(required=required, allow_none=allow_none or not required)
-        return _zh(field)
-
-
-SUB_LABELS = {"id": "编号", "name": "名称", "code": "编码", "number": "编号"}
-
-
-def _label(col: str, labels: dict[str, str]) -> str:
-    """Chinese label of ``id``, ``purchaser.name``, ``project_id`` from the known labels."""
-    if col == "id":
-        return "编号"
-    if col.endswith("_id") and col[:-3] in labels:
-        return f"{labels[col[:-3]]}编号"
-    if "." in col:
-        root, sub = col.split(".", 1)
-        base = labels.get(root, {"region": "所在地区"}.get(root, root))
-        return f"{base}{SUB_LABELS.get(sub, sub)}"
-    return col
+from .rules import PbRules, hash_password  # noqa: F401 - hash_password: used by views
 
 
 class PbApi(ErpModelRestApi):
-    """Base of the module's APIs: service validation on writes (the posted region is
-    checked before validation by ``core.api.ErpModelRestApi``)."""
-
-    model2schemaconverter = PbSchemaConverter
-    #: ``validator(session, item)`` from :mod:`.services`
-    validator: ClassVar[Any] = None
-    #: add-schema fields the service fills when left out
-    optional_on_add: ClassVar[tuple[str, ...]] = ("region",)
-    page_size = 20
+    """The module's APIs on :class:`core.api.ErpModelRestApi`: ``pb_title`` is the title,
+    ``validator(session, item)`` the rules (see :mod:`.rules`), a delete is checked by
+    :func:`services.check_delete`."""
 
     def __init__(self) -> None:
-        labels = dict(self.label_columns or {})
-        for col in [*(self.list_columns or ()), *(self.show_columns or ())]:
-            if col not in labels:
-                labels[col] = _label(col, labels)
-        self.label_columns = labels
-        title = getattr(self, "pb_title", None)
-        if title:
-            self.list_title = self.list_title or f"{title}列表"
-            self.show_title = self.show_title or f"{title}详情"
-            self.add_title = self.add_title or f"新增{title}"
-            self.edit_title = self.edit_title or f"修改{title}"
+        if getattr(self, "pb_title", None) and not type(self).title:
+            type(self).title = self.pb_title
         super().__init__()
 
-    # -- schemas ---------------------------------------------------------------------------
-    def _init_model_schemas(self) -> None:
-        super()._init_model_schemas()
-        for name in self.optional_on_add:
-            field = self.add_model_schema.fields.get(name)
-            if field is not None:
-                field.required = False
-                field.allow_none = True
+    @classmethod
+    def model_rules(cls) -> ModelRules:
+        if cls.rules is None:
+            cls.rules = PbRules(getattr(cls, "validator", None))
+        return cls.rules
 
-    # -- hooks -------------------------------------------------------------------------------
-    def _pb_validate(self, item: Any) -> None:
-        validator = type(self).validator
-        if validator is None:
-            return
-        try:
-            validator(self.datamodel.session, item)
-        except services.DuplicateError as exc:
-            raise ApiError(409, exc.messages, "duplicate") from None
-
-    def pre_add(self, item: Any) -> None:
-        self._pb_validate(item)
-
-    def pre_update(self, item: Any) -> None:
-        self._pb_validate(item)
-
-    def pre_delete(self, item: Any) -> None:
-        services.check_delete(self.datamodel.session, item)
-
-    # -- helpers for the module's own endpoints ---------------------------------------------
     def _pb_export(self, build: Any, **kwargs: Any):
-        args = kwargs.get("rison", {})
-        filters = self._handle_filters_args(args)
-        order_column, order_direction = self._handle_order_args(args)
-        model = self.datamodel.obj
-        query = self.datamodel.apply_all(self.datamodel.session.query(model), filters,
-                                         order_column, order_direction)
-        query = query.order_by(model.id)
-        body, name = build(query)
-        return send_xlsx(body, name)
+        return self.export_xlsx(build, **kwargs)
+
+
+#: names other modules imported before core had them (use core.api's)
+ZH_INVALID = INVALID_MESSAGES
+PbSchemaConverter = ErpSchemaConverter
+PbRelated = ErpRelated
 
 
 class TransitionSchema(Schema):
@@ -266,7 +110,7 @@ class CatalogItemApi(PbApi):
     resource_name = "pb_catalog"
     datamodel = SQLAInterface(CatalogItem)
     class_permission_name = "PbCatalog"
-    validator = staticmethod(services.validate_catalog_item)
+    rules = pb_rules.CATALOG
     optional_on_add = ("active",)
     list_columns = ["id", "code", "name", "level", "kind", "parent.id", "parent.code", "active"]
     show_columns = list_columns
@@ -277,17 +121,6 @@ class CatalogItemApi(PbApi):
     base_order = ("code", "asc")
     label_columns = CATALOG_LABELS
     max_page_size = 100
-
-    def pre_update(self, item: CatalogItem) -> None:
-        from sqlalchemy import inspect as sa_inspect
-
-        hist = sa_inspect(item).attrs.code.history
-        if hist.deleted and hist.added and hist.deleted[0] != (hist.added[0] or "").strip().upper():
-            n = self.datamodel.session.execute(
-                select(CatalogItem.id).where(CatalogItem.parent_id == item.id)).first()
-            if n is not None:
-                raise services.RuleError({"code": ["该品目有下级品目，不能修改编码"]})
-        super().pre_update(item)
 
 
 # -- organisations ------------------------------------------------------------------------
@@ -324,17 +157,6 @@ class _OrgApi(PbApi):
     label_columns = ORG_LABELS
     optional_on_add = ("region", "org_type", "active")
 
-    def _pb_validate(self, item: Organization) -> None:
-        types = services.ORG_GROUPS[self.group]
-        if not item.org_type and len(types) == 1:
-            item.org_type = types[0]
-        if item.active is None:
-            item.active = True
-        try:
-            services.validate_organization(self.datamodel.session, item, org_types=types)
-        except services.DuplicateError as exc:
-            raise ApiError(409, exc.messages, "duplicate") from None
-
 
 def _org_api(name: str, group: str, resource: str, permission: str, title: str) -> type[_OrgApi]:
     types = services.ORG_GROUPS[group]
@@ -345,6 +167,7 @@ def _org_api(name: str, group: str, resource: str, permission: str, title: str) 
         "datamodel": SQLAInterface(Organization),
         "class_permission_name": permission,
         "group": group,
+        "rules": pb_rules.ORGANIZATION_GROUPS[group],
         "base_filters": [["org_type", FilterInFunction, lambda types=types: list(types)]],
     })
 
@@ -373,14 +196,6 @@ class OrgUserScopeFilter(BaseFilter):
             select(Organization.id).where(Organization.region_id.in_(regions))))
 
 
-def hash_password(password: str) -> str:
-    return generate_password_hash(
-        password=password,
-        method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"),
-        salt_length=current_app.config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16),
-    )
-
-
 def _org_user_api() -> type[PbApi]:
     from core.security import ErpUser
 
@@ -403,6 +218,7 @@ def _org_user_api() -> type[PbApi]:
         order_columns = ["username", "first_name", "last_name"]
         base_order = ("username", "asc")
         base_filters = [["id", OrgUserScopeFilter, None]]
+        rules = pb_rules.ORG_USER
         optional_on_add = ("active",)
         label_columns = {"username": "用户名", "first_name": "姓", "last_name": "名",
                          "email": "电子邮箱", "password": "密码", "organization": "所属单位",
@@ -415,17 +231,6 @@ def _org_user_api() -> type[PbApi]:
                 field.load_only = True
                 field.validators = [*field.validators, mv.Length(min=8, error="密码至少 8 位")]
                 self.add_model_schema.dump_fields.pop("password", None)
-
-        def pre_add(self, item: Any) -> None:
-            if item.active is None:
-                item.active = True
-            services.validate_org_user(self.datamodel.session, item, password=item.password,
-                                       new=True)
-            item.password = hash_password(item.password)
-
-        def pre_update(self, item: Any) -> None:
-            services.validate_org_user(self.datamodel.session, item)
-
 
     return OrgUserApi
 
@@ -448,7 +253,7 @@ class ProjectApi(PbApi):
     resource_name = "pb_project"
     datamodel = SQLAInterface(Project)
     class_permission_name = "PbProject"
-    validator = staticmethod(services.validate_project)
+    rules = pb_rules.PROJECT
     list_columns = ["id", "number", "name", "region.id", "region.name", "purchaser.id",
                     "purchaser.name", "agency.id", "agency.name", "catalog.id", "catalog.code",
                     "catalog.name", "method", "budget", "sme_measure", "sme_reserved_amount",
@@ -573,7 +378,7 @@ class PackageApi(PbApi):
     resource_name = "pb_package"
     datamodel = SQLAInterface(Package)
     class_permission_name = "PbPackage"
-    validator = staticmethod(services.validate_package)
+    rules = pb_rules.PACKAGE
     list_columns = ["id", "project_id", "number", "name", "budget", "sme_reserved", "region.id",
                     "region.name"]
     show_columns = list_columns
@@ -592,7 +397,7 @@ class BidApi(PbApi):
     resource_name = "pb_bid"
     datamodel = SQLAInterface(Bid)
     class_permission_name = "PbBid"
-    validator = staticmethod(services.validate_bid)
+    rules = pb_rules.BID
     list_columns = ["id", "project_id", "package_id", "supplier.id", "supplier.name", "price",
                     "status", "submitted_at", "region.id", "region.name"]
     show_columns = list_columns
@@ -622,7 +427,7 @@ class ContractApi(PbApi):
     resource_name = "pb_contract"
     datamodel = SQLAInterface(Contract)
     class_permission_name = "PbContract"
-    validator = staticmethod(services.validate_contract)
+    rules = pb_rules.CONTRACT
     list_columns = ["id", "number", "source", "project_id", "package_id", "order_ref",
                     "purchaser.id", "purchaser.name",
                     "supplier.id", "supplier.name", "amount", "paid_amount", "outstanding",
@@ -710,7 +515,7 @@ class PaymentPlanApi(PbApi):
     resource_name = "pb_payment_plan"
     datamodel = SQLAInterface(PaymentPlan)
     class_permission_name = "PbPaymentPlan"
-    validator = staticmethod(services.validate_payment_plan)
+    rules = pb_rules.PAYMENT_PLAN
     list_columns = ["id", "contract_id", "seq", "due_date", "amount", "note", "region.id",
                     "region.name"]
     show_columns = list_columns
@@ -728,7 +533,7 @@ class PaymentApi(PbApi):
     resource_name = "pb_payment"
     datamodel = SQLAInterface(Payment)
     class_permission_name = "PbPayment"
-    validator = staticmethod(services.validate_payment)
+    rules = pb_rules.PAYMENT
     list_columns = ["id", "contract_id", "paid_date", "amount", "reference", "region.id",
                     "region.name"]
     show_columns = list_columns
