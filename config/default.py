@@ -18,7 +18,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ERP_VAR_DIR", BASE_DIR / "var"))
 
-#: "development" or "production". Production refuses the default secret key.
+#: Exactly "development" or "production" (any other value is refused at start). Production
+#: refuses the default secret key and any key shorter than 32 bytes.
 ERP_ENV = "development"
 
 #: The key that signs session cookies and JWTs. Never use this value in production.
@@ -57,7 +58,13 @@ FAB_SECURITY_MANAGER_CLASS = "core.security.ErpSecurityManager"
 AUTH_ROLE_ADMIN = "Admin"
 AUTH_ROLE_PUBLIC = "Public"
 AUTH_USER_REGISTRATION = False
-FAB_PASSWORD_COMPLEXITY_ENABLED = False
+#: One password policy on every path that sets a password (core.security.password_problems):
+#: FAB's admin pages and reset forms through this validator, the API, the CLI.
+FAB_PASSWORD_COMPLEXITY_ENABLED = True
+FAB_PASSWORD_COMPLEXITY_VALIDATOR = "core.security.password_complexity"
+#: Password policy: minimum and maximum length (characters).
+ERP_PASSWORD_MIN_LENGTH = 8
+ERP_PASSWORD_MAX_LENGTH = 128
 
 BABEL_DEFAULT_LOCALE = "zh"
 BABEL_DEFAULT_FOLDER = "translations"
@@ -73,7 +80,38 @@ SESSION_COOKIE_SAMESITE = "Lax"
 #: Set True behind HTTPS (production example does).
 SESSION_COOKIE_SECURE = False
 RATELIMIT_ENABLED = True
+#: Flask-Limiter's own storage (FAB's form limit; superseded by ERP_RATELIMIT_STORAGE for logins)
 RATELIMIT_STORAGE_URI = "memory://"
 AUTH_RATE_LIMITED = True
+#: Failed logins allowed per account AND per client address in the window (form and API).
 AUTH_RATE_LIMIT = "10 per 5 minute"
+#: Where login attempts are counted, shared by all workers and hosts: "database" (the
+#: platform's database, default) or a Redis URL ("redis://127.0.0.1:6379/1"). The
+#: environment variable ERP_RATELIMIT_STORAGE overrides it.
+ERP_RATELIMIT_STORAGE = "database"
+#: Reverse proxies in front of the platform that append to X-Forwarded-For (and set
+#: X-Forwarded-Proto/Host): 0 = none (the address is the TCP peer), 1 = one nginx, ...
+#: Never set it higher than the real number of proxies: clients could fake their address.
+ERP_PROXY_COUNT = 0
+
+# --- Request sizes ------------------------------------------------------------------
+#: Largest request body accepted (bytes): larger ones get 413 before they are read.
+MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+#: Smaller limits for some endpoints: (endpoint or URL prefix, bytes). A login or a JSON
+#: API body never needs megabytes.
+ERP_REQUEST_LIMITS: list[tuple[str, int]] = [
+    ("/login/", 64 * 1024),
+    ("/api/v1/security/", 64 * 1024),
+]
+#: Bodies of JSON API calls (not uploads): bytes, and the deepest nesting of arrays/objects.
+ERP_JSON_MAX_BYTES = 2 * 1024 * 1024
+ERP_JSON_MAX_DEPTH = 32
+
+# --- Databases ------------------------------------------------------------------------
+#: SQLite: seconds a write transaction waits for the write lock before the request
+#: answers 503 with Retry-After (PostgreSQL waits on row locks as usual).
+ERP_SQLITE_BUSY_TIMEOUT = 10.0
+#: PostgreSQL: seconds a module install/upgrade waits for a lock, and the longest statement.
+ERP_INSTALLER_LOCK_TIMEOUT = 30.0
+ERP_INSTALLER_STATEMENT_TIMEOUT = 900.0
 JWT_ACCESS_TOKEN_EXPIRES = 3600

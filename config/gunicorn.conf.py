@@ -15,3 +15,11 @@ accesslog = "-"
 errorlog = "-"
 # Each worker builds its own app (and engine) after fork: never share a pool across forks.
 preload_app = False
+# gunicorn >= 25.1 opens a control socket at one fixed path per user
+# ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl): every instance on a host would
+# share it, and stopping one deletes another's. None by default; ERP_CONTROL_SOCKET names a
+# path of this instance's own (e.g. /run/erp/gunicorn-8080.ctl) for ``gunicornc``.
+control_socket = os.environ.get("ERP_CONTROL_SOCKET") or None
+control_socket_disable = not control_socket
+if control_socket is None:
+    del control_socket

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from pathlib import Path
@@ -16,6 +17,7 @@ from core.addons.registry import AddonRegistry
 from core.addons.web import ErpMenu, ErpState, ModuleCache, register_addons
 from core.api import register_api_errors
 from core.db import db
+from core.state import get_state, installer_for  # noqa: F401  (their home before core.state)
 
 log = logging.getLogger(__name__)
 CORE_DIR = Path(__file__).resolve().parent
@@ -44,18 +46,46 @@ def load_config(app: Flask, config: dict[str, Any] | None) -> None:
         app.config["ERP_ADDONS_PATH"] = [p for p in env["ERP_ADDONS_PATH"].split(os.pathsep) if p]
     if config:
         app.config.update(config)
-    if app.config["ERP_ENV"] == "production" and (
-        not app.config.get("SECRET_KEY")
-        or app.config["SECRET_KEY"] == app.config["DEFAULT_SECRET_KEY"]
-    ):
-        raise ConfigError(
-            "refusing to start in production with the default secret key: set ERP_SECRET_KEY "
-            "(e.g. export ERP_SECRET_KEY=\"$(python -c 'import secrets; "
-            "print(secrets.token_urlsafe(48))')\") or SECRET_KEY in the ERP_CONFIG file"
-        )
+    check_env_and_key(app.config)
+    validator = app.config.get("FAB_PASSWORD_COMPLEXITY_VALIDATOR")
+    if isinstance(validator, str):  # "module.function" in a settings file
+        module, _, name = validator.rpartition(".")
+        app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = getattr(
+            importlib.import_module(module), name)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:///:memory:"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+#: the accepted spellings of ERP_ENV (exactly these, lower case)
+ERP_ENVS = ("development", "production")
+#: bytes a production secret key must have at least
+MIN_SECRET_KEY_BYTES = 32
+
+
+def check_env_and_key(config: Any) -> None:
+    """Refuse an unknown ``ERP_ENV`` and, in production, a short or default secret key."""
+    env = config.get("ERP_ENV")
+    if env not in ERP_ENVS:
+        raise ConfigError(
+            f"ERP_ENV={env!r} is not a known environment: use exactly one of "
+            + ", ".join(ERP_ENVS) + " (lower case; no abbreviations such as 'prod')"
+        )
+    if env != "production":
+        return
+    key = config.get("SECRET_KEY") or ""
+    size = len(key.encode() if isinstance(key, str) else key)
+    hint = ("set ERP_SECRET_KEY (e.g. export ERP_SECRET_KEY=\"$(python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')\") or SECRET_KEY in the ERP_CONFIG file")
+    if not key or key == config.get("DEFAULT_SECRET_KEY"):
+        raise ConfigError(
+            f"refusing to start in production with the default secret key: {hint}"
+        )
+    if size < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            f"refusing to start in production with a secret key of {size} bytes: it must have "
+            f"at least {MIN_SECRET_KEY_BYTES}; {hint}"
+        )
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -73,6 +103,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     registry.import_all()
 
+    proxies = int(app.config.get("ERP_PROXY_COUNT") or 0)
+    if proxies > 0:  # the client address from X-Forwarded-For, as many hops as proxies
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    from core.db import set_sqlite_busy_timeout
+
+    set_sqlite_busy_timeout(float(app.config.get("ERP_SQLITE_BUSY_TIMEOUT", 10)))
     db.init_app(app)
     CSRFProtect(app)
     state = ErpState(
@@ -127,6 +166,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from core.web_security import register_security_headers
 
     register_security_headers(app)
+    _register_login_limit_answer(app)
 
     if app.config.get("ERP_WORKER_HEADER"):
         pid = str(os.getpid())
@@ -141,33 +181,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_pages(app)
 
     register_api_errors(app)
-    from core.cli import erp as erp_group
-
-    app.cli.add_command(erp_group, "erp")
+    # ``flask --app core.app erp ...``: the ``erp`` group joins ``flask`` through the
+    # ``flask.commands`` entry point (setup.cfg), so the app factory never imports the CLI
     return app
 
 
-def get_state(app: Flask | None = None) -> ErpState:
-    from flask import current_app
+def _register_login_limit_answer(app: Flask) -> None:
+    """429 for a locked login: the JSON envelope (API) or the Chinese page, with Retry-After."""
+    from core.security import LoginLocked
 
-    return (app or current_app).extensions["erp"]
+    @app.errorhandler(LoginLocked)
+    def _locked(exc: LoginLocked):
+        db.session.rollback()
+        headers = {"Retry-After": str(exc.retry_after)}
+        if request.path.startswith("/api/"):
+            from core.api import envelope
 
+            return envelope(429, exc.description, "rate_limited", headers=headers)
+        from core.views.errors import error_page
 
-def installer_for(app: Flask | None = None):
-    """The platform installer wired to this app's engine, views and worker cache."""
-    from flask import current_app
-
-    from core.addons.installer import Installer
-
-    app = app or current_app
-    state = get_state(app)
-    with app.app_context():
-        engine = db.engine
-    return Installer(
-        engine,
-        state.registry,
-        module_pairs=state.pairs,
-        core_pairs=state.core_pairs,
-        admin_role=app.config["AUTH_ROLE_ADMIN"],
-        on_change=state.cache.invalidate,
-    )
+        html, status = error_page(429)
+        html = html.replace(  # the page says how long to wait
+            "请稍候几分钟再试。", f"{exc.description}。") if isinstance(html, str) else html
+        return html, status, headers

@@ -9,6 +9,19 @@ SQLite: pysqlite commits implicitly before DDL, which would make migrations
 non-transactional. The engine listeners below switch pysqlite to autocommit mode and emit
 ``BEGIN`` ourselves (the recipe from the SQLAlchemy docs), so on SQLite too a failed
 install rolls back its ``CREATE``/``ALTER`` statements.
+
+SQLite under concurrent writes (issue 12 finding 6): a ``BEGIN`` (deferred) transaction that
+has read and then writes fails at once with "database is locked" (``SQLITE_BUSY_SNAPSHOT``)
+when another writer committed in between: the busy timeout cannot help. So the request
+session of every request that may write (POST, PUT, PATCH, DELETE) begins with
+``BEGIN IMMEDIATE``: it takes the write lock before its first read and waits for it at most
+``ERP_SQLITE_BUSY_TIMEOUT`` seconds. Two racing writers then run one after the other, and
+the second one reads what the first committed (the loser of a race sees the new state and
+gets its 409 from the service rules, as on PostgreSQL with ``SELECT ... FOR UPDATE``). Other
+connections (caches, reads of GET requests) stay deferred. ``contention_status`` maps what
+is left (the wait ran out: 503 with ``Retry-After``; a stale snapshot: 409), so a client
+never sees a 500 for contention. An engine connection can ask for the write lock up front
+with ``execution_options(sqlite_immediate=True)`` (the installer does).
 """
 
 from __future__ import annotations
@@ -16,15 +29,32 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from flask import has_request_context, request
 from flask_appbuilder import Model
 from flask_appbuilder.models.sqla.base import SQLA
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 db = SQLA()
 metadata = Model.metadata
 
-__all__ = ["Model", "db", "metadata", "make_engine", "is_sqlite"]
+__all__ = ["Model", "db", "metadata", "make_engine", "is_sqlite", "contention_status",
+           "set_sqlite_busy_timeout", "SAFE_METHODS"]
+
+#: requests that do not write: their session begins deferred (reads never wait in WAL mode)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: milliseconds a SQLite connection waits for a lock (``ERP_SQLITE_BUSY_TIMEOUT``)
+_busy_timeout_ms = 10_000
+#: SQLite result codes (extended): busy, locked, stale WAL snapshot
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_BUSY_SNAPSHOT = 5, 6, 517
+
+
+def set_sqlite_busy_timeout(seconds: float) -> None:
+    """The bounded wait for SQLite's write lock, for connections opened from now on."""
+    global _busy_timeout_ms
+    _busy_timeout_ms = max(0, int(seconds * 1000))
 
 
 @event.listens_for(Engine, "connect")
@@ -33,7 +63,7 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={_busy_timeout_ms}")
         try:
             cur.execute("PRAGMA journal_mode=WAL")
         except sqlite3.OperationalError:  # pragma: no cover - read-only media
@@ -44,7 +74,46 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        if conn.get_execution_options().get("sqlite_immediate"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+@event.listens_for(FlaskSession, "after_begin")
+def _sqlite_write_request_takes_the_lock(session: Any, transaction: Any, conn: Connection) -> None:
+    """The request session of a writing request holds SQLite's write lock from its start.
+
+    Runs right after ``BEGIN``, before the session's first statement: nothing has been read,
+    so ending the empty deferred transaction and beginning an immediate one is the same
+    transaction with the lock taken up front (waiting at most the busy timeout).
+    """
+    if conn.dialect.name != "sqlite" or transaction.nested or not has_request_context():
+        return
+    if request.method in SAFE_METHODS:
+        return
+    conn.exec_driver_sql("COMMIT")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def contention_status(exc: BaseException) -> int | None:
+    """409 or 503 when ``exc`` is SQLite lock contention, else None.
+
+    503: the bounded wait for the write lock ran out (the client may retry after a moment);
+    409: a deferred transaction read a snapshot that another writer has since changed.
+    """
+    orig = getattr(exc, "orig", None) if isinstance(exc, OperationalError) else exc
+    if not isinstance(orig, sqlite3.OperationalError):
+        cause = getattr(exc, "__cause__", None)
+        if cause is not None and cause is not exc:
+            return contention_status(cause)
+        return None
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code == SQLITE_BUSY_SNAPSHOT:
+        return 409
+    if code in (SQLITE_BUSY, SQLITE_LOCKED) or "database is locked" in str(orig):
+        return 503
+    return None
 
 
 def is_sqlite(bind: Engine | Connection) -> bool:

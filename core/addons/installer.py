@@ -101,8 +101,14 @@ class Installer:
         core_pairs: Callable[[], Iterable[Pair]] | None = None,
         admin_role: str = "Admin",
         on_change: Callable[[], None] | None = None,
+        lock_timeout: float = 30.0,
+        statement_timeout: float = 900.0,
     ) -> None:
         self.engine = engine
+        #: seconds (PostgreSQL) an operation waits for a lock (the platform lock, a table
+        #: lock of a migration) and a single statement may run, before it fails
+        self.lock_timeout = lock_timeout
+        self.statement_timeout = statement_timeout
         self.registry = registry
         self.module_pairs = module_pairs or (lambda name: ())
         self.core_pairs = core_pairs or (lambda: ())
@@ -179,11 +185,10 @@ class Installer:
         conn = self.engine.connect()
         trans = conn.begin()
         try:
-            if conn.dialect.name == "postgresql" and inspect(conn).has_table(SIG.name):
-                # serialise platform operations across processes
-                conn.execute(
-                    select(SIG.c.value).where(SIG.c.name == MODULES_SIGNAL).with_for_update()
-                )
+            if conn.dialect.name == "postgresql":
+                self._pg_limits(conn)
+                if inspect(conn).has_table(SIG.name):
+                    self._pg_platform_lock(conn)
             result = fn(conn)
             conn.execute(
                 update(SIG).where(SIG.c.name == MODULES_SIGNAL).values(value=SIG.c.value + 1)
@@ -197,6 +202,62 @@ class Installer:
         if self.on_change is not None:
             self.on_change()
         return result
+
+    def _pg_limits(self, conn: Connection) -> None:
+        """Bounded waits for this operation's transaction (PostgreSQL): never hang forever."""
+        import os
+        import socket
+        import sys
+
+        who = f"erp installer pid {os.getpid()} on {socket.gethostname()}: " + " ".join(
+            os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv[:6])
+        )
+        conn.execute(text("SELECT set_config('application_name', :v, true)"), {"v": who[:63]})
+        conn.execute(text("SELECT set_config('lock_timeout', :v, true)"),
+                     {"v": f"{int(self.lock_timeout * 1000)}ms"})
+        conn.execute(text("SELECT set_config('statement_timeout', :v, true)"),
+                     {"v": f"{int(self.statement_timeout * 1000)}ms"})
+
+    def _pg_platform_lock(self, conn: Connection) -> None:
+        """Serialise platform operations across processes; name the holder when it times out."""
+        from sqlalchemy.exc import OperationalError
+
+        holders = self._pg_lock_holders(conn)
+        nested = conn.begin_nested()
+        try:
+            conn.execute(
+                select(SIG.c.value).where(SIG.c.name == MODULES_SIGNAL).with_for_update()
+            )
+        except OperationalError as exc:
+            nested.rollback()
+            if getattr(exc.orig, "sqlstate", None) not in ("55P03", "57014"):
+                raise
+            holders = holders or self._pg_lock_holders(conn)
+            raise AddonError(
+                f"another platform operation holds the lock and did not finish within "
+                f"{self.lock_timeout:g} s: {holders or 'holder unknown (it has just ended)'}; "
+                "try again when it has finished"
+            ) from None
+        nested.commit()
+
+    @staticmethod
+    def _pg_lock_holders(conn: Connection) -> str:
+        """Who holds (or waits for) the platform lock: the other installer sessions."""
+        rows = conn.execute(text(
+            "SELECT pid, application_name, client_addr, usename, xact_start, state, "
+            "left(query, 80) AS query FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+            "AND (application_name LIKE 'erp installer%' OR pid IN ("
+            "  SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "  WHERE c.relname = :sig AND l.mode = 'RowShareLock' AND l.granted))"
+            "ORDER BY xact_start"
+        ), {"sig": SIG.name}).all()
+        return "; ".join(
+            f"pid {r.pid} ({r.application_name or 'no application name'}, user {r.usename}"
+            f"{', from ' + str(r.client_addr) if r.client_addr else ''}, "
+            f"transaction started {r.xact_start:%Y-%m-%d %H:%M:%S %Z}, {r.state})"
+            for r in rows if r.xact_start is not None
+        )
 
     def _step(self, module: str, step: str, fn: Callable[[], Any]) -> Any:
         try:
