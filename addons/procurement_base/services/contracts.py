@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
+from core.hooks import Hook
 from core.services.money import fmt_yuan, to_money
 from core.tenancy import Scope, current_scope
 
@@ -38,6 +39,15 @@ from .common import (
     today,
 )
 from .projects import PURCHASER_TYPES, _own_units
+
+#: extension point: other modules check a payment before it is recorded (e.g.
+#: ``supply_chain_finance``: a financed contract must be paid to the locked repayment account)
+PAYMENT_VALIDATORS = Hook(
+    "procurement_base.payment_validators",
+    doc="fn(session, payment, contract) -> None; raise core.errors.RuleError to refuse the "
+        "payment. ``payment.payee_account`` is the account the money goes to when the caller "
+        "named one (record_payment(..., payee_account=...)), else None.",
+)
 
 
 def winning_bid(session: Session, package_id: int, supplier_id: int) -> Bid | None:
@@ -226,14 +236,20 @@ def validate_payment(session: Session, pay: Payment, *, scope: Scope | None = No
             errors.add("region", "请选择所在地区")
     del scope
     errors.raise_if_any()
+    if contract is not None:
+        if not hasattr(pay, "payee_account"):
+            pay.payee_account = None  # type: ignore[attr-defined]
+        PAYMENT_VALIDATORS.call(contract.region_id, session, pay, contract)
 
 
 def record_payment(session: Session, contract: Contract, amount: Any, paid_date: dt.date,
-                   reference: str | None = None) -> Payment:
-    """Record a payment (validated, added to the session, flushed); returns it."""
+                   reference: str | None = None, payee_account: str | None = None) -> Payment:
+    """Record a payment (validated, added to the session, flushed); returns it.
+    ``payee_account``: the account paid (checked by :data:`PAYMENT_VALIDATORS`)."""
     # by id: a refused payment must not linger in ``contract.payments``
     pay = Payment(contract_id=contract.id, amount=amount, paid_date=paid_date, reference=reference,
                   region_id=contract.region_id)
+    pay.payee_account = payee_account  # type: ignore[attr-defined]
     validate_payment(session, pay)
     session.add(pay)
     session.flush()
