@@ -18,6 +18,7 @@ import click
 from flask import Flask, current_app
 
 from core.addons.manifest import AddonError
+from core.state import get_state, installer_for
 
 
 class CliError(click.ClickException):
@@ -112,7 +113,6 @@ def erp() -> None:
 
 def require_installed(app: Flask, module: str) -> None:
     """For add-on commands: fail with one clear line when ``module`` is not installed."""
-    from core.app import installer_for
 
     if module not in installer_for(app).installed():
         raise CliError(f"module {module!r} is not installed (erp module install {module})")
@@ -131,8 +131,6 @@ def db() -> None:
 @click.option("--admin-email", envvar="ERP_ADMIN_EMAIL", default="admin@example.gov.cn")
 @with_app
 def db_init(app: Flask, admin_username: str, admin_password: str | None, admin_email: str) -> None:
-    from core.app import installer_for
-
     installer_for(app).init_core()
     if admin_password:
         created = _ensure_user(app, admin_username, admin_password, app.config["AUTH_ROLE_ADMIN"],
@@ -168,8 +166,13 @@ def _ensure_user(app: Flask, username: str, password: str, role_name: str, *, em
     role = sm.find_role(role_name)
     if role is None:
         raise CliError(f"role {role_name!r} does not exist")
-    if not password or len(password) < 8:
-        raise CliError("the password must have at least 8 characters")
+    from core.security import password_problems
+
+    problems = password_problems(password, username)
+    if problems:  # the platform's one password policy (docs/security.md)
+        raise CliError("the password is refused (at least 8 characters, not one repeated "
+                       "character, not the username, not a common password): "
+                       + "；".join(problems))
     user = sm.add_user(username, first_name, last_name, email, role, password=password)
     if not user:
         raise CliError(f"could not create user {username!r} (is the email {email!r} taken?)")
@@ -190,8 +193,6 @@ def module() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_app
 def module_list(app: Flask, as_json: bool) -> None:
-    from core.app import installer_for
-
     mods = installer_for(app).list()
     if as_json:
         click.echo(json.dumps([m.as_dict() for m in mods], ensure_ascii=False, indent=2))
@@ -209,8 +210,6 @@ def module_list(app: Flask, as_json: bool) -> None:
 @click.option("--demo", is_flag=True, help="Also load their demo data.")
 @with_app
 def module_install(app: Flask, names: tuple[str, ...], demo: bool) -> None:
-    from core.app import installer_for
-
     inst = installer_for(app)
     if names == ("all",) and "all" not in inst.registry:
         names = tuple(n for n in inst.registry.order if inst.registry[n].installable)
@@ -223,8 +222,6 @@ def module_install(app: Flask, names: tuple[str, ...], demo: bool) -> None:
 @click.option("--all", "all_", is_flag=True, help="Upgrade every installed module.")
 @with_app
 def module_upgrade(app: Flask, names: tuple[str, ...], all_: bool) -> None:
-    from core.app import installer_for
-
     if not names and not all_:
         raise CliError("name a module to upgrade, or use --all")
     inst = installer_for(app)
@@ -238,8 +235,6 @@ def module_upgrade(app: Flask, names: tuple[str, ...], all_: bool) -> None:
 @click.option("--yes", is_flag=True, help="Confirm the purge printed by a dry run.")
 @with_app
 def module_uninstall(app: Flask, name: str, purge: bool, yes: bool) -> None:
-    from core.app import installer_for
-
     inst = installer_for(app)
     if not purge:
         inst.uninstall(name)
@@ -267,8 +262,6 @@ def module_uninstall(app: Flask, name: str, purge: bool, yes: bool) -> None:
 @click.option("--dot", is_flag=True)
 @with_app
 def module_graph(app: Flask, dot: bool) -> None:
-    from core.app import get_state
-
     reg = get_state(app).registry
     if dot:
         click.echo("digraph modules {")
@@ -293,7 +286,6 @@ def module_revision(app: Flask, name: str, message: str, autogenerate: bool) -> 
     from alembic import command
 
     from core.addons import migrations
-    from core.app import get_state
     from core.db import db as _db
     from core.db import metadata
 
@@ -334,8 +326,6 @@ def demo() -> None:
 @demo.command("load", help="Load the demo data of every installed module (idempotent).")
 @with_app
 def demo_load(app: Flask) -> None:
-    from core.app import installer_for
-
     done = installer_for(app).load_demo()
     click.echo(f"demo data loaded: {', '.join(done) or 'no installed module'}")
 
@@ -356,7 +346,6 @@ def demo_users(app: Flask, password: str, admin_password: str | None) -> None:
     import yaml
     from sqlalchemy import select
 
-    from core.app import installer_for
     from core.db import db as _db
     from core.models import ModelData, Organization
 
@@ -437,7 +426,6 @@ def tenant() -> None:
 
 
 def _enablement(app: Flask, fn: Callable[..., Any]) -> Any:
-    from core.app import installer_for
     from core.tenancy import Enablement
 
     inst = installer_for(app)
@@ -452,8 +440,6 @@ def _enablement(app: Flask, fn: Callable[..., Any]) -> Any:
 @with_app
 def tenant_enable(app: Flask, region: str, modules: tuple[str, ...]) -> None:
     if modules == ("all",):
-        from core.app import installer_for
-
         inst = installer_for(app)
         modules = tuple(
             n for n in inst.registry.sort(inst.installed())
@@ -479,7 +465,6 @@ def tenant_disable(app: Flask, region: str, module: str, cascade: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @with_app
 def tenant_modules(app: Flask, region: str, as_json: bool) -> None:
-    from core.app import installer_for
     from core.tenancy import Enablement
 
     inst = installer_for(app)

@@ -33,15 +33,39 @@ from flask import has_request_context, request
 from flask_appbuilder import Model
 from flask_appbuilder.models.sqla.base import SQLA
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import create_engine, event
+from sqlalchemy import String, create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.types import TypeDecorator
 
 db = SQLA()
 metadata = Model.metadata
 
 __all__ = ["Model", "db", "metadata", "make_engine", "is_sqlite", "contention_status",
-           "set_sqlite_busy_timeout", "SAFE_METHODS"]
+           "set_sqlite_busy_timeout", "SAFE_METHODS", "Url", "is_url_column"]
+
+
+class Url(TypeDecorator):
+    """A URL a user supplies (stored as VARCHAR): only ``http``/``https`` is accepted.
+
+    The API schema converter adds the scheme check to the field (422), a flush check refuses
+    any other value on every path (pages, services: a field error), and templates render
+    such values through the ``safe_url`` filter. ``info={"url": True}`` on a ``String``
+    column, or a column named ``url``/``*_url``, means the same.
+    """
+
+    impl = String
+    cache_ok = True
+
+
+def is_url_column(column: Any) -> bool:
+    """Whether a mapped column holds a user-supplied URL (see :class:`Url`)."""
+    if getattr(column, "type", None) is None or not hasattr(column, "info"):
+        return False
+    if isinstance(column.type, Url) or column.info.get("url"):
+        return True
+    name = getattr(column, "key", None) or getattr(column, "name", "") or ""
+    return isinstance(column.type, String) and (name == "url" or name.endswith("_url"))
 
 #: requests that do not write: their session begins deferred (reads never wait in WAL mode)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

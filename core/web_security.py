@@ -24,7 +24,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request
+from marshmallow import ValidationError, validate
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 HEADERS = {
@@ -73,13 +76,66 @@ def url_scheme_ok(value: str) -> bool:
 
 
 def safe_url(value: Any) -> str:
-    """Jinja filter ``safe_url``: the URL if its scheme is http/https, else ``#``."""
+    """Jinja filter ``safe_url``: the URL if it is http(s) (or a path on this site), else ``#``."""
     if value is None or value == "":
         return "#"
     text = str(value)
     # browsers drop tabs/newlines and leading spaces/control characters before the scheme
-    probe = re.sub(r"[\x00-\x20]", "", text)
-    return text if url_scheme_ok(probe) and probe == text else "#"
+    if re.search(r"[\x00-\x20\\]", text):
+        return "#"
+    if text.startswith("/") and not text.startswith("//"):
+        return text
+    return text if url_scheme_ok(text) else "#"
+
+
+MSG_URL = "网址必须以 http:// 或 https:// 开头"
+
+
+class UrlScheme(validate.Validator):
+    """Marshmallow validator of a URL field: an absolute http(s) URL."""
+
+    error = MSG_URL
+
+    def __call__(self, value: Any) -> Any:
+        if value is None or value == "":
+            return value
+        if not url_scheme_ok(value):
+            raise ValidationError(self.error)
+        return value
+
+
+def url_field(column: Any, field: Any) -> Any:
+    """The schema converter's hook: a URL column's field gets the scheme check."""
+    from core.db import is_url_column
+
+    if column is not None and is_url_column(column) and not getattr(field, "dump_only", False):
+        if not any(isinstance(v, UrlScheme) for v in field.validators):
+            field.validators = [*field.validators, UrlScheme()]
+    return field
+
+
+def _check_url_columns(session: Any, flush_context: Any, instances: Any) -> None:
+    """Every write of every model: URL columns hold http(s) URLs only (a field error)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    from core.db import is_url_column
+    from core.errors import RuleError
+
+    errors: dict[str, list[str]] = {}
+    for obj in list(session.new) + list(session.dirty):
+        mapper = sa_inspect(obj).mapper
+        for attr in mapper.column_attrs:
+            column = attr.columns[0]
+            if not is_url_column(column):
+                continue
+            value = getattr(obj, attr.key, None)
+            if value not in (None, "") and not url_scheme_ok(value):
+                errors[attr.key] = [MSG_URL]
+    if errors:
+        raise RuleError(errors)
+
+
+event.listen(Session, "before_flush", _check_url_columns)
 
 
 # -- size limits -------------------------------------------------------------------------------
@@ -282,5 +338,5 @@ def register_security_headers(app: Flask) -> None:
         return resp
 
 
-__all__ = ["CSP", "HEADERS", "csp_nonce", "json_depth", "register_security_headers",
+__all__ = ["CSP", "HEADERS", "UrlScheme", "url_field", "csp_nonce", "json_depth", "register_security_headers",
            "safe_url", "upload_limit", "url_scheme_ok"]

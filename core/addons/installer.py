@@ -91,6 +91,25 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(msg.split())
 
 
+#: what every actor role (every role a module declares) may do for its own account: see
+#: 用户信息 and change its own password (issue 12 finding 9)
+SELF_SERVICE_GRANTS = (
+    "can_userinfo on ErpUserDBModelView",
+    "resetmypassword on ErpUserDBModelView",
+    "userinfoedit on ErpUserDBModelView",
+    "can_this_form_get on ResetMyPasswordView",
+    "can_this_form_post on ResetMyPasswordView",
+    "can_this_form_get on UserInfoEditView",
+    "can_this_form_post on UserInfoEditView",
+)
+
+
+def with_self_service(roles: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """A manifest's roles, each with the self-service grants added."""
+    return {role: (*grants, *(g for g in SELF_SERVICE_GRANTS if g not in grants))
+            for role, grants in roles.items()}
+
+
 class Installer:
     def __init__(
         self,
@@ -373,7 +392,8 @@ class Installer:
             name,
             "roles",
             lambda: sync_module_roles(
-                conn, name, m.roles, self.module_pairs(name), str(m.manifest_file)
+                conn, name, with_self_service(m.roles), self.module_pairs(name),
+                str(m.manifest_file)
             ),
         )
         if not upgrade:

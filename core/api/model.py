@@ -15,7 +15,7 @@ id/body/filter checks) it gives every module:
   run on add, update and delete; its errors are answered in the envelope;
 * :meth:`ErpModelRestApi.export_xlsx` for a module's ``/export/`` endpoint (the list's
   ``q`` filters and order, the user's scope);
-* :mod:`core.actions` endpoints declared on the class (``actions = [...]``).
+* :mod:`core.actions` endpoints declared on the class (``record_actions = Actions(...)``).
 """
 
 from __future__ import annotations
@@ -148,6 +148,10 @@ class ErpSchemaConverter(Model2SchemaConverter):
                                            allow_negative=False))
         field = super()._column2field(datamodel, column, nested=nested,
                                       parent_schema_name=parent_schema_name)
+        if not datamodel.is_relation(name):  # URL columns: http(s) only (issue 12 finding 1)
+            from core.web_security import url_field
+
+            field = url_field(datamodel.list_columns.get(name), field)
         if datamodel.is_relation(name) and not nested:
             required, allow_none = field.required, field.allow_none
             if isinstance(field, RelatedList):
@@ -183,7 +187,15 @@ class ErpModelRestApi(ErpApiMixin, ModelRestApi):
     optional_on_add: ClassVar[tuple[str, ...]] = ("region",)
     #: the record's name in Chinese ("采购项目"): fills the four titles
     title: ClassVar[str | None] = None
+    #: the record's :class:`core.actions.Actions` (endpoints added at class creation)
+    record_actions: ClassVar[Any] = None
     page_size = 20
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        from core.actions import install_api_actions
+
+        install_api_actions(cls)
 
     def __init__(self) -> None:
         labels = dict(self.label_columns or {})

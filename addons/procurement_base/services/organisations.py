@@ -233,6 +233,9 @@ def validate_org_user(session: Session, user: Any, *, scope: Scope | None = None
                 errors.add("roles", message)
         if not _text(user.username):
             errors.add("username", "用户名不能为空")
-        if new and (password is None or len(password) < 8):
-            errors.add("password", "密码至少 8 位")
+        if new:  # the platform's one password policy (core.security)
+            from core.security import password_problems
+
+            for message in password_problems(password, user.username):
+                errors.add("password", message)
     errors.raise_if_any()

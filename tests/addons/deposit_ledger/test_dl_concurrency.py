@@ -56,3 +56,43 @@ def test_two_concurrent_refunds_give_one_success_and_one_409(dl, pg_url):
     ents = dl.call("GET", f"dl_deposit/{pk}/entries", "agency", expect=200).json
     assert [e["kind"] for e in ents["result"]] == ["receipt", "refund"]
     assert ents["deposit"]["refunded"] == ents["deposit"]["received"] == "10000.00"
+
+
+def test_two_concurrent_refunds_on_sqlite_give_one_success_and_one_409(dl, db_url):
+    """SQLite (issue 12 finding 6): both refunds wait for the write lock another connection
+    holds, then run one after the other: 200 and 409, never 500 "database is locked"."""
+    import sqlite3
+
+    import pytest
+
+    if not db_url.startswith("sqlite:///"):
+        pytest.skip("the PostgreSQL variant is the test above")
+    pk = dl.deposit().json["id"]
+    headers = dl.h("agency")
+    app = dl.app
+    results: list[int] = []
+    bodies: list[dict] = []
+
+    def refund(n: int) -> None:
+        client = app.test_client()
+        res = client.post(f"/api/v1/dl_deposit/{pk}/refund", headers=headers,
+                          json={"date": "2025-03-25", "bank_reference": f"OUT-{n}"})
+        results.append(res.status_code)
+        bodies.append(res.json)
+
+    blocker = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    threads = [threading.Thread(target=refund, args=(n,)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    assert results == [], "both refunds wait for the write lock"
+    blocker.execute("COMMIT")
+    blocker.close()
+    for t in threads:
+        t.join(60)
+    assert sorted(results) == [200, 409], bodies
+    refused = next(b for b, s in zip(bodies, results, strict=True) if s == 409)
+    assert refused["code"] == "invalid_state"
+    ents = dl.call("GET", f"dl_deposit/{pk}/entries", "agency", expect=200).json
+    assert [e["kind"] for e in ents["result"]] == ["receipt", "refund"]

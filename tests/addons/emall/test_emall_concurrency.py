@@ -1,4 +1,4 @@
-"""On PostgreSQL, 50 concurrent orders for the last 10 units: exactly 10 succeed, the stock
+"""On SQLite and PostgreSQL, 50 concurrent orders for the last 10 units: exactly 10 succeed, the stock
 never goes below zero, the others get a clear 409 (threads, each with its own test client
 and database session, against a real PostgreSQL database)."""
 
@@ -18,13 +18,14 @@ def app(app_factory):
     """A connection pool large enough for 50 simultaneous requests (a request may hold two
     connections: its session and the platform's state checks)."""
     app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": 60,
-                                                 "max_overflow": 60, "pool_timeout": 60})
+                                                 "max_overflow": 60, "pool_timeout": 60},
+                      ERP_SQLITE_BUSY_TIMEOUT=120)  # SQLite: 50 writers wait in turn
     init_db(app)
     return app
 
 
-def test_fifty_concurrent_orders_for_the_last_ten_units(em, pg_url) -> None:
-    """PostgreSQL: 50 threads, each with its own client and session, order 1 unit of a
+def test_fifty_concurrent_orders_for_the_last_ten_units(em, db_url) -> None:
+    """SQLite (write lock taken up front) and PostgreSQL: 50 threads, each with its own client and session, order 1 unit of a
     listing with 10 left: exactly 10 orders, stock 0 (never below), 40 clear 409s."""
     from addons.emall.models import EmallListing, EmallOrder
 
