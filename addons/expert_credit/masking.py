@@ -12,7 +12,51 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import services
+from addons.procurement_base.models import Project
+from core.tenancy import current_scope
+
+HIDDEN_NAME = "（评审结果公告前保密）"
+PUBLISHED_STATES = ("awarded", "contracted", "completed")
+
+
+MANAGE_PERMISSION = ("can_manage", "EcExpert")
+
+
+def _has_permission(permission: str, view_menu: str) -> bool:
+    from flask import has_request_context
+
+    if not has_request_context():
+        return False
+    from core.security import current_erp_user
+
+    user = current_erp_user()
+    for role in getattr(user, "roles", ()) or ():
+        for pv in role.permissions:
+            if pv.permission.name == permission and pv.view_menu.name == view_menu:
+                return True
+    return False
+
+
+def manages_experts(scope: Any = None) -> bool:
+    """Platform admin, CLI/system, or a user granted ``can_manage on EcExpert`` (the
+    专家管理 role): may see full ID numbers, edit profiles, record bad records, decide
+    appeals."""
+    scope = scope or current_scope()
+    if scope.unrestricted:
+        return True
+    return _has_permission(*MANAGE_PERMISSION)
+
+
+def names_visible(project: Project | None, scope: Any = None) -> bool:
+    """Expert names are hidden from purchasers and suppliers until the award notice is
+    published; the extracting agency, expert managers and supervisors see them."""
+    scope = scope or current_scope()
+    if scope.unrestricted or scope.actor in ("agency", "finance", "region") or manages_experts(scope):
+        return True
+    if project is None:
+        return False
+    return project.award_date is not None and project.status in PUBLISHED_STATES
+
 
 
 def mask_id(value: str | None) -> str:
@@ -24,16 +68,14 @@ def mask_id(value: str | None) -> str:
 
 
 def id_for_viewer(value: str | None, *, manager: bool | None = None) -> str:
-    manager = services.manages_experts() if manager is None else manager
+    manager = manages_experts() if manager is None else manager
     return (value or "") if manager else mask_id(value)
 
 
 def name_for_viewer(name: str | None, project: Any, *, own: bool = False) -> str:
-    from core.tenancy import current_scope
-
-    if own or current_scope().actor == "expert" or services.names_visible(project):
+    if own or current_scope().actor == "expert" or names_visible(project):
         return name or ""
-    return services.HIDDEN_NAME
+    return HIDDEN_NAME
 
 
 def mask_expert_dict(row: dict[str, Any], manager: bool) -> dict[str, Any]:
@@ -43,7 +85,7 @@ def mask_expert_dict(row: dict[str, Any], manager: bool) -> dict[str, Any]:
 
 
 def mask_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    manager = services.manages_experts()
+    manager = manages_experts()
     return [mask_expert_dict(r, manager) for r in rows]
 
 
@@ -52,12 +94,10 @@ def mask_names(rows: list[dict[str, Any]], key: str = "expert_name",
     """Hide expert names in serialised rows per the project's award status."""
     from sqlalchemy import select
 
-    from addons.procurement_base.models import Project
     from core.db import db
-    from core.tenancy import current_scope
 
     scope = current_scope()
-    if scope.actor == "expert" or services.names_visible(None, scope):
+    if scope.actor == "expert" or names_visible(None, scope):
         return rows
     ids = {r.get(project_key) for r in rows if r.get(project_key) is not None}
     projects = {p.id: p for p in db.session.execute(

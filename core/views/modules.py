@@ -36,7 +36,7 @@ class ModulesView(BaseView):
     base_permissions = ["can_read", "can_write"]
 
     def _installer(self):
-        from core.app import installer_for
+        from core.state import installer_for
 
         return installer_for()
 

@@ -76,7 +76,7 @@ class SettingsView(BaseView):
 
     def _visible(self, decls: list[svc.Declaration]) -> list[svc.Declaration]:
         """Settings of modules installed on the platform (and of the core and tests)."""
-        from core.app import get_state
+        from core.state import get_state
 
         state = get_state()
         return [d for d in decls if d.module not in state.registry or state.is_installed(d.module)]

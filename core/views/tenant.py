@@ -12,7 +12,7 @@ from core.views.i18n import join_list, with_detail
 
 
 def _installer():
-    from core.app import installer_for
+    from core.state import installer_for
 
     return installer_for()
 

@@ -117,8 +117,8 @@ def test_draw_flow_names_hidden_until_award_and_seed_revealed_on_close(ec) -> No
     # a valid request (created "today" relative to the review): use the service clock
     from addons.expert_credit import services as s
 
-    orig = s.today
-    s.today = lambda: dt.date(2025, 3, 24)
+    orig = s.common.today
+    s.common.today = lambda: dt.date(2025, 3, 24)
     try:
         res = w.post("ec_draw_request", body, "agency", expect=201)
         rid = res.json["id"]
@@ -138,11 +138,10 @@ def test_draw_flow_names_hidden_until_award_and_seed_revealed_on_close(ec) -> No
         assert lst and {r["expert_name"] for r in lst} == {s.HIDDEN_NAME}
         lst = w.call("GET", "ec_assignment/", "agency", expect=200).json["result"]
         assert s.HIDDEN_NAME not in {r["expert_name"] for r in lst}
-        # close: the seed is revealed and the record verifies
+        # close: no further draws; the seed stays hidden until the award notice publishes
+        # the names (issue 12 finding 4), only its hash is shown
         rec = w.call("POST", f"ec_draw_request/{rid}/close", "agency", expect=200).json["result"]
-        assert rec["seed"] and __import__("hashlib").sha256(bytes.fromhex(rec["seed"])).hexdigest() == seed_hash
-        rec = w.call("GET", f"ec_draw_request/{rid}/record", "auditor", expect=200).json["result"]
-        assert rec["draws"][0]["replay_ok"] is True
+        assert rec["seed"] is None and rec["seed_hash"] == seed_hash
         w.call("POST", f"ec_draw_request/{rid}/draw", "agency", expect=409)
         # after the award notice the purchaser sees the names
         with ec.app.app_context():
@@ -153,13 +152,17 @@ def test_draw_flow_names_hidden_until_award_and_seed_revealed_on_close(ec) -> No
             db.session.commit()
         lst = w.call("GET", "ec_assignment/", "pur", expect=200).json["result"]
         assert s.HIDDEN_NAME not in {r["expert_name"] for r in lst}
+        # ... and the seed is revealed with them: the record verifies
+        rec = w.call("GET", f"ec_draw_request/{rid}/record", "auditor", expect=200).json["result"]
+        assert rec["seed"] and __import__("hashlib").sha256(bytes.fromhex(rec["seed"])).hexdigest() == seed_hash
+        assert rec["draws"][0]["replay_ok"] is True
         # the verification page renders seed, pool hash, result and exclusions
         client = w.app.test_client()
         login_form(client, "auditor", PASSWORD)
         html = client.get(f"/drawrequestview/show/{rid}").get_data(as_text=True)
         assert seed_hash in html and rec["seed"] in html and rec["draws"][0]["pool_hash"] in html
     finally:
-        s.today = orig
+        s.common.today = orig
 
 
 def test_expert_self_service_evaluation_appeal_and_decision(ec) -> None:  # noqa: F811

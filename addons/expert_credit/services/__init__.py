@@ -1,0 +1,197 @@
+"""Business rules of ``expert_credit``, as plain Python on a SQLAlchemy ``Session``.
+
+* registry: :func:`validate_expert`, :func:`validate_relation`, :func:`validate_specialty`;
+  relation changes are audited (``after_flush`` listener);
+* draws: :func:`create_request` (window rule, seed), :func:`eligible_pool` (SQL, NOT
+  EXISTS), :func:`exclusions` (SQL, reasons), :func:`perform_draw` (first and further
+  draws, shortfall), :func:`replay` (verification), :func:`close_request` (reveal);
+* assignments: :func:`respond` (accept / decline; a reserve steps in);
+* evaluations: :func:`submit_evaluation`, :func:`appeal`, :func:`decide_appeal`,
+  :func:`overdue_evaluations`;
+* bad records: :func:`record_bad_record` (consequences by settings);
+* credit score: :func:`compute_score`, :func:`recompute_score`.
+
+Every refusal is a :class:`RuleError` (422, ``{field: [Chinese message]}``) or a
+:class:`~core.services.statemachine.TransitionError` (409/422); nothing is written then.
+"""
+
+from __future__ import annotations
+
+# names the single services module offered before the split
+from addons.procurement_base.services import DuplicateError, Errors, RuleError
+from core.services.statemachine import TransitionError
+
+from ..masking import (
+    HIDDEN_NAME,
+    MANAGE_PERMISSION,
+    PUBLISHED_STATES,
+    _has_permission,
+    manages_experts,
+    names_visible,
+)
+from .common import (
+    _HOOK,
+    _S,
+    ASSIGNMENT_FLOW,
+    BAD_DEFAULTS,
+    CRITERIA,
+    CRITERIA_LABELS,
+    EVALUATION_FLOW,
+    EXPERT_FLOW,
+    MANAGER_ROLE,
+    MODULE,
+    REQUEST_FLOW,
+    TWO,
+    _declare,
+    band_of,
+    band_weights,
+    module_settings,
+    setting,
+    today,
+)
+from .drawing import (
+    ReplayResult,
+    _line_needs,
+    _lock_request,
+    assert_extracting_agency,
+    cancel_request,
+    close_request,
+    ensure_evaluation,
+    perform_draw,
+    replay,
+    respond,
+    seed_visible,
+)
+from .evaluations import (
+    _add_months,
+    _may_evaluate,
+    _scores,
+    appeal,
+    criteria_weights,
+    decide_appeal,
+    lift_expired_suspensions,
+    overdue_evaluations,
+    record_bad_record,
+    submit_evaluation,
+    total_of,
+)
+from .registry import (
+    ID_CHECK,
+    ID_WEIGHTS,
+    RELATION_AUDIT_KEYS,
+    _install_listeners,
+    _own_profile_check,
+    _same_region,
+    audit_relation_changes,
+    id_check_char,
+    link_user,
+    next_code,
+    validate_expert,
+    validate_id_number,
+    validate_relation,
+    validate_specialty,
+)
+from .requests import (
+    RELATION_REASONS,
+    Context,
+    LineSpec,
+    Targets,
+    _candidate_cte,
+    _candidates,
+    _conditions,
+    _now,
+    _years_before,
+    context_for,
+    create_request,
+    eligible_pool,
+    exclusions,
+    targets_of,
+    window_refusal,
+)
+from .score import ScoreResult, _recompute, compute_score, recompute_score
+
+__all__ = [
+    "DuplicateError",
+    "Errors",
+    "RuleError",
+    "TransitionError",
+    "today",
+    "ASSIGNMENT_FLOW",
+    "BAD_DEFAULTS",
+    "CRITERIA",
+    "CRITERIA_LABELS",
+    "Context",
+    "EVALUATION_FLOW",
+    "EXPERT_FLOW",
+    "HIDDEN_NAME",
+    "ID_CHECK",
+    "ID_WEIGHTS",
+    "LineSpec",
+    "MANAGER_ROLE",
+    "MANAGE_PERMISSION",
+    "MODULE",
+    "PUBLISHED_STATES",
+    "RELATION_AUDIT_KEYS",
+    "RELATION_REASONS",
+    "REQUEST_FLOW",
+    "ReplayResult",
+    "ScoreResult",
+    "TWO",
+    "Targets",
+    "_HOOK",
+    "_S",
+    "_add_months",
+    "_candidate_cte",
+    "_candidates",
+    "_conditions",
+    "_declare",
+    "_has_permission",
+    "_install_listeners",
+    "_line_needs",
+    "_lock_request",
+    "_may_evaluate",
+    "_now",
+    "_own_profile_check",
+    "_recompute",
+    "_same_region",
+    "_scores",
+    "_years_before",
+    "appeal",
+    "assert_extracting_agency",
+    "audit_relation_changes",
+    "band_of",
+    "band_weights",
+    "cancel_request",
+    "close_request",
+    "compute_score",
+    "context_for",
+    "create_request",
+    "criteria_weights",
+    "decide_appeal",
+    "eligible_pool",
+    "ensure_evaluation",
+    "exclusions",
+    "id_check_char",
+    "lift_expired_suspensions",
+    "link_user",
+    "manages_experts",
+    "module_settings",
+    "names_visible",
+    "next_code",
+    "overdue_evaluations",
+    "perform_draw",
+    "recompute_score",
+    "record_bad_record",
+    "replay",
+    "respond",
+    "seed_visible",
+    "setting",
+    "submit_evaluation",
+    "targets_of",
+    "total_of",
+    "validate_expert",
+    "validate_id_number",
+    "validate_relation",
+    "validate_specialty",
+    "window_refusal",
+]
