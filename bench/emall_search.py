@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -233,6 +234,9 @@ def build(url: str, n_listings: int) -> tuple[Any, dict[str, Any]]:
         if batch:
             _bulk(conn, "emall_listing", cols, batch)
             _bulk(conn, "emall_listing_region", ["listing_id", "region_id"], reg_batch)
+        if pg:  # COPY with explicit ids leaves the sequence behind
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('emall_listing', 'id'), "
+                              "(SELECT max(id) FROM emall_listing))"))
     load = time.perf_counter() - t0
     # the index: the same function as `erp emall reindex`
     from addons.emall import search_index
@@ -406,7 +410,8 @@ def run(kind: str, pg_url: str, n: int, requests: int) -> None:
                         conn.execute(scan.order_by(L.id.desc()).limit(20)).all()
                     results[name]["scan"].append((time.perf_counter() - t) * 1000)
             db.session.remove()
-        print(f"[{kind}] {requests} requests per query, interleaved; times in ms; hits = median count")
+        print(f"[{kind}] {requests} requests per query, interleaved; times in ms; hits = median count; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
         print(f"  {'query':22} {'hits':>8} {'API med':>8} {'API p95':>8} {'SQL med':>8} {'SQL p95':>8} "
               f"{'scan med':>9} {'scan p95':>9}  aim API p95<{AIM_MS:.0f}ms")
         for name, _q in QUERIES:
@@ -437,7 +442,8 @@ def main() -> None:
     args = ap.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     print(json.dumps({"python": sys.version.split()[0], "listings": args.listings,
-                      "requests_per_query": args.requests}, ensure_ascii=False))
+                      "requests_per_query": args.requests, "cpus": os.cpu_count(),
+                      "load_avg": [round(x, 1) for x in os.getloadavg()]}, ensure_ascii=False))
     for kind in kinds:
         run(kind, args.pg_url, args.listings, args.requests)
 

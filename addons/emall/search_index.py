@@ -145,23 +145,24 @@ def han_tokens(run: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=100_000)
-def field_tokens(text: str, *, pinyin: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def field_tokens(text: str, *, pinyin: bool, initials: bool = True) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(tokens in text order, pinyin tokens) of one field's text (cached: brands, category
-    paths and common names repeat)."""
+    paths and common names repeat). ``initials``: also the initials bigrams (names and
+    heads; the category path keeps full syllables only, a smaller index)."""
     toks: list[str] = []
     py: list[str] = []
     for run in TOKEN_RUN.findall(norm(text)):
         if HAN_RUN.fullmatch(run):
             toks.extend(han_tokens(run))
             if pinyin:
-                full, initials = _run_pinyin(run)
+                full, inits = _run_pinyin(run)
                 if len(full) == 1:
                     py.append(full[0])
                 else:
                     py.extend(full[i] + full[i + 1] for i in range(len(full) - 1) if full[i] and full[i + 1])
                     py.append(full[-1])
-                    py.extend(initials[i] + initials[i + 1] for i in range(len(initials) - 1)
-                              if initials[i] and initials[i + 1])
+                    if initials:
+                        py.extend(inits[i] + inits[i + 1] for i in range(len(inits) - 1) if inits[i] and inits[i + 1])
         else:
             toks.append(run[:MAX_TOKEN])
     return tuple(toks), tuple(p for p in py if p)
@@ -230,7 +231,7 @@ def _path_tokens(path: tuple[str, ...]) -> tuple[str, ...]:
     toks: list[str] = []
     py: list[str] = []
     for cname in path:
-        t, p = field_tokens(cname, pinyin=True)
+        t, p = field_tokens(cname, pinyin=True, initials=False)
         toks.extend(t)
         py.extend(p)
     return (*toks, "\n", *py) if py else tuple(toks)
