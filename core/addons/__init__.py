@@ -1,0 +1,1 @@
+"""The platform's add-on machinery: manifests, registry, installer, migrations, data files."""
