@@ -10,7 +10,6 @@ matches, confirm / reject / correct).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from flask import request
 from flask_appbuilder.api import expose, safe
@@ -20,15 +19,13 @@ from marshmallow import Schema, fields
 from marshmallow import validate as mv
 from sqlalchemy import select
 
-from addons.procurement_base.api import ZH_INVALID, PbApi
-from core.api import ApiError, ErpBaseApi, json_object_body
+from core.api import ApiError, ErpBaseApi, ErpModelRestApi, json_object_body
 from core.services.export import send_xlsx
-from core.services.money import MoneyField
-from core.services.statemachine import TransitionError
 
 from . import cleanup, reconcile, services
+from . import rules as dl_rules
+from .actions import DATE, DEPOSIT_ACTIONS, TEXT, _iso, deposit_state, entry_json
 from .models import (
-    ENTRY_KINDS,
     FORMS,
     GUARANTEE_TYPES,
     KINDS,
@@ -40,93 +37,6 @@ from .models import (
     LprRate,
     ProjectForfeitReason,
 )
-
-DATE = {"invalid": ZH_INVALID[fields.Date]}
-TEXT = mv.Length(max=200, error="长度不能超过 {max} 个字符")
-
-
-def _money() -> MoneyField:
-    return MoneyField(load_default=None, allow_none=True, allow_negative=False)
-
-
-class RefundSchema(Schema):
-    date = fields.Date(load_default=None, error_messages=DATE)
-    amount = _money()
-    payee_account = fields.String(load_default=None, validate=TEXT)
-    bank_reference = fields.String(load_default=None, validate=TEXT)
-    note = fields.String(load_default=None, validate=mv.Length(max=2000))
-
-
-class ForfeitSchema(Schema):
-    reason = fields.Integer(required=True, strict=True,
-                            error_messages={"required": "请选择不予退还的事由", "invalid": "请填写事由编号"})
-    date = fields.Date(load_default=None, error_messages=DATE)
-    amount = _money()
-    note = fields.String(load_default=None, validate=mv.Length(max=2000))
-
-
-class RemitSchema(Schema):
-    voucher_no = fields.String(load_default=None, validate=TEXT)
-    date = fields.Date(load_default=None, error_messages=DATE)
-    amount = _money()
-    note = fields.String(load_default=None, validate=mv.Length(max=2000))
-
-
-class ConvertSchema(Schema):
-    contract = fields.Integer(required=True, strict=True,
-                              error_messages={"required": "请选择采购合同", "invalid": "请填写合同编号"})
-    date = fields.Date(load_default=None, error_messages=DATE)
-    number = fields.String(load_default=None, validate=mv.Length(max=50))
-
-
-class ReleaseSchema(Schema):
-    date = fields.Date(load_default=None, error_messages=DATE)
-    note = fields.String(load_default=None, validate=mv.Length(max=2000))
-
-
-class ReverseSchema(Schema):
-    reason = fields.String(load_default=None, validate=mv.Length(max=2000))
-    entry = fields.Integer(load_default=None, strict=True, error_messages={"invalid": "请填写分录编号"})
-    date = fields.Date(load_default=None, error_messages=DATE)
-
-
-class TriggerSchema(Schema):
-    trigger = fields.String(load_default=None, allow_none=True)
-    date = fields.Date(load_default=None, allow_none=True, error_messages=DATE)
-    supplier_fault = fields.Boolean(load_default=None, allow_none=True,
-                                    error_messages={"invalid": "请输入 true 或 false"})
-    supplier_fault_reason = fields.String(load_default=None, allow_none=True,
-                                          validate=mv.Length(max=2000))
-
-
-def _body(schema: type[Schema]) -> dict[str, Any]:
-    raw = request.get_data(cache=True)
-    data = json_object_body() if raw.strip() else {}
-    return schema().load(data)
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value
-
-
-def entry_json(e: DepositEntry) -> dict[str, Any]:
-    return {"id": e.id, "deposit_id": e.deposit_id, "kind": e.kind,
-            "kind_label": ENTRY_KINDS.get(e.kind), "reversed_kind": e.reversed_kind,
-            "amount": str(e.amount), "entry_date": _iso(e.entry_date),
-            "payee_account": e.payee_account, "bank_reference": e.bank_reference,
-            "voucher_no": e.voucher_no, "reason_id": e.reason_id,
-            "linked_entry_id": e.linked_entry_id, "reverses_id": e.reverses_id,
-            "late_fee": str(e.late_fee), "overdue_days": e.overdue_days, "note": e.note,
-            "created_by": e.created_by}
-
-
-def deposit_state(session: Any, dep: Deposit) -> dict[str, Any]:
-    b = services.balances(session, dep.id)
-    return {"id": dep.id, "number": dep.number, "status": dep.status,
-            "status_label": STATES.get(dep.status), "due_date": _iso(dep.due_date),
-            "settled_date": _iso(dep.settled_date),
-            **{k: str(v) for k, v in b.as_dict().items()}}
-
 
 DEPOSIT_LABELS = {
     "number": "保证金编号", "kind": "保证金类型", "project": "采购项目", "package": "采购包",
@@ -141,12 +51,13 @@ DEPOSIT_LABELS = {
 }
 
 
-class DepositApi(PbApi):
-    pb_title = "保证金"
+class DepositApi(ErpModelRestApi):
+    title = "保证金"
     resource_name = "dl_deposit"
     datamodel = SQLAInterface(Deposit)
     class_permission_name = "DlDeposit"
-    validator = staticmethod(services.validate_deposit)
+    rules = dl_rules.DEPOSIT
+    record_actions = DEPOSIT_ACTIONS
     list_columns = ["id", "number", "kind", "project_id", "package_id", "bid_id", "contract_id",
                     "supplier.id", "supplier.name", "holder.id", "holder.name", "form",
                     "guarantee_type", "guarantee_number", "guarantee_issuer",
@@ -177,183 +88,6 @@ class DepositApi(PbApi):
         "status": "、".join(f"{k}={v}" for k, v in STATES.items()),
     }
 
-    def pre_add(self, item: Deposit) -> None:
-        session = self.datamodel.session
-        try:
-            services.validate_deposit(session, item)
-        except services.DuplicateError as exc:
-            raise ApiError(409, exc.messages, "duplicate") from None
-        services.add_receipt(session, item)
-
-    def pre_delete(self, item: Any) -> None:
-        services.check_delete(self.datamodel.session, item)
-
-    # -- actions -------------------------------------------------------------------------------
-    def _act(self, pk: int, schema: type[Schema], do: Any, status: int = 200):
-        def run():
-            item = self.datamodel.get(self._erp_pk(pk), self._base_filters)
-            if item is None:
-                raise ApiError(404)
-            body = _body(schema)
-            session = self.datamodel.session
-            try:
-                result = do(session, item.id, body)
-            except TransitionError as exc:
-                session.rollback()
-                raise ApiError(exc.status, exc.message, exc.code, transition=exc.transition,
-                               state=exc.state) from None
-            except services.DuplicateError as exc:
-                session.rollback()
-                raise ApiError(409, exc.messages, "duplicate") from None
-            session.commit()
-            dep = session.get(Deposit, item.id)
-            out = {"deposit": deposit_state(session, dep)}
-            if isinstance(result, DepositEntry):
-                out["entry"] = entry_json(result)
-            elif isinstance(result, Deposit) and result.id != dep.id:
-                out["performance_deposit"] = deposit_state(session, result)
-            return self.response(status, result=out)
-
-        return self._erp_answer(run)
-
-    @expose("/<int:pk>/refund", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("operate")
-    def refund(self, pk: int):
-        """Refund the held balance (body: date, amount, payee_account, bank_reference, note);
-        the late fee is computed; a second or concurrent refund answers 409
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: the deposit and the refund entry}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._act(pk, RefundSchema, lambda s, i, b: services.refund(
-            s, i, on=b["date"], amount=b["amount"], payee_account=b["payee_account"],
-            bank_reference=b["bank_reference"], note=b["note"]))
-
-    @expose("/<int:pk>/forfeit", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("operate")
-    def forfeit(self, pk: int):
-        """Forfeit for a reason the project lists (body: reason, date, amount, note)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: the deposit and the entry}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._act(pk, ForfeitSchema, lambda s, i, b: services.forfeit(
-            s, i, reason_id=b["reason"], on=b["date"], amount=b["amount"], note=b["note"]))
-
-    @expose("/<int:pk>/remit", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("operate")
-    def remit(self, pk: int):
-        """Remit the forfeited amount to the treasury (body: voucher_no, date, amount, note)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: the deposit and the entry}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._act(pk, RemitSchema, lambda s, i, b: services.remit(
-            s, i, voucher_no=b["voucher_no"], on=b["date"], amount=b["amount"], note=b["note"]))
-
-    @expose("/<int:pk>/convert", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("operate")
-    def convert(self, pk: int):
-        """Convert the winner's bid deposit into the performance deposit (body: contract,
-        date, number)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: both deposits}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._act(pk, ConvertSchema, lambda s, i, b: services.convert(
-            s, i, contract_id=b["contract"], on=b["date"], number=b["number"]))
-
-    @expose("/<int:pk>/release", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("operate")
-    def release(self, pk: int):
-        """Release a guarantee (body: date, note)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: the deposit}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._act(pk, ReleaseSchema, lambda s, i, b: services.release(
-            s, i, on=b["date"], note=b["note"]))
-
-    @expose("/<int:pk>/reverse", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("operate")
-    def reverse(self, pk: int):
-        """Reverse the latest live entry (body: reason, entry, date)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: the deposit and the reversal entry}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._act(pk, ReverseSchema, lambda s, i, b: services.reverse(
-            s, i, reason=b["reason"], entry_id=b["entry"], on=b["date"]))
-
-    @expose("/<int:pk>/trigger", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("operate")
-    def trigger(self, pk: int):
-        """Record the refund trigger (body: trigger, date, supplier_fault,
-        supplier_fault_reason); the due date is recomputed
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: the deposit}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._act(pk, TriggerSchema, lambda s, i, b: services.record_trigger(
-            s, i, trigger=b["trigger"], on=b["date"], supplier_fault=b["supplier_fault"],
-            fault_reason=b["supplier_fault_reason"]))
-
     @expose("/<int:pk>/entries", methods=["GET"])
     @protect()
     @safe
@@ -375,11 +109,8 @@ class DepositApi(PbApi):
             session = self.datamodel.session
             rows = session.execute(select(DepositEntry).where(DepositEntry.deposit_id == item.id)
                                    .order_by(DepositEntry.id)).scalars()
-            accrued = None
-            if item.status == "held" and item.due_date and item.form != "guarantee":
-                fee = services.late_fee(session, services.balances(session, item.id).held,
-                                        item.due_date, services.today(), region_id=item.region_id)
-                accrued = {"fee": str(ZERO if item.supplier_fault else fee.fee), "days": fee.days}
+            fee = services.accrued_late_fee(session, item)
+            accrued = {"fee": str(fee[0]), "days": fee[1]} if fee is not None else None
             return self.response(200, result=[entry_json(e) for e in rows],
                                  deposit=deposit_state(session, item), accrued_late_fee=accrued)
 
@@ -429,15 +160,12 @@ class DepositApi(PbApi):
         return self._erp_answer(run)
 
 
-ZERO = services.ZERO
-
-
-class ProjectReasonApi(PbApi):
-    pb_title = "项目不予退还情形"
+class ProjectReasonApi(ErpModelRestApi):
+    title = "项目不予退还情形"
     resource_name = "dl_project_reason"
     datamodel = SQLAInterface(ProjectForfeitReason)
     class_permission_name = "DlProjectReason"
-    validator = staticmethod(services.validate_project_reason)
+    rules = dl_rules.PROJECT_REASON
     list_columns = ["id", "project_id", "reason.id", "reason.name", "clause", "region.id",
                     "region.name"]
     show_columns = list_columns
@@ -449,12 +177,9 @@ class ProjectReasonApi(PbApi):
     label_columns = {"project": "采购项目", "reason": "不予退还事由", "clause": "招标文件条款",
                      "region": "所在地区"}
 
-    def pre_delete(self, item: Any) -> None:
-        services.check_delete(self.datamodel.session, item)
 
-
-class ForfeitReasonApi(PbApi):
-    pb_title = "不予退还事由"
+class ForfeitReasonApi(ErpModelRestApi):
+    title = "不予退还事由"
     resource_name = "dl_forfeit_reason"
     datamodel = SQLAInterface(ForfeitReason)
     class_permission_name = "DlForfeitReason"
@@ -467,12 +192,12 @@ class ForfeitReasonApi(PbApi):
                      "active": "启用"}
 
 
-class LprRateApi(PbApi):
-    pb_title = "一年期LPR"
+class LprRateApi(ErpModelRestApi):
+    title = "一年期LPR"
     resource_name = "dl_lpr_rate"
     datamodel = SQLAInterface(LprRate)
     class_permission_name = "DlLprRate"
-    validator = staticmethod(services.validate_lpr)
+    rules = dl_rules.LPR
     list_columns = ["id", "effective_date", "rate_percent", "source"]
     show_columns = list_columns
     add_columns = ["effective_date", "rate_percent", "source"]
@@ -482,10 +207,6 @@ class LprRateApi(PbApi):
     label_columns = {"effective_date": "生效日期", "rate_percent": "一年期LPR（%）",
                      "source": "来源"}
     max_page_size = 200
-
-    def pre_delete(self, item: Any) -> None:
-        if self.datamodel.session.execute(select(LprRate.id)).all().__len__() <= 1:
-            raise services.RuleError({"_schema": ["至少保留一条利率"]})
 
 
 # -- cleanup -----------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from core import tenancy
 from core.models import Organization
 from core.services import audit, settings, workdays
 from core.services.calendar import CalendarNotCovered
-from core.services.money import fmt_yuan, percent_of, to_money
+from core.services.money import fmt_yuan, percent_cap, to_money
 from core.services.statemachine import StateMachine, Transition, TransitionError
 from core.tenancy import Scope, ScopeViolation, current_scope
 
@@ -68,7 +68,7 @@ FEN = Decimal("0.01")
 MONEY_FORMS = ("transfer", "cheque", "draft")
 __all__ = [
     "DEPOSIT_FLOW", "LedgerImmutableError", "RuleError", "DuplicateError", "TransitionError",
-    "balances", "compute_due", "convert", "forfeit", "late_fee", "record_deposit", "refund",
+    "accrued_late_fee", "balances", "compute_due", "convert", "forfeit", "late_fee", "record_deposit", "refund",
     "release", "remit", "reverse", "validate_deposit",
 ]
 
@@ -305,6 +305,19 @@ def late_fee(session: Session, principal: Decimal, due_date: dt.date | None,
     return LateFee(fee, (paid_date - due_date).days, segments)
 
 
+def accrued_late_fee(session: Session, dep: Deposit, on: dt.date | None = None
+                     ) -> tuple[Decimal, int] | None:
+    """The late fee (资金占用费) accrued on a held, overdue money deposit up to ``on``
+    (today): ``(fee, overdue days)``; the fee is zero when the delay is the supplier's own
+    fault; None when none can accrue (not held, no due date, a guarantee). Raises a
+    RuleError when the LPR table lacks a rate for the period."""
+    if dep.status != "held" or dep.due_date is None or dep.form == "guarantee":
+        return None
+    fee = late_fee(session, balances(session, dep.id).held, dep.due_date, on or today(),
+                   region_id=dep.region_id)
+    return (ZERO if dep.supplier_fault else fee.fee), fee.days
+
+
 # -- due dates --------------------------------------------------------------------------------------
 def refund_days(session: Session, trigger: str, region_id: int | None) -> int:
     return settings.get(REFUND_DAYS[trigger][0], region_id=region_id, session=session)
@@ -440,10 +453,10 @@ def validate_deposit(session: Session, dep: Deposit, *, scope: Scope | None = No
             what = "采购包预算" if package is not None else "采购项目预算"
             cap_pct = settings.get("deposit.bid_cap_percent", region_id=project.region_id,
                                    session=session)
-            cap = percent_of(base, cap_pct)
-            if amount > cap:
+            cap = percent_cap(base, cap_pct)  # exact; shown rounded down to the fen
+            if cap.exceeded_by(amount):
                 errors.add("amount", f"投标保证金不得超过{what}的{_pct(cap_pct)}%"
-                                     f"（{what} {fmt_yuan(base)}，上限 {fmt_yuan(cap)}）")
+                                     f"（{what} {fmt_yuan(base)}，上限 {fmt_yuan(cap.shown)}）")
         if dep.kind == "performance" and project is not None:
             if contract is None:
                 errors.add("contract", "履约保证金须关联采购合同")
@@ -455,10 +468,10 @@ def validate_deposit(session: Session, dep: Deposit, *, scope: Scope | None = No
                 if amount is not None:
                     cap_pct = settings.get("deposit.performance_cap_percent",
                                            region_id=project.region_id, session=session)
-                    cap = percent_of(contract.amount, cap_pct)
-                    if amount > cap:
+                    cap = percent_cap(contract.amount, cap_pct)
+                    if cap.exceeded_by(amount):
                         errors.add("amount", f"履约保证金不得超过合同金额的{_pct(cap_pct)}%"
-                                             f"（合同金额 {fmt_yuan(contract.amount)}，上限 {fmt_yuan(cap)}）")
+                                             f"（合同金额 {fmt_yuan(contract.amount)}，上限 {fmt_yuan(cap.shown)}）")
         if dep.form not in FORMS:
             errors.add("form", "缴纳形式只能是：银行转账（transfer）、支票（cheque）、汇票（draft）、"
                                "保函（guarantee）；不收取现金")
@@ -729,10 +742,10 @@ def convert(session: Session, deposit_id: int, *, contract_id: Any, on: Any = No
     on = _entry_date(errors, on, dep)
     b = balances(session, dep.id)
     cap_pct = settings.get("deposit.performance_cap_percent", region_id=dep.region_id, session=session)
-    cap = percent_of(contract.amount, cap_pct)
-    if b.held > cap:
+    cap = percent_cap(contract.amount, cap_pct)
+    if cap.exceeded_by(b.held):
         errors.add("amount", f"转入金额 {fmt_yuan(b.held)} 超过履约保证金上限：合同金额的"
-                             f"{_pct(cap_pct)}%（{fmt_yuan(cap)}）")
+                             f"{_pct(cap_pct)}%（{fmt_yuan(cap.shown)}）")
     errors.raise_if_any()
     perf = Deposit(number=_text(number) or f"{dep.number}-LY", kind="performance",
                    project_id=dep.project_id, package_id=dep.package_id, contract_id=contract.id,

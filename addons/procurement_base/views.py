@@ -9,31 +9,35 @@ nothing is written.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any, ClassVar
 
-from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import ModelView, expose, has_access
-from flask_appbuilder.fields import QuerySelectField
-from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, Select2Widget
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual, FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
-from flask_appbuilder.urltools import get_filter_args, get_order_args
-from marshmallow import ValidationError
-from sqlalchemy import select
-from wtforms import BooleanField, PasswordField, SelectField
+from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from core.models import ORG_TYPES, SUPPLIER_SIZES, Organization, Region
-from core.services.export import send_xlsx
-from core.services.money import fmt_yuan
-from core.services.statemachine import TransitionError
-from core.tenancy import ScopeViolation, current_scope
+from core.errors import ConflictError, message_text
+from core.models import ORG_TYPES, SUPPLIER_SIZES, Organization
+from core.rules import ModelRules
+from core.tenancy import current_scope
+from core.views.base import (
+    ErpModelView,
+    flag_field,
+    labelled,
+    money_text,
+    parse_date,
+    region_field,
+    select_field,
+)
 
 from . import reports, services
-from .api import OrgUserScopeFilter, hash_password
+from . import rules as pb_rules
+from .actions import CONTRACT_ACTIONS, PROJECT_ACTIONS
+from .api import OrgUserScopeFilter
 from .models import (
     BID_STATES,
     CONTRACT_STATES,
@@ -49,232 +53,50 @@ from .models import (
     PaymentPlan,
     Project,
 )
+from .rules import PbRules
 
 CATEGORY = "采购管理"
 TEMPLATES = "procurement_base"
 TEMPLATE_FOLDER = str(Path(__file__).resolve().parent / "templates")
 
-
-def _money(value: Any) -> str:
-    return fmt_yuan(value) if value is not None else ""
-
-
-def _labelled(mapping: dict[str, str]):
-    return lambda value: mapping.get(value, value or "")
-
-
-def _choices(mapping: dict[str, str], empty: str | None = None) -> list[tuple[str, str]]:
-    out = [("", empty)] if empty is not None else []
-    return out + list(mapping.items())
+# the shared display helpers live in core.views.base; these names are kept for modules that
+# imported them from here before core had them
+_money = money_text
+_labelled = labelled
+_select = select_field
+_flag = flag_field
+_region_field = region_field
+_parse_date = parse_date
+_message_text = message_text
 
 
-def _select(label: str, mapping: dict[str, str], empty: str | None = None) -> SelectField:
-    return SelectField(label, choices=_choices(mapping, empty), widget=Select2Widget(),
-                       validators=[] if empty is not None else [DataRequired("请选择")])
+class DeleteRefused(ConflictError):
+    """A delete the rules refuse (kept for modules that raise it; raise core.errors)."""
+
+    code = "delete_refused"
 
 
-def _flag(label: str, default: bool = False) -> BooleanField:
-    """A checkbox that may stay unticked (FAB marks non-null booleans as required input)."""
-    return BooleanField(label, default=default)
+class PbModelView(ErpModelView):
+    """The module's pages on :class:`core.views.ErpModelView`; ``validator(session, item)``
+    (modules not yet on a rules object) with deletes checked by :func:`services.check_delete`."""
 
-
-def _region_field(blank: str) -> QuerySelectField:
-    """An optional region choice (the service fills it in when left empty)."""
-    from core.db import db
-
-    return QuerySelectField(
-        "所在地区", query_func=lambda: db.session.query(Region).order_by(Region.code),
-        get_pk_func=lambda r: r.id, allow_blank=True, blank_text=blank, widget=Select2Widget(),
-    )
-
-
-def _parse_date(raw: str | None) -> dt.date | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError({"date": ["日期格式不正确，应为 YYYY-MM-DD"]}) from None
-
-
-class DeleteRefused(Exception):
-    """A delete the rules refuse; FAB shows the message."""
-
-
-def _blank_as_dash(value: Any) -> Any:
-    return "—" if value is None or value == "" else value
-
-
-def _none_safe(fmt: Any) -> Any:
-    def wrapped(value: Any) -> Any:
-        return "—" if value is None else fmt(value)
-
-    return wrapped
-
-
-class PbModelView(ModelView):
-    """Base of the module's pages: service validation with field-level messages."""
-
-    validator: ClassVar[Any] = None
     template_folder = TEMPLATE_FOLDER
-    list_template = f"{TEMPLATES}/list.html"
-    page_size = 20
-    #: the permission (view name) of the Excel export, when the page has one
-    export_permission: ClassVar[str | None] = None
 
-    def __init__(self, **kwargs: Any) -> None:
-        # an empty date or amount shows as "—", never "None"
-        formatters = dict(type(self).formatters_columns or {})
-        for col in self.list_columns or []:
-            if col not in formatters:
-                formatters[col] = _blank_as_dash
-            else:
-                formatters[col] = _none_safe(formatters[col])
-        self.formatters_columns = formatters
-        super().__init__(**kwargs)
-        self.extra_args = {
-            **(self.extra_args or {}),
-            "pb_export_endpoint": f"{type(self).__name__}.export" if self.export_permission else None,
-            "pb_export_permission": self.export_permission,
-        }
+    @classmethod
+    def model_rules(cls) -> ModelRules:
+        if cls.rules is None:
+            cls.rules = PbRules(getattr(cls, "validator", None))
+        return cls.rules
 
-    # -- hooks -----------------------------------------------------------------------------
-    def _pb_validate(self, item: Any) -> None:
-        validator = type(self).validator
-        if validator is not None:
-            validator(self.datamodel.session, item)
-
-    def pre_add(self, item: Any) -> None:
-        self._pb_validate(item)
-
-    def pre_update(self, item: Any) -> None:
-        self._pb_validate(item)
-
-    def pre_delete(self, item: Any) -> None:
-        try:
-            services.check_delete(self.datamodel.session, item)
-        except (ValidationError, ScopeViolation) as exc:
-            raise DeleteRefused(_message_text(exc)) from None
-
-    # -- field-level messages on the forms ----------------------------------------------------
-    def _pb_form_errors(self, form: Any, exc: Exception) -> None:
-        self.datamodel.session.rollback()
-        if isinstance(exc, ScopeViolation):
-            messages = {exc.field: [exc.message]}
-        else:
-            messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        for field, texts in messages.items():
-            name = "region" if field == "region_id" else field
-            texts = texts if isinstance(texts, list) else [str(texts)]
-            if name in form:
-                form[name].errors = [*list(form[name].errors or ()), *texts]
-            else:
-                for text in texts:
-                    flash(text, "danger")
-        flash("数据校验未通过，未保存任何数据，请按提示修改", "danger")
-
-    def _add(self):
-        is_valid_form = True
-        get_filter_args(self._filters, disallow_if_not_in_search=False)
-        exclude_cols = self._filters.get_relation_cols()
-        form = self.add_form.refresh()
-        if request.method == "POST":
-            self._fill_form_exclude_cols(exclude_cols, form)
-            if form.validate():
-                self.process_form(form, True)
-                item = self.datamodel.obj()
-                try:
-                    form.populate_obj(item)
-                    self.pre_add(item)
-                except (ValidationError, ScopeViolation) as exc:
-                    self._pb_form_errors(form, exc)
-                    is_valid_form = False
-                else:
-                    try:
-                        self.datamodel.add(item)
-                        self.post_add(item)
-                        flash(self.add_row_message, "success")
-                    except ScopeViolation as exc:
-                        self.datamodel.session.rollback()
-                        flash(exc.message, "danger")
-                    except Exception as exc:  # the database refused: say so, write nothing
-                        self.datamodel.session.rollback()
-                        flash(f"保存失败：{exc.__class__.__name__}", "danger")
-                    return None
-            else:
-                is_valid_form = False
-        if is_valid_form:
-            self.update_redirect()
-        return self._get_add_widget(form=form, exclude_cols=exclude_cols)
-
-    def _edit(self, pk):
-        get_filter_args(self._filters, disallow_if_not_in_search=False)
-        exclude_cols = self._filters.get_relation_cols()
-        item = self.datamodel.get(pk, self._base_filters)
-        if not item:
-            abort(404)
-        pk = self.datamodel.get_pk_value(item)
-        if request.method == "POST":
-            form = self.edit_form.refresh(request.form)
-            self._fill_form_exclude_cols(exclude_cols, form)
-            form._id = pk
-            if form.validate():
-                self.process_form(form, False)
-                try:
-                    form.populate_obj(item)
-                    self.pre_update(item)
-                except (ValidationError, ScopeViolation) as exc:
-                    self._pb_form_errors(form, exc)
-                    item = self.datamodel.get(pk, self._base_filters)
-                else:
-                    try:
-                        self.datamodel.edit(item)
-                        self.post_update(item)
-                        flash(self.edit_row_message, "success")
-                    except ScopeViolation as exc:
-                        self.datamodel.session.rollback()
-                        flash(exc.message, "danger")
-                    except Exception as exc:
-                        self.datamodel.session.rollback()
-                        flash(f"保存失败：{exc.__class__.__name__}", "danger")
-                    return None
-        else:
-            form = self.edit_form.refresh(obj=item)
-            self.prefill_form(form, pk)
-        widgets = self._get_edit_widget(form=form, exclude_cols=exclude_cols)
-        return self._get_related_views_widgets(
-            item, orders=get_order_args(), pages={}, page_sizes={}, widgets=widgets)
-
-    # -- export ---------------------------------------------------------------------------------
     def _pb_export(self, build: Any):
-        get_filter_args(self._filters)
-        filters = self._filters.get_joined_filters(self._base_filters)
-        order_column, order_direction = get_order_args().get(
-            type(self).__name__, self.base_order or ("", ""))
-        model = self.datamodel.obj
-        query = self.datamodel.apply_all(self.datamodel.session.query(model), filters,
-                                         order_column, order_direction).order_by(model.id)
-        body, name = build(query)
-        return send_xlsx(body, name)
-
-
-def _message_text(exc: Exception) -> str:
-    if isinstance(exc, ScopeViolation):
-        return exc.message
-    if isinstance(exc, TransitionError):
-        return exc.message
-    messages = getattr(exc, "messages", None)
-    if isinstance(messages, dict):
-        return "；".join(m for texts in messages.values() for m in (texts if isinstance(texts, list) else [texts]))
-    return str(exc)
+        return self.export_xlsx(build)
 
 
 # -- catalog ----------------------------------------------------------------------------------
 class CatalogView(PbModelView):
     datamodel = SQLAInterface(CatalogItem)
     class_permission_name = "PbCatalog"
-    validator = staticmethod(services.validate_catalog_item)
+    rules = pb_rules.CATALOG
     list_title = show_title = "政府采购品目"
     add_title = "新增品目"
     edit_title = "修改品目"
@@ -329,12 +151,6 @@ class _OrgView(PbModelView):
     label_columns = ORG_LABELS
     formatters_columns = {"org_type": _labelled(ORG_TYPES), "size": _labelled(SUPPLIER_SIZES)}
 
-    def _pb_validate(self, item: Organization) -> None:
-        if item.active is None:
-            item.active = True
-        services.validate_organization(self.datamodel.session, item,
-                                       org_types=services.ORG_GROUPS[self.group])
-
 
 def _org_view(name: str, group: str, permission: str, title: str, parent_label: str,
               parent_types: tuple[str, ...]) -> type[_OrgView]:
@@ -350,6 +166,7 @@ def _org_view(name: str, group: str, permission: str, title: str, parent_label: 
         "datamodel": SQLAInterface(Organization),
         "class_permission_name": permission,
         "group": group,
+        "rules": pb_rules.ORGANIZATION_GROUPS[group],
         "list_title": title, "show_title": title,
         "add_title": f"新增{title}", "edit_title": f"修改{title}",
         "base_filters": [["org_type", FilterInFunction, lambda t=types: list(t)]],
@@ -400,6 +217,7 @@ def _org_user_view() -> type[PbModelView]:
         order_columns = ["username", "first_name", "last_name"]
         base_order = ("username", "asc")
         base_filters = [["id", OrgUserScopeFilter, None]]
+        rules = pb_rules.ORG_USER
         label_columns = {"username": "用户名", "first_name": "姓", "last_name": "名",
                          "email": "电子邮箱", "organization": "所属单位", "roles": "角色",
                          "active": "启用", "password": "密码", "conf_password": "确认密码",
@@ -419,16 +237,6 @@ def _org_user_view() -> type[PbModelView]:
         add_form_query_rel_fields = rel
         edit_form_query_rel_fields = rel
 
-        def pre_add(self, item: Any) -> None:
-            if item.active is None:
-                item.active = True
-            services.validate_org_user(self.datamodel.session, item, password=item.password,
-                                       new=True)
-            item.password = hash_password(item.password)
-
-        def pre_update(self, item: Any) -> None:
-            services.validate_org_user(self.datamodel.session, item)
-
     return OrgUserView
 
 
@@ -439,7 +247,7 @@ OrgUserView = _org_user_view()
 class PaymentPlanView(PbModelView):
     datamodel = SQLAInterface(PaymentPlan)
     class_permission_name = "PbPaymentPlan"
-    validator = staticmethod(services.validate_payment_plan)
+    rules = pb_rules.PAYMENT_PLAN
     list_title = show_title = "付款计划"
     add_title = "新增付款计划"
     edit_title = "修改付款计划"
@@ -457,7 +265,7 @@ class PaymentPlanView(PbModelView):
 class PaymentView(PbModelView):
     datamodel = SQLAInterface(Payment)
     class_permission_name = "PbPayment"
-    validator = staticmethod(services.validate_payment)
+    rules = pb_rules.PAYMENT
     list_title = show_title = "付款记录"
     add_title = "登记付款"
     edit_title = "修改付款记录"
@@ -475,7 +283,7 @@ class PaymentView(PbModelView):
 class BidView(PbModelView):
     datamodel = SQLAInterface(Bid)
     class_permission_name = "PbBid"
-    validator = staticmethod(services.validate_bid)
+    rules = pb_rules.BID
     list_title = show_title = "投标"
     add_title = "登记投标"
     edit_title = "修改投标"
@@ -497,7 +305,7 @@ class BidView(PbModelView):
 class PackageView(PbModelView):
     datamodel = SQLAInterface(Package)
     class_permission_name = "PbPackage"
-    validator = staticmethod(services.validate_package)
+    rules = pb_rules.PACKAGE
     related_views = [BidView]
     list_title = show_title = "采购包"
     add_title = "新增采购包"
@@ -519,9 +327,9 @@ class ContractView(PbModelView):
     datamodel = SQLAInterface(Contract)
     class_permission_name = "PbContract"
     export_permission = "PbContract"
-    validator = staticmethod(services.validate_contract)
+    record_actions = CONTRACT_ACTIONS
+    rules = pb_rules.CONTRACT
     related_views = [PaymentPlanView, PaymentView]
-    show_template = f"{TEMPLATES}/show.html"
     list_title = show_title = "采购合同"
     add_title = "登记合同"
     edit_title = "修改合同"
@@ -561,50 +369,17 @@ class ContractView(PbModelView):
         """The filtered contract list as xlsx."""
         return self._pb_export(reports.contract_xlsx)
 
-    @expose("/show/<pk>", methods=["GET"])
-    @has_access
-    def show(self, pk):
-        pk = self._deserialize_pk_if_composite(pk)
-        widgets = self._show(pk)
-        item = self.datamodel.get(pk, self._base_filters)
-        return self.render_template(
-            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
-            related_views=self._related_views,
-            pb_transitions=services.transition_options(services.CONTRACT_FLOW, item,
-                                                       self.datamodel.session),
-            pb_status=CONTRACT_STATES.get(item.status), pb_transition_endpoint="ContractView.transition",
-            pb_bids=[],
-        )
-
-    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
-    @has_access
-    @permission_name("transition")
-    def transition(self, pk: int, name: str):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        session = self.datamodel.session
-        try:
-            on = _parse_date(request.form.get("date"))
-            services.assert_manages_contract(session, item)
-            services.transition_contract(session, item, name, on=on,
-                                         reason=(request.form.get("reason") or "").strip() or None)
-            session.commit()
-            flash(f"已执行“{services.CONTRACT_FLOW.transition_label(name)}”，合同状态："
-                  f"{CONTRACT_STATES[item.status]}", "success")
-        except (TransitionError, ValidationError, ScopeViolation) as exc:
-            session.rollback()
-            flash(_message_text(exc), "danger")
-        return redirect(url_for("ContractView.show", pk=pk))
+    def show_context(self, item: Contract) -> dict[str, Any]:
+        return {"erp_status": CONTRACT_STATES.get(item.status)}
 
 
 class ProjectView(PbModelView):
     datamodel = SQLAInterface(Project)
     class_permission_name = "PbProject"
     export_permission = "PbProject"
-    validator = staticmethod(services.validate_project)
+    record_actions = PROJECT_ACTIONS
+    rules = pb_rules.PROJECT
     related_views = [PackageView, BidView, ContractView]
-    show_template = f"{TEMPLATES}/show.html"
     list_title = show_title = "采购项目"
     add_title = "新建采购项目"
     edit_title = "修改采购项目"
@@ -656,52 +431,8 @@ class ProjectView(PbModelView):
         """The filtered project list as xlsx."""
         return self._pb_export(reports.project_xlsx)
 
-    @expose("/show/<pk>", methods=["GET"])
-    @has_access
-    def show(self, pk):
-        pk = self._deserialize_pk_if_composite(pk)
-        widgets = self._show(pk)
-        item = self.datamodel.get(pk, self._base_filters)
-        session = self.datamodel.session
-        bids = []
-        if item.status == "evaluated":
-            bids = [{"id": b.id, "label": f"包{b.package.number} {b.supplier.name} {_money(b.price)}"
-                                            + ("（已确定中标）" if b.status == "won" else ""),
-                     "selected": b.status == "won"}
-                    for b in session.execute(select(Bid).join(Package, Bid.package_id == Package.id)
-                                             .where(Package.project_id == item.id,
-                                                    Bid.status.in_(("submitted", "won")))
-                                             .order_by(Package.number, Bid.price)).scalars()]
-        return self.render_template(
-            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
-            related_views=self._related_views,
-            pb_transitions=services.transition_options(services.PROJECT_FLOW, item, session),
-            pb_status=PROJECT_STATES.get(item.status), pb_transition_endpoint="ProjectView.transition",
-            pb_bids=bids,
-        )
-
-    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
-    @has_access
-    @permission_name("transition")
-    def transition(self, pk: int, name: str):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        session = self.datamodel.session
-        try:
-            on = _parse_date(request.form.get("date"))
-            winners = [int(v) for v in request.form.getlist("winning_bids") if v.isdigit()]
-            services.assert_manages_project(session, item)
-            services.transition_project(session, item, name, on=on,
-                                        reason=(request.form.get("reason") or "").strip() or None,
-                                        winning_bids=winners or None)
-            session.commit()
-            flash(f"已执行“{services.PROJECT_FLOW.transition_label(name)}”，项目状态："
-                  f"{PROJECT_STATES[item.status]}", "success")
-        except (TransitionError, ValidationError, ScopeViolation) as exc:
-            session.rollback()
-            flash(_message_text(exc), "danger")
-        return redirect(url_for("ProjectView.show", pk=pk))
+    def show_context(self, item: Project) -> dict[str, Any]:
+        return {"erp_status": PROJECT_STATES.get(item.status)}
 
 
 VIEWS = (

@@ -1,0 +1,587 @@
+"""Actions declared once: core derives the API endpoint (with its OpenAPI text), the page
+button and form, the audit entry, the error mapping and the commit.
+
+An action is something a user does *to one record* beyond editing it: a state-machine
+transition (publish a project, sign a contract) or a named action (refund a deposit).
+Declare the model's actions once, next to its API and page::
+
+    from marshmallow import Schema, fields
+    from core.actions import Action, Actions
+
+    class RefundBody(Schema):
+        date = fields.Date(load_default=None, metadata={"label": "退还日期",
+                                                        "default": lambda s, dep: today()})
+        bank_reference = fields.String(required=True, metadata={"label": "银行交易流水号"})
+
+    DEPOSIT_ACTIONS = Actions(
+        Action("refund", "退还", schema=RefundBody,
+               run=lambda session, dep, body: services.refund(session, dep.id, **body),
+               available=lambda session, dep: services.refusal(session, dep, "refund"),
+               result=deposit_result),
+        ...,
+        permission="operate",                     # FAB permission: can_operate on the view
+        guard=services.may_operate,               # who may act on this record
+        api_path="/<int:pk>/{name}",              # one endpoint per action (or, for a
+                                                  # machine, "/<int:pk>/transition/<string:name>")
+        page_path="/act/<int:pk>/<string:name>",
+    )
+
+    class DepositApi(ErpModelRestApi):  record_actions = DEPOSIT_ACTIONS
+    class DepositView(ErpModelView):    record_actions = DEPOSIT_ACTIONS
+
+For a state machine, :meth:`Actions.from_machine` makes one action per transition
+(label, "reason required" and availability from the machine).
+
+What core derives
+-----------------
+
+* **API** (``ErpModelRestApi`` subclasses with ``record_actions``): ``POST <api_path>``, protected
+  by ``can_<permission>`` on the API's ``class_permission_name``. The record is loaded with
+  the API's filters (the user's scope: unknown or out of scope -> 404), the JSON body
+  (optional when every field is optional) is loaded with the action's schema (422 with
+  field messages), the guard runs (403), then ``run(session, obj, body)``; any
+  :mod:`core.errors` error (``TransitionError`` included) is answered in the envelope and
+  rolled back; otherwise the session is committed and the answer is
+  ``{"result": result(session, obj, value)}`` with the action's ``status`` (200). The
+  endpoint's OpenAPI operation is generated from the declaration (summary, path
+  parameters, request body schema as a component, the responses).
+* **Page** (``ErpModelView`` subclasses with ``record_actions``): the show page lists the actions
+  the user may run on the record: the permission AND the guard must allow it (otherwise
+  the action is not shown at all); an action not available in the record's current state
+  is shown with the reason and no button; an available one as a form built from its
+  schema (dates, texts, numbers, selects from ``metadata["choices"]``, checkboxes,
+  hidden values) with one button. ``POST <page_path>`` runs it the same way as the API,
+  flashes ``done(obj, value)`` (or "已执行“<label>”") on success, or the error's
+  messages, and returns to the show page.
+* **Audit**: transitions are audited by their machine's audit hook; a named action that
+  does not go through a machine declares ``audit=True`` and core records one entry
+  (``action=<name>``, the record, the body) in the same transaction.
+
+Schema field ``metadata`` read by the page form: ``label``, ``placeholder``, ``help``,
+``choices`` (``fn(session, obj) -> [(value, label)]``), ``default``
+(``fn(session, obj) -> value``), ``widget`` (``"hidden"``, ``"textarea"``).
+
+Existing API paths and bodies stay exactly as they were (see docs/api.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import yaml
+from marshmallow import Schema, fields
+
+from core.errors import ErpError, ForbiddenError, NotFoundError
+
+__all__ = ["Action", "ActionOption", "Actions", "FormInput"]
+
+Guard = Callable[[Any, Any], Any]  # (session, obj) -> None | refusal sentence (or raises)
+
+
+@dataclass(eq=False)
+class Action:
+    """One action on a record."""
+
+    name: str
+    label: str
+    #: ``run(session, obj, body) -> value``: the service call (raises core.errors to refuse)
+    run: Callable[[Any, Any, dict[str, Any]], Any]
+    #: the input (API JSON body, page form); None: no input
+    schema: type[Schema] | None = None
+    #: FAB permission name (``can_<permission>``); None: the set's
+    permission: str | None = None
+    #: who may run it on this record (beside the set's guard): None/refusal, or raises
+    guard: Guard | None = None
+    #: whether it can run in the record's current state: None (yes), the reason it cannot
+    #: (the page shows it, no button), or False (not for this record now: not shown)
+    available: Guard | None = None
+    #: the API's ``result`` from ``(session, obj, value)``; None: the set's
+    result: Callable[[Any, Any, Any], Any] | None = None
+    status: int = 200
+    #: one line for the OpenAPI text (the label when empty)
+    description: str = ""
+    #: the page's success message: a sentence or ``fn(obj, value) -> str``
+    done: str | Callable[[Any, Any], str] | None = None
+    #: record one audit entry (for actions that do not go through a state machine)
+    audit: bool = False
+    #: bootstrap class of the page button
+    button: str = "btn-primary"
+    #: the page button's text: ``fn(session, obj) -> str`` (the label when None)
+    button_text: Callable[[Any, Any], str] | None = None
+    #: a hint beside the page form: ``fn(session, obj) -> str | None``
+    note: Callable[[Any, Any], str | None] | None = None
+    #: the transition needs a reason (machine actions)
+    require_reason: bool = False
+    #: the schema fields the page form shows (None: all of them)
+    inputs: tuple[str, ...] | None = None
+    #: labels of the page form's inputs (over the schema's ``metadata["label"]``)
+    input_labels: dict[str, str] | None = None
+    #: the page form's initial values: ``fn(session, obj) -> {field: value}``
+    defaults: Callable[[Any, Any], dict[str, Any]] | None = None
+
+
+@dataclass
+class FormInput:
+    name: str
+    label: str
+    kind: str  # date, text, textarea, number, select, multiselect, checkbox, hidden
+    required: bool = False
+    value: Any = None
+    choices: list[tuple[Any, str]] = field(default_factory=list)
+    placeholder: str = ""
+    help: str = ""
+
+
+@dataclass
+class ActionOption:
+    """An action as the show page draws it for the current user."""
+
+    action: Action
+    label: str
+    available: bool
+    refusal: str | None
+    inputs: list[FormInput]
+    note: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.action.name
+
+
+class Actions:
+    """The actions of one model (shared by its API and its page)."""
+
+    def __init__(self, *actions: Action, permission: str = "transition",
+                 guard: Guard | None = None,
+                 result: Callable[[Any, Any, Any], Any] | None = None,
+                 api_path: str | None = "/<int:pk>/transition/<string:name>",
+                 page_path: str = "/transition/<int:pk>/<string:name>",
+                 api_method: str = "transition", page_method: str = "transition",
+                 machine: Any = None, module: str | None = None,
+                 object_type: str | None = None) -> None:
+        self.actions: dict[str, Action] = {}
+        for a in actions:
+            if a.name in self.actions:
+                raise ValueError(f"action {a.name!r} declared twice")
+            self.actions[a.name] = a
+        self.permission = permission
+        self.guard = guard
+        self.result = result
+        self.api_path = api_path
+        self.page_path = page_path
+        self.api_method = api_method
+        self.page_method = page_method
+        self.machine = machine
+        self.module = module
+        self.object_type = object_type
+
+    def __iter__(self):
+        return iter(self.actions.values())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.actions
+
+    def get(self, name: str) -> Action | None:
+        return self.actions.get(name)
+
+    @property
+    def per_action_paths(self) -> bool:
+        return bool(self.api_path) and "{name}" in self.api_path
+
+    # -- construction --------------------------------------------------------------------------
+    @classmethod
+    def from_machine(cls, machine: Any, run: Callable[[Any, Any, str, dict[str, Any]], Any], *,
+                     schema: type[Schema] | None = None,
+                     schemas: dict[str, type[Schema]] | None = None,
+                     only: Iterable[str] | None = None, **kw: Any) -> Actions:
+        """One action per transition of ``machine``: ``run(session, obj, name, body)``;
+        availability is the machine's check (state, guards) unless ``available`` is given
+        per name in ``kw["available"]`` (``fn(session, obj, name)``)."""
+        available_fn = kw.pop("available", None)
+        done = kw.pop("done", None)
+        buttons = kw.pop("buttons", {})
+        inputs = kw.pop("inputs", None)
+        input_labels = kw.pop("input_labels", None)
+        defaults_fn = kw.pop("defaults", None)
+        seen: set[str] = set()
+        actions = []
+        for t in machine.transitions:
+            if t.name in seen or (only is not None and t.name not in only):
+                continue
+            seen.add(t.name)
+
+            def _run(session: Any, obj: Any, body: dict[str, Any], _n: str = t.name) -> Any:
+                return run(session, obj, _n, body)
+
+            def _available(session: Any, obj: Any, _n: str = t.name) -> str | None:
+                if available_fn is not None:
+                    return available_fn(session, obj, _n)
+                return machine_refusal(machine, session, obj, _n)
+
+            actions.append(Action(
+                t.name, t.label, _run, schema=(schemas or {}).get(t.name, schema),
+                available=_available, done=done, require_reason=t.require_reason,
+                button=buttons.get(t.name, "btn-primary"),
+                inputs=inputs(t) if callable(inputs) else None,
+                input_labels=input_labels(t) if callable(input_labels) else None,
+                defaults=(functools.partial(defaults_fn, name=t.name)
+                          if defaults_fn is not None else None)))
+        return cls(*actions, machine=machine, **kw)
+
+    # -- running ---------------------------------------------------------------------------------
+    def check_guards(self, session: Any, obj: Any, action: Action) -> None:
+        """Raise (403 unless the guard raised its own error) when the user may not run it."""
+        for guard in (self.guard, action.guard):
+            if guard is None:
+                continue
+            refusal = guard(session, obj)
+            if refusal:
+                raise ForbiddenError(str(refusal))
+
+    def may_run(self, session: Any, obj: Any, action: Action) -> bool:
+        from core.tenancy import ScopeViolation
+
+        try:
+            with session.no_autoflush:
+                self.check_guards(session, obj, action)
+        except (ErpError, ScopeViolation):
+            return False
+        return True
+
+    def unknown(self, obj: Any, name: str) -> ErpError:
+        if self.machine is not None:
+            try:
+                self.machine.check(obj, name, reason="-")
+            except ErpError as exc:
+                return exc
+        return NotFoundError("没有该操作")
+
+    def perform(self, session: Any, obj: Any, name: str, body: dict[str, Any]) -> tuple[Action, Any]:
+        """Guard, run and audit ``name`` on ``obj`` (no commit): ``(action, value)``."""
+        action = self.get(name)
+        if action is None:
+            raise self.unknown(obj, name)
+        self.check_guards(session, obj, action)
+        value = action.run(session, obj, body)
+        if action.audit:
+            self._audit(session, obj, action, body)
+        return action, value
+
+    def _audit(self, session: Any, obj: Any, action: Action, body: dict[str, Any]) -> None:
+        from sqlalchemy import inspect as sa_inspect
+
+        from core.services import audit
+
+        mapper = sa_inspect(type(obj), raiseerr=False)
+        object_type = self.object_type or (
+            mapper.local_table.name if mapper is not None else type(obj).__name__)
+        audit.record(session, action=action.name, object_type=object_type,
+                     object_id=getattr(obj, "id", None), after=_jsonable(body),
+                     module=self.module, region_id=getattr(obj, "region_id", None))
+
+    def load(self, action: Action, data: dict[str, Any]) -> dict[str, Any]:
+        if action.schema is None:
+            return {}
+        return action.schema().load(data)
+
+    def result_of(self, session: Any, obj: Any, action: Action, value: Any) -> Any:
+        fn = action.result or self.result
+        if fn is not None:
+            return fn(session, obj, value)
+        return {"id": getattr(obj, "id", None)}
+
+    # -- the page --------------------------------------------------------------------------------
+    def options(self, session: Any, obj: Any, may: Callable[[str], bool]) -> list[ActionOption]:
+        """What the show page draws: actions the user's permission and the guard allow."""
+        out = []
+        for action in self:
+            if not may(action.permission or self.permission):
+                continue
+            if not self.may_run(session, obj, action):
+                continue
+            with session.no_autoflush:
+                refusal = action.available(session, obj) if action.available else None
+            if refusal is False:
+                continue
+            text = action.button_text(session, obj) if action.button_text else action.label
+            note = action.note(session, obj) if action.note else None
+            inputs = form_inputs(action, session, obj) if not refusal else []
+            out.append(ActionOption(action, text, not refusal, refusal or None, inputs, note))
+        return out
+
+    def load_form(self, action: Action, form: Any) -> dict[str, Any]:
+        """The page form as the API body (then loaded with the same schema)."""
+        if action.schema is None:
+            return {}
+        data: dict[str, Any] = {}
+        for name, f in action.schema().load_fields.items():
+            key = f.data_key or name
+            if isinstance(f, fields.List):
+                values = [v for v in form.getlist(key) if v.strip()]
+                if values:
+                    data[key] = [_form_scalar(f.inner, v) for v in values]
+                continue
+            if isinstance(f, fields.Boolean):
+                data[key] = form.get(key) in ("y", "on", "true", "1")
+                continue
+            raw = form.get(key)
+            if raw is None or raw.strip() == "":
+                continue
+            data[key] = _form_scalar(f, raw.strip())
+        return data
+
+
+def machine_refusal(machine: Any, session: Any, obj: Any, name: str) -> str | bool | None:
+    """A transition's availability for the page: None (possible), its guard's refusal, or
+    False when the record's state does not have it (the button is not shown at all)."""
+    try:
+        machine.check(obj, name, reason="-", session=session)
+    except ErpError as exc:
+        if exc.code in ("invalid_state", "unknown_transition"):
+            return False
+        return exc.text
+    return None
+
+
+def _form_scalar(f: Any, raw: str) -> Any:
+    if isinstance(f, fields.Integer) and raw.lstrip("-").isdigit():
+        return int(raw)
+    return raw
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _kind(f: Any) -> str:
+    from core.services.money import MoneyField
+
+    widget = (f.metadata or {}).get("widget")
+    if widget:
+        return widget
+    if isinstance(f, fields.List):
+        return "multiselect"
+    if (f.metadata or {}).get("choices") is not None:
+        return "select"
+    if isinstance(f, fields.Date):
+        return "date"
+    if isinstance(f, fields.Boolean):
+        return "checkbox"
+    if isinstance(f, MoneyField) or isinstance(f, fields.Number):
+        return "number"
+    return "text"
+
+
+def form_inputs(action: Action, session: Any, obj: Any) -> list[FormInput]:
+    if action.schema is None:
+        return []
+    out = []
+    initial = action.defaults(session, obj) if action.defaults is not None else {}
+    for name, f in action.schema().load_fields.items():
+        if action.inputs is not None and name not in action.inputs:
+            continue
+        meta = f.metadata or {}
+        choices_fn = meta.get("choices")
+        default = meta.get("default")
+        if name in initial:
+            value = initial[name]
+        else:
+            value = default(session, obj) if callable(default) else default
+        if isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        choices = list(choices_fn(session, obj)) if callable(choices_fn) else []
+        out.append(FormInput(
+            name=f.data_key or name,
+            label=(action.input_labels or {}).get(name) or meta.get("label") or name, kind=_kind(f),
+            required=bool(f.required) or bool(meta.get("required")), value=value,
+            choices=choices, placeholder=meta.get("placeholder") or "",
+            help=meta.get("help") or ""))
+    return out
+
+
+# -- the API side ------------------------------------------------------------------------------
+def _openapi(actions: Actions, names: list[str], body: str | None, permission: str) -> str:
+    """The endpoint's docstring: a summary line, then the OpenAPI operation as YAML."""
+    labels = "、".join(f"{n}（{actions.actions[n].label}）" for n in names)
+    first = actions.actions[names[0]]
+    summary = (first.description or first.label) if len(names) == 1 else f"执行操作：{labels}"
+    params = [{"in": "path", "name": "pk", "required": True, "schema": {"type": "integer"},
+               "description": "记录编号"}]
+    if len(names) > 1 or not actions.per_action_paths:
+        params.append({"in": "path", "name": "name", "required": True,
+                       "schema": {"type": "string", "enum": names},
+                       "description": f"操作：{labels}"})
+    op: dict[str, Any] = {
+        "summary": summary,
+        "description": (f"权限：can_{permission}。记录不存在或不在管辖范围内 404；无权对该记录执行 403；"
+                        "输入有误 422（按字段给出原因）；当前状态不允许 409。成功后写入审计日志。"),
+        "parameters": params,
+        "responses": {
+            str(first.status): {
+                "description": "the record after the action",
+                "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"result": {"type": "object"}}}}},
+            },
+            **{str(s): {"$ref": f"#/components/responses/{s}"} for s in (400, 401, 403, 404, 409, 422)},
+        },
+    }
+    if body:
+        op["requestBody"] = {"required": False, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{body}"}}}}
+    text = yaml.safe_dump({"post": op}, allow_unicode=True, sort_keys=False)
+    return f"{summary}\n---\n{text}"
+
+
+def _body_component(api_cls: type, action: Action) -> type[Schema] | None:
+    if action.schema is None:
+        return None
+    name = f"{api_cls.__name__}.{action.name}.body"
+    return type(f"{action.schema.__name__}_{api_cls.__name__}_{action.name}", (action.schema,),
+                {"__component_name__": name, "__module__": action.schema.__module__})
+
+
+def install_api_actions(api_cls: type) -> None:
+    """Add the action endpoints declared by ``api_cls.actions`` (called at class creation)."""
+    from flask_appbuilder.api import expose, safe
+    from flask_appbuilder.security.decorators import permission_name, protect
+
+    actions: Actions | None = api_cls.__dict__.get("record_actions")
+    if actions is None or not actions.api_path:
+        return
+    components = list(getattr(api_cls, "openapi_spec_component_schemas", ()) or ())
+
+    def add(method: str, path: str, names: list[str], permission: str) -> None:
+        schema_names = []
+        for n in names:
+            comp = _body_component(api_cls, actions.actions[n])
+            if comp is not None:
+                components.append(comp)
+                schema_names.append(comp.__component_name__)
+        body = schema_names[0] if len(schema_names) == 1 and len(names) == 1 else None
+
+        def endpoint(self: Any, pk: Any, name: str | None = None, **kw: Any) -> Any:
+            return self._erp_answer(lambda: run_api(self, actions, pk, name or names[0]))
+
+        endpoint.__name__ = method
+        endpoint.__qualname__ = f"{api_cls.__qualname__}.{method}"
+        endpoint.__doc__ = _openapi(actions, names, body, permission)
+        wrapped = permission_name(permission)(endpoint)
+        wrapped = safe(wrapped)
+        wrapped = protect()(wrapped)
+        wrapped = expose(path, methods=["POST"])(wrapped)
+        setattr(api_cls, method, wrapped)
+
+    if actions.per_action_paths:
+        for a in actions:
+            add(a.name, actions.api_path.replace("{name}", a.name), [a.name],
+                a.permission or actions.permission)
+    else:
+        add(actions.api_method, actions.api_path, list(actions.actions), actions.permission)
+    api_cls.openapi_spec_component_schemas = tuple(components)
+
+
+def _api_body(action: Action) -> dict[str, Any]:
+    from flask import request
+
+    from core.api import json_object_body
+
+    raw = request.get_data(cache=True)
+    return json_object_body() if raw.strip() else {}
+
+
+def run_api(view: Any, actions: Actions, pk: Any, name: str) -> Any:
+    from core.api import ApiError
+
+    obj = view.datamodel.get(view._erp_pk(pk), view._base_filters)
+    if obj is None:
+        raise ApiError(404)
+    session = view.datamodel.session
+    action = actions.get(name)
+    if action is None:
+        raise actions.unknown(obj, name)
+    body = actions.load(action, _api_body(action))
+    action, value = actions.perform(session, obj, name, body)
+    session.commit()
+    return view.response(action.status,
+                         result=actions.result_of(session, obj, action, value))
+
+
+# -- the page side -----------------------------------------------------------------------------
+def install_page_actions(view_cls: type) -> None:
+    """Add the page endpoint of ``view_cls.actions`` (called at class creation)."""
+    from flask_appbuilder import expose, has_access
+    from flask_appbuilder.security.decorators import permission_name
+
+    actions: Actions | None = view_cls.__dict__.get("record_actions")
+    if actions is None:
+        return
+
+    def endpoint(self: Any, pk: Any, **kw: Any) -> Any:
+        name = kw.get("name") or kw.get("action") or ""
+        return run_page(self, actions, pk, name)
+
+    endpoint.__name__ = actions.page_method
+    endpoint.__qualname__ = f"{view_cls.__qualname__}.{actions.page_method}"
+    endpoint.__doc__ = "Run one of the record's actions from its show page."
+    wrapped = permission_name(actions.permission)(endpoint)
+    wrapped = has_access(wrapped)
+    wrapped = expose(actions.page_path, methods=["POST"])(wrapped)
+    setattr(view_cls, actions.page_method, wrapped)
+
+
+def run_page(view: Any, actions: Actions, pk: Any, name: str) -> Any:
+    from flask import abort, flash, redirect, request, url_for
+
+    from core.errors import flash_error, is_page_error
+
+    obj = view.datamodel.get(pk, view._base_filters)
+    if obj is None:
+        abort(404)
+    action = actions.get(name)
+    if action is None:
+        abort(404)
+    perm = action.permission or actions.permission
+    if perm != actions.permission and not view.appbuilder.sm.has_access(
+            f"can_{perm}", view.class_permission_name):
+        abort(403)
+    session = view.datamodel.session
+    back = redirect(url_for(f"{type(view).__name__}.show", pk=pk))
+    try:
+        body = actions.load(action, actions.load_form(action, request.form))
+        action, value = actions.perform(session, obj, name, body)
+        session.commit()
+    except Exception as exc:
+        if not is_page_error(exc):
+            raise
+        session.rollback()
+        flash(f"“{action.label}”未完成（未写入任何数据）：", "danger")
+        flash_error(exc)
+        return back
+    done = action.done
+    text = done(obj, value) if callable(done) else (done or f"已执行“{action.label}”")
+    flash(text, "success")
+    return back
+
+
+def page_options(view: Any, obj: Any) -> list[ActionOption]:
+    """The actions the current user may run on ``obj`` (for the show template)."""
+    actions: Actions | None = getattr(type(view), "record_actions", None)
+    if actions is None or obj is None:
+        return []
+    sm = view.appbuilder.sm
+    may = functools.lru_cache(maxsize=None)(
+        lambda perm: bool(sm.has_access(f"can_{perm}", view.class_permission_name)))
+    return actions.options(view.datamodel.session, obj, may)
