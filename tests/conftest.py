@@ -1,23 +1,26 @@
 """Test configuration: every database test runs on a fresh database of the chosen backend.
 
 ``ERP_TEST_DB=sqlite`` (default): a new SQLite file per test.
-``ERP_TEST_DB=postgresql``: one database per run (created here, dropped at the end), a new
-schema per test. URL from ``ERP_TEST_PG_URL`` (default
+``ERP_TEST_DB=postgresql``: a new database per test (dropped in the background after it). URL from ``ERP_TEST_PG_URL`` (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``). With ``CI=true`` an
 unreachable server fails the run; otherwise PostgreSQL tests are skipped.
 In PostgreSQL mode only the tests that use a database run (the rest ran under SQLite).
+
+Database snapshots (``tests/dbcache.py``): the ``app`` fixture, ``installer(app).install(...)``
+and the module worlds (``pb``, ``em``, ``xm``, ``dl``, ``ec``) restore a database that an
+identical earlier setup saved, instead of migrating and installing again. Every test still
+gets its own database; see tests/dbcache.py and docs/decisions.md.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +30,29 @@ BACKEND = os.environ.get("ERP_TEST_DB", "sqlite")
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DB_FIXTURES = {"db_url", "app_factory", "app", "pg_url"}
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+#: test files whose tests really migrate and install (no snapshots): the installer's own tests
+REAL_INSTALL_FILES = {"test_installer.py"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_install: really migrate and install (no database snapshots) in this test"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"erp test database backend: {BACKEND}"
+    from tests import dbcache
+
+    return (f"erp test database backend: {BACKEND}; database snapshots: "
+            f"{dbcache.describe()}")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    from tests import dbcache
+
+    dbcache.set_real_install(item.path.name in REAL_INSTALL_FILES
+                             or item.get_closest_marker("real_install") is not None)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -47,40 +69,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
-    """A database created for this run on the PostgreSQL server, dropped at the end."""
+    """The maintenance URL of the PostgreSQL server (``ERP_TEST_PG_URL``); checked reachable.
+
+    Test databases dropped during the run are dropped by a background thread; the ones left
+    at the end are dropped before the session ends.
+    """
+    from tests import dbcache
+
     base = make_url(os.environ.get("ERP_TEST_PG_URL") or DEFAULT_PG)
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"erp_test_{uuid.uuid4().hex[:10]}"
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        dbcache.pg_admin_check()
     except Exception as exc:
-        admin.dispose()
         msg = f"PostgreSQL unreachable at {base.render_as_string(hide_password=True)}: {exc}"
         if IN_CI:
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
-    url = base.set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield base.render_as_string(hide_password=False)
+    dbcache.pg_finish()
 
 
 @pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of a fresh, empty database."""
+    """The URL of a fresh, empty database (PostgreSQL: a new database per test)."""
     if BACKEND == "postgresql":
+        from tests import dbcache
+
         server = request.getfixturevalue("pg_server_url")
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        eng = create_engine(server, isolation_level="AUTOCOMMIT")
-        with eng.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-        with eng.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        eng.dispose()
+        name = dbcache.scratch_name()
+        dbcache.pg_create(name)
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+        dbcache.pg_drop_later(name)
     else:
         yield f"sqlite:///{tmp_path / 'erp.sqlite3'}"
 
@@ -122,14 +140,65 @@ def app_factory(db_url: str) -> Iterator[Callable[..., Any]]:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+    from tests import dbcache
+
+    dbcache.forget(db_url)
 
 
 @pytest.fixture
-def app(app_factory: Callable[..., Any]):
-    """An app with the fixture add-ons and an initialised core schema (admin / admin12345)."""
-    app = app_factory()
-    init_db(app)
+def app(app_factory: Callable[..., Any], db_url: str):
+    """An app with the fixture add-ons and an initialised core schema (admin / admin12345).
+
+    The initialised database comes from a snapshot of ``erp db init`` (made by the first test
+    that needs it, per code version); tests of files in ``REAL_INSTALL_FILES`` or marked
+    ``real_install`` run ``erp db init`` themselves.
+    """
+    from tests import dbcache
+
+    if not dbcache.enabled():
+        app = app_factory()
+        init_db(app)
+        return app
+    key = dbcache.CORE
+    if dbcache.restore_url(db_url, key):
+        app = app_factory()
+        dbcache.mark(app, key)
+        return app
+    with dbcache.building(key) as done:
+        if done and dbcache.restore_url(db_url, key):
+            app = app_factory()
+            dbcache.mark(app, key)
+            return app
+        app = app_factory()
+        init_db(app)
+        dbcache.save(app, key, {})
     return app
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """URL of the Redis server for tests (``ERP_TEST_REDIS_URL``, default
+    ``redis://127.0.0.1:6379/0``). Unreachable: the test fails under ``CI=true`` and is
+    skipped otherwise."""
+    import socket
+
+    url = os.environ.get("ERP_TEST_REDIS_URL") or DEFAULT_REDIS
+    parsed = make_url(url)
+    host, port = parsed.host or "127.0.0.1", parsed.port or 6379
+    try:
+        with socket.create_connection((host, port), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            answer = sock.recv(64)
+    except OSError as exc:
+        answer, error = b"", str(exc)
+    else:
+        error = f"answered {answer[:40]!r} to PING"
+    if not answer.startswith((b"+PONG", b"-NOAUTH")):
+        msg = f"Redis unreachable at {host}:{port}: {error}"
+        if IN_CI:
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    return url
 
 
 def init_db(app: Any, password: str = "admin12345") -> None:
@@ -143,9 +212,12 @@ def init_db(app: Any, password: str = "admin12345") -> None:
 
 
 def installer(app: Any):
+    """The platform ``Installer`` of ``app``; its ``install(names, demo=...)`` restores a
+    database snapshot when the same install ran before on the same database state."""
     from core.app import installer_for
+    from tests import dbcache
 
-    return installer_for(app)
+    return dbcache.wrap_installer(app, installer_for(app))
 
 
 def table_names(app: Any) -> set[str]:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db import db
+from tests import dbcache
 from tests.addons.procurement_base.pb_world import World, pb
 from tests.conftest import cli, installer
 
@@ -46,13 +47,20 @@ class DlWorld:
 
 @pytest.fixture
 def dl(pb: World) -> DlWorld:
+    """The world above; restored from a database snapshot when an earlier test built it."""
+    facts = dbcache.cached(pb.app, "world:dl", lambda: _build(pb))
+    world = DlWorld(pb, facts["ids"])
+    world.reasons = facts["reasons"]
+    return world
+
+
+def _build(pb: World) -> dict[str, Any]:
     app = pb.app
     assert installer(app).install(["deposit_ledger"]) == ["deposit_ledger"]
     assert cli(app, "tenant", "enable", "220000", "deposit_ledger").exit_code == 0
     ids = pb.signed_contract("CC-2025-001")
-    world = DlWorld(pb, ids)
     from addons.deposit_ledger.models import ForfeitReason
 
     with app.app_context():
-        world.reasons = dict(db.session.execute(select(ForfeitReason.code, ForfeitReason.id)).all())
-    return world
+        reasons = dict(db.session.execute(select(ForfeitReason.code, ForfeitReason.id)).all())
+    return {"ids": ids, "reasons": reasons}

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from core.db import db
 from core.models import Organization, Region
 from core.services.credit_code import make
+from tests import dbcache
 from tests.conftest import cli, installer
 from tests.core.test_web import jwt
 
@@ -122,6 +123,13 @@ class World:
 
 @pytest.fixture
 def em(app) -> World:
+    """The world above; restored from a database snapshot when an earlier test built it."""
+    facts = dbcache.cached(app, "world:em", lambda: _build(app))
+    return World(app=app, client=app.test_client(), org=facts["org"], code=facts["code"],
+                 region=facts["region"], cat=facts["cat"])
+
+
+def _build(app) -> dict[str, Any]:
     inst = installer(app)
     inst.install(["emall"])
     assert cli(app, "tenant", "enable", "220000", "emall").exit_code == 0
@@ -144,4 +152,4 @@ def em(app) -> World:
         res = cli(app, "user", "create", "--username", username, "--password", PASSWORD, "--role", role,
                   "--org", code[org_key])
         assert res.exit_code == 0, res.output
-    return World(app=app, client=app.test_client(), org=org, code=code, region=regions, cat=cats)
+    return {"org": org, "code": code, "region": regions, "cat": cats}

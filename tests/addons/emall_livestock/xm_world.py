@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from core.db import db
 from core.models import ModelData, Organization
+from tests import dbcache
 from tests.conftest import cli, installer
 from tests.core.test_web import jwt, login_form
 
@@ -61,6 +62,12 @@ class XmWorld:
 
 @pytest.fixture
 def xm(app) -> XmWorld:
+    """The pavilion above; restored from a database snapshot when an earlier test built it."""
+    facts = dbcache.cached(app, "world:xm", lambda: _build(app))
+    return XmWorld(app=app, client=app.test_client(), org=facts["org"])
+
+
+def _build(app) -> dict[str, Any]:
     assert "emall_livestock" in installer(app).install(["emall_livestock"], demo=True)
     assert cli(app, "tenant", "enable", "220000", "emall_livestock").exit_code == 0
     world = XmWorld(app=app, client=app.test_client())
@@ -72,4 +79,4 @@ def xm(app) -> XmWorld:
                   "--role", role, "--org", code)
         assert res.exit_code == 0, res.output
         world.org[username] = org_id
-    return world
+    return {"org": world.org}

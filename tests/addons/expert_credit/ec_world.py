@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from core.db import db
 from core.models import Organization, Region
+from tests import dbcache
 from tests.addons.procurement_base.pb_world import PASSWORD, World, pb
 from tests.conftest import cli, installer
 
@@ -78,6 +79,12 @@ class EcWorld:
 
 @pytest.fixture
 def ec(pb) -> EcWorld:
+    """The world above; restored from a database snapshot when an earlier test built it."""
+    facts = dbcache.cached(pb.app, "world:ec", lambda: _build(pb))
+    return EcWorld(pb=pb, project=facts["project"], package=facts["package"], a02=facts["a02"])
+
+
+def _build(pb: World) -> dict[str, Any]:
     assert installer(pb.app).install(["expert_credit"]) == ["expert_credit"]
     assert cli(pb.app, "tenant", "enable", "220000", "expert_credit").exit_code == 0
     p = pb.project("CC-2025-EC1", bid_deadline="2025-03-21T09:00:00")
@@ -89,7 +96,7 @@ def ec(pb) -> EcWorld:
         from addons.procurement_base.models import CatalogItem
 
         a02 = db.session.execute(select(CatalogItem.id).where(CatalogItem.code == "A02")).scalar_one()
-    return EcWorld(pb=pb, project=p, package=pkg, a02=a02)
+    return {"project": p, "package": pkg, "a02": a02}
 
 
 def request(ec: EcWorld, count: int = 1, reserves: int = 0, review: dt.datetime = REVIEW,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from core.db import db
 from core.models import Organization, Region
 from core.services.credit_code import make
+from tests import dbcache
 from tests.conftest import cli, installer
 from tests.core.test_web import jwt
 
@@ -143,6 +144,13 @@ class World:
 
 @pytest.fixture
 def pb(app) -> World:
+    """The world above; restored from a database snapshot when an earlier test built it."""
+    facts = dbcache.cached(app, "world:pb", lambda: _build(app))
+    return World(app=app, client=app.test_client(), org=facts["org"], code=facts["code"],
+                 region=facts["region"], catalog_a02=facts["catalog_a02"])
+
+
+def _build(app) -> dict[str, Any]:
     inst = installer(app)
     assert inst.install(["procurement_base"]) == ["procurement_base"]
     assert cli(app, "tenant", "enable", "220000", "procurement_base").exit_code == 0
@@ -168,5 +176,4 @@ def pb(app) -> World:
             args += ["--region", region]
         res = cli(app, *args)
         assert res.exit_code == 0, res.output
-    return World(app=app, client=app.test_client(), org=org, code=code, region=regions,
-                 catalog_a02=a02)
+    return {"org": org, "code": code, "region": regions, "catalog_a02": a02}
