@@ -145,6 +145,8 @@ class Application(RegionScoped, Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(40), nullable=False)
     contract_id: Mapped[int] = mapped_column(ForeignKey("pb_contract.id"), nullable=False, index=True)
+    #: the contract's number (copied at applying: lists never join the scoped contract)
+    contract_number: Mapped[str] = mapped_column(String(50), nullable=False)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False, index=True)
     #: the institution's organisation (the bank the supplier chose)
     bank_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False, index=True)
@@ -242,6 +244,7 @@ class AccountLock(RegionScoped, Model):
     contract_id: Mapped[int] = mapped_column(ForeignKey("pb_contract.id"), nullable=False, index=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("scf_application.id"), nullable=False,
                                                 index=True)
+    contract_number: Mapped[str] = mapped_column(String(50), nullable=False)
     bank_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False, index=True)
     account: Mapped[str] = mapped_column(String(64), nullable=False)
     account_name: Mapped[str | None] = mapped_column(String(200))

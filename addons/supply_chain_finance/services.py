@@ -39,6 +39,7 @@ from addons.procurement_base.models import (
     SME_LABELS,
     Contract,
     Payment,
+    PaymentPlan,
 )
 from addons.procurement_base.services import CST, today
 from addons.procurement_base.services.contracts import PAYMENT_VALIDATORS
@@ -144,7 +145,7 @@ def _lock_row(session: Session, model: Any, ident: int) -> Any:
     """Load a row with ``SELECT ... FOR UPDATE`` (PostgreSQL; SQLite serialises writers)."""
     return session.execute(
         select(model).where(model.id == ident).with_for_update().execution_options(
-            populate_existing=True)
+            populate_existing=True, **UNSCOPED)
     ).scalars().first()
 
 
@@ -255,9 +256,11 @@ def contract_data(session: Session, contract: Contract) -> dict[str, Any]:
     paid = paid_total(session, contract.id)
     sme_reserved = bool(contract.package is not None and contract.package.sme_reserved) or (
         project is not None and project.sme_measure != "none")
+    rows = list(session.execute(select(PaymentPlan).where(PaymentPlan.contract_id == contract.id)
+                                .order_by(PaymentPlan.seq).execution_options(**UNSCOPED)).scalars())
     plans = [{"seq": p.seq, "due_date": p.due_date.isoformat(), "amount": str(p.amount),
-              "note": p.note or ""} for p in contract.plans]
-    performance_end = max((p.due_date for p in contract.plans), default=None)
+              "note": p.note or ""} for p in rows]
+    performance_end = max((p.due_date for p in rows), default=None)
     lock = active_lock(session, contract.id)
     financing = active_financing(session, contract.id)
     return {
@@ -338,6 +341,7 @@ def apply(session: Session, *, supplier_id: int, contract_id: Any, bank_id: Any,
     at = now()
     app = Application(
         number=f"RZ{at:%Y%m%d}{secrets.token_hex(3).upper()}", contract_id=contract.id,
+        contract_number=contract.number,
         supplier_id=supplier_id, bank_id=bid, amount=value, purpose=_text(purpose, 2000),
         contact=_text(contact, 64), phone=_text(phone, 32), status="submitted",
         submitted_at=at, submitted_on=at.date(), region_id=contract.region_id,
@@ -355,8 +359,14 @@ def apply(session: Session, *, supplier_id: int, contract_id: Any, bank_id: Any,
     return app
 
 
+def contract_of(session: Session, contract_id: int) -> Contract | None:
+    """The contract, read by the rules themselves (not limited by the caller's scope)."""
+    return session.execute(select(Contract).where(Contract.id == contract_id)
+                           .execution_options(**UNSCOPED)).scalars().first()
+
+
 def application_payload(session: Session, app: Application) -> dict[str, Any]:
-    contract = session.get(Contract, app.contract_id)
+    contract = contract_of(session, app.contract_id)
     return {
         "application_id": app.id, "number": app.number, "status": app.status,
         "status_label": APP_STATES.get(app.status, ""), "amount": str(app.amount),
@@ -495,7 +505,7 @@ def _approve(session: Session, app: Application, amount: Any, rate_percent: Any,
     app.repayment_account_name = _text(account_name, 200)
     app.repayment_bank = _text(account_bank, 200) or (app.bank.name if app.bank else None)
     app.financing_contract_id = contract.id
-    lock = AccountLock(contract_id=contract.id, application=app, bank_id=app.bank_id,
+    lock = AccountLock(contract_id=contract.id, contract_number=contract.number, application=app, bank_id=app.bank_id,
                        account=acct, account_name=app.repayment_account_name,
                        account_bank=app.repayment_bank, status="pending",
                        active_contract_id=contract.id, region_id=contract.region_id)
@@ -528,7 +538,7 @@ def confirm_account(session: Session, lock_id: Any, *, purchaser_ids: set[int] |
     lock = _lock_row(session, AccountLock, ident)
     if lock is None:
         raise NotFoundError("回款账户记录不存在")
-    contract = session.get(Contract, lock.contract_id)
+    contract = contract_of(session, lock.contract_id)
     if purchaser_ids is not None and contract.purchaser_id not in purchaser_ids:
         raise ForbiddenError("只有合同的采购人可以确认回款账户")
     if lock.status != "pending":

@@ -1,0 +1,478 @@
+"""REST APIs of ``supply_chain_finance`` under ``/api/v1/`` - the bank's interface (thin:
+every rule is in :mod:`.services`). OpenAPI at ``/api/v1/_openapi``.
+
+Authentication: an institution's system logs in as one of the institution's users
+(``POST /api/v1/security/login`` with ``{"username", "password", "provider": "db"}`` - the
+client credentials - and sends ``Authorization: Bearer <access_token>``; refresh with
+``/api/v1/security/refresh``). Mutual TLS is terminated by the reverse proxy in front of the
+platform (docs/supply_chain_finance.md). Everything an institution reads or writes is
+limited to what is addressed to it (record rules).
+
+Every write needs an ``Idempotency-Key`` header (1-100 characters, unique per request of the
+caller's organisation): the response is stored with the key in the write's transaction, and
+a retry with the same key gets the stored response (header ``Idempotent-Replayed: true``)
+and never creates a second record; the same key with another body answers 422.
+
+Resources: ``scf_application`` (list/get; ``GET /<pk>/contract``; supplier: ``POST /apply``,
+``/<pk>/reply``, ``/<pk>/withdraw``; bank: ``/<pk>/decision``, ``/<pk>/disbursement``,
+``/<pk>/repayment``, ``/<pk>/release``), ``scf_account_lock`` (list/get; purchaser:
+``POST /<pk>/confirm``), ``scf_entry`` (list/get), ``scf_institution`` (``GET /choices/<contract>``:
+the institutions a supplier may choose, random order).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import make_response, request
+from flask_appbuilder.api import expose, safe
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name, protect
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from addons.procurement_base.models import Contract
+from core.api import ApiError, ErpModelRestApi, json_object_body
+from core.db import db
+from core.errors import ForbiddenError, NotFoundError
+from core.tenancy import current_scope, own_units
+
+from . import services
+from .models import (
+    APP_STATES,
+    ENTRY_KINDS,
+    INSTITUTION_KINDS,
+    LOCK_STATES,
+    AccountLock,
+    Application,
+    Entry,
+    IdempotencyKey,
+    Institution,
+)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
+def _s(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def app_json(app: Application) -> dict[str, Any]:
+    return {
+        "id": app.id, "number": app.number, "contract_id": app.contract_id,
+        "contract_number": app.contract_number,
+        "supplier": app.supplier.name if app.supplier else None,
+        "bank": app.bank.name if app.bank else None, "amount": _s(app.amount),
+        "status": app.status, "status_label": APP_STATES.get(app.status),
+        "overdue": services.is_overdue(app), "submitted_at": _iso(app.submitted_at),
+        "decision_due": _iso(app.decision_due), "decided_at": _iso(app.decided_at),
+        "purpose": app.purpose, "info_request": app.info_request,
+        "supplier_reply": app.supplier_reply, "reject_reason": app.reject_reason,
+        "approved_amount": _s(app.approved_amount), "rate_percent": _s(app.rate_percent),
+        "term_months": app.term_months, "repayment_account": app.repayment_account,
+        "repayment_account_name": app.repayment_account_name,
+        "repayment_bank": app.repayment_bank, "registry_number": app.registry_number,
+        "disbursed_amount": _s(app.disbursed_amount), "disbursed_on": _iso(app.disbursed_on),
+        "maturity_date": _iso(app.maturity_date), "repaid_amount": _s(app.repaid_amount),
+        "last_repaid_on": _iso(app.last_repaid_on), "release_reason": app.release_reason,
+    }
+
+
+def _body() -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    return json_object_body() if raw.strip() else {}
+
+
+def _org_id() -> int:
+    scope = current_scope()
+    if scope.org_id is None:
+        raise ForbiddenError("只有金融机构、供应商或采购人单位的用户可以执行此操作")
+    return scope.org_id
+
+
+def idempotent(api: Any, do: Callable[[Any, dict[str, Any]], tuple[int, dict[str, Any]]]):
+    """Run a write once per ``Idempotency-Key`` of the caller's organisation."""
+    key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
+    if not key or len(key) > 100:
+        raise ApiError(400, {IDEMPOTENCY_HEADER: ["请在请求头 Idempotency-Key 中提供本次请求的唯一编号（1 到 100 个字符）"]},
+                       "idempotency_key_required")
+    org = _org_id()
+    digest = hashlib.sha256(request.method.encode() + request.path.encode() + b"\n"
+                            + request.get_data(cache=True)).hexdigest()
+    session = db.session
+
+    def stored() -> Any:
+        row = session.execute(select(IdempotencyKey).where(
+            IdempotencyKey.bank_id == org, IdempotencyKey.key == key)).scalars().first()
+        if row is None:
+            return None
+        if row.request_hash != digest:
+            raise ApiError(422, {IDEMPOTENCY_HEADER: ["该 Idempotency-Key 已用于另一个请求，请换一个编号"]},
+                           "idempotency_key_reused")
+        res = make_response(row.response, row.status_code)
+        res.mimetype = "application/json"
+        res.headers["Idempotent-Replayed"] = "true"
+        return res
+
+    previous = stored()
+    if previous is not None:
+        return previous
+    status, payload = do(session, _body())
+    text = json.dumps(payload, ensure_ascii=False, default=str)
+    session.add(IdempotencyKey(bank_id=org, key=key, method=request.method, path=request.path[:300],
+                               request_hash=digest, status_code=status, response=text,
+                               created_at=services.now()))
+    try:
+        session.commit()
+    except IntegrityError:  # the same key committed concurrently: answer as that request did
+        session.rollback()
+        previous = stored()
+        if previous is None:
+            raise
+        return previous
+    res = make_response(text, status)
+    res.mimetype = "application/json"
+    return res
+
+
+RESPONSES = """
+          responses:
+            200: {description: 申请的最新状态}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+"""
+
+
+class ApplicationApi(ErpModelRestApi):
+    resource_name = "scf_application"
+    datamodel = SQLAInterface(Application)
+    class_permission_name = "ScfApplication"
+    include_route_methods = {"get", "get_list", "info", "contract", "apply", "reply", "withdraw",
+                             "decision", "disbursement", "repayment", "release"}
+    list_columns = ["id", "number", "contract_id", "contract_number", "supplier.id", "supplier.name",
+                    "bank.id", "bank.name", "amount", "status", "submitted_at", "decision_due",
+                    "decided_at", "approved_amount", "rate_percent", "term_months",
+                    "repayment_account", "repayment_bank", "disbursed_amount", "disbursed_on",
+                    "maturity_date", "repaid_amount", "last_repaid_on", "info_request",
+                    "supplier_reply", "reject_reason", "registry_number", "region.id", "region.name"]
+    show_columns = list_columns + ["purpose", "contact", "phone", "release_reason"]
+    search_columns = ["number", "status", "supplier", "bank", "contract_number", "submitted_on",
+                      "decision_due", "region"]
+    order_columns = ["number", "amount", "submitted_at", "decision_due", "status"]
+    base_order = ("id", "desc")
+    label_columns = {
+        "number": "申请编号", "contract_number": "合同编号", "contract_id": "合同", "supplier": "供应商", "bank": "金融机构",
+        "amount": "申请金额", "status": "状态", "submitted_at": "提交时间",
+        "decision_due": "承诺决定日期", "decided_at": "决定时间", "approved_amount": "批准金额",
+        "rate_percent": "年利率（%）", "term_months": "期限（月）", "repayment_account": "回款账户",
+        "repayment_bank": "回款账户开户行", "disbursed_amount": "放款金额", "disbursed_on": "放款日期",
+        "maturity_date": "到期日", "repaid_amount": "已还金额", "last_repaid_on": "最近还款日期",
+        "info_request": "要求补充的材料", "supplier_reply": "供应商补充说明",
+        "reject_reason": "拒绝理由", "registry_number": "动产融资登记编号", "region": "所在地区",
+        "purpose": "资金用途", "contact": "联系人", "phone": "联系电话", "release_reason": "解除原因",
+    }
+    description_columns = {"status": "、".join(f"{k}={v}" for k, v in APP_STATES.items())}
+
+    def _mine(self, pk: int) -> Application:
+        item = self.datamodel.get(self._erp_pk(pk), self._base_filters)
+        if item is None:
+            raise NotFoundError("融资申请不存在，或不是向贵机构（贵单位）提交的")
+        return item
+
+    def _write(self, pk: int | None, fn: Callable[[Any, dict[str, Any]], Application], status: int = 200):
+        def run():
+            if pk is not None:
+                self._mine(pk)
+
+            def do(session: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+                app = fn(session, body)
+                return status, {"result": app_json(app)}
+
+            return idempotent(self, do)
+
+        return self._erp_answer(run)
+
+    @expose("/<int:pk>/contract", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def contract(self, pk: int):
+        """The contract data the bank needs, straight from the platform's records
+        ---
+        get:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: 合同编号、项目、采购方式、采购人、供应商、金额、签订日期、履行期限、付款计划、已付金额、验收状态、中小企业预留标识、融资状态}
+            404: {$ref: '#/components/responses/404'}
+        """
+        def run():
+            app = self._mine(pk)
+            session = self.datamodel.session
+            contract = session.execute(select(Contract).where(Contract.id == app.contract_id)
+                                       .execution_options(erp_unscoped=True)).scalars().one()
+            return self.response(200, result={"application": app_json(app),
+                                              "contract": services.contract_data(session, contract)})
+
+        return self._erp_answer(run)
+
+    @expose("/apply", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("apply")
+    def apply(self):
+        """Supplier: apply on its own contract to an institution of its choosing (body:
+        contract, bank, amount, purpose, contact, phone); header Idempotency-Key
+        ---
+        post:
+          parameters:
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
+          requestBody:
+            content:
+              application/json:
+                schema: {type: object, properties: {contract: {type: integer}, bank: {type: integer},
+                  amount: {type: string}, purpose: {type: string}, contact: {type: string}, phone: {type: string}}}
+""" + RESPONSES.replace("200: {description: 申请的最新状态}", "201: {description: 已提交的申请}")
+        return self._write(None, lambda s, b: services.apply(
+            s, supplier_id=_org_id(), contract_id=b.get("contract"), bank_id=b.get("bank"),
+            amount=b.get("amount"), purpose=b.get("purpose"), contact=b.get("contact"),
+            phone=b.get("phone")), status=201)
+
+    @expose("/<int:pk>/reply", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("apply")
+    def reply(self, pk: int):
+        """Supplier: answer the institution's request for more information (body: text)
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
+""" + RESPONSES
+        return self._write(pk, lambda s, b: services.reply(s, pk, supplier_id=_org_id(),
+                                                           text=b.get("text")))
+
+    @expose("/<int:pk>/withdraw", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("apply")
+    def withdraw(self, pk: int):
+        """Supplier: withdraw an application still waiting for a decision
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
+""" + RESPONSES
+        return self._write(pk, lambda s, b: services.withdraw(s, pk, supplier_id=_org_id()))
+
+    @expose("/<int:pk>/decision", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("decide")
+    def decision(self, pk: int):
+        """Institution: record its decision (body: decision = approve | reject | request_info;
+        approve: amount, rate_percent, term_months, repayment_account,
+        repayment_account_name, repayment_bank; reject/request_info: reason). A second
+        approval on the same contract answers 409
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
+""" + RESPONSES
+        return self._write(pk, lambda s, b: services.decide(
+            s, pk, bank_id=_org_id(), decision=b.get("decision"), amount=b.get("amount"),
+            rate_percent=b.get("rate_percent"), term_months=b.get("term_months"),
+            repayment_account=b.get("repayment_account"),
+            repayment_account_name=b.get("repayment_account_name"),
+            repayment_bank=b.get("repayment_bank"), reason=b.get("reason")))
+
+    @expose("/<int:pk>/disbursement", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("decide")
+    def disbursement(self, pk: int):
+        """Institution: report the disbursement (body: amount, date, maturity, reference,
+        registry_number)
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
+""" + RESPONSES
+        return self._write(pk, lambda s, b: services.disburse(
+            s, pk, bank_id=_org_id(), amount=b.get("amount"), on=b.get("date"),
+            maturity=b.get("maturity"), reference=b.get("reference"),
+            registry_number=b.get("registry_number")))
+
+    @expose("/<int:pk>/repayment", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("decide")
+    def repayment(self, pk: int):
+        """Institution: report a repayment (body: amount, date, reference); full repayment
+        releases the account lock
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
+""" + RESPONSES
+        return self._write(pk, lambda s, b: services.repay(
+            s, pk, bank_id=_org_id(), amount=b.get("amount"), on=b.get("date"),
+            reference=b.get("reference")))
+
+    @expose("/<int:pk>/release", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("decide")
+    def release(self, pk: int):
+        """Institution: release the financing and the account lock (body: reason)
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
+""" + RESPONSES
+        return self._write(pk, lambda s, b: services.release(s, pk, bank_id=_org_id(),
+                                                             reason=b.get("reason")))
+
+
+def lock_json(lock: AccountLock) -> dict[str, Any]:
+    return {"id": lock.id, "contract_id": lock.contract_id,
+            "contract_number": lock.contract_number,
+            "bank": lock.bank.name if lock.bank else None, "account": lock.account,
+            "account_name": lock.account_name, "account_bank": lock.account_bank,
+            "status": lock.status, "status_label": LOCK_STATES.get(lock.status),
+            "confirmed_at": _iso(lock.confirmed_at), "released_at": _iso(lock.released_at)}
+
+
+class AccountLockApi(ErpModelRestApi):
+    resource_name = "scf_account_lock"
+    datamodel = SQLAInterface(AccountLock)
+    class_permission_name = "ScfAccountLock"
+    include_route_methods = {"get", "get_list", "info", "confirm"}
+    list_columns = ["id", "contract_id", "contract_number", "bank.id", "bank.name", "account",
+                    "account_name", "account_bank", "status", "confirmed_at", "released_at",
+                    "region.id", "region.name"]
+    show_columns = list_columns + ["release_reason"]
+    search_columns = ["status", "contract_number", "bank", "region"]
+    base_order = ("id", "desc")
+    label_columns = {"contract_number": "合同编号", "contract_id": "合同", "bank": "金融机构", "account": "回款账户",
+                     "account_name": "账户名称", "account_bank": "开户行", "status": "状态",
+                     "confirmed_at": "确认时间", "released_at": "解除时间", "region": "所在地区",
+                     "release_reason": "解除原因"}
+    description_columns = {"status": "、".join(f"{k}={v}" for k, v in LOCK_STATES.items())}
+
+    @expose("/<int:pk>/confirm", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("confirm")
+    def confirm(self, pk: int):
+        """Purchaser: confirm the repayment account of its financed contract; from then on
+        every payment of the contract must go to it
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
+""" + RESPONSES
+        def run():
+            item = self.datamodel.get(self._erp_pk(pk), self._base_filters)
+            if item is None:
+                raise NotFoundError("回款账户记录不存在")
+
+            def do(session: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+                lock = services.confirm_account(session, pk, purchaser_ids=purchaser_units(session),
+                                                actor=current_user_name() or None)
+                return 200, {"result": lock_json(lock)}
+
+            return idempotent(self, do)
+
+        return self._erp_answer(run)
+
+
+def current_user_name() -> str:
+    from flask import g
+
+    user = getattr(g, "user", None)
+    return getattr(user, "username", "") or ""
+
+
+def purchaser_units(session: Any) -> set[int] | None:
+    """The units a purchaser user acts for (None: the platform)."""
+    scope = current_scope()
+    if scope.unrestricted:
+        return None
+    if scope.org_id is None:
+        return set()
+    return {i for (i,) in session.execute(own_units(scope))}
+
+
+class EntryApi(ErpModelRestApi):
+    resource_name = "scf_entry"
+    datamodel = SQLAInterface(Entry)
+    class_permission_name = "ScfEntry"
+    include_route_methods = {"get", "get_list", "info"}
+    list_columns = ["id", "application_id", "kind", "amount", "entry_date",
+                    "reference", "region.id", "region.name"]
+    show_columns = list_columns
+    base_order = ("id", "desc")
+    label_columns = {"application_id": "融资申请", "kind": "类型", "amount": "金额",
+                     "entry_date": "日期", "reference": "银行流水号", "region": "所在地区"}
+    description_columns = {"kind": "、".join(f"{k}={v}" for k, v in ENTRY_KINDS.items())}
+
+
+class InstitutionApi(ErpModelRestApi):
+    resource_name = "scf_institution"
+    datamodel = SQLAInterface(Institution)
+    class_permission_name = "ScfInstitution"
+    include_route_methods = {"choices"}
+
+    @expose("/choices/<int:contract_id>", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def choices(self, contract_id: int):
+        """The institutions a supplier may choose for a contract, in a random order (never
+        sorted by anything a purchaser controls; no preferred institution exists)
+        ---
+        get:
+          parameters:
+          - {in: path, name: contract_id, schema: {type: integer}}
+          responses:
+            200: {description: 参与机构（随机顺序）}
+            404: {$ref: '#/components/responses/404'}
+        """
+        def run():
+            session = self.datamodel.session
+            contract = session.get(Contract, self._erp_pk(contract_id))
+            if contract is None:
+                raise NotFoundError("合同不存在")
+            rows = services.institutions_for(session, contract.region_id)
+            return self.response(200, result=[{
+                "bank": i.org_id, "name": i.org.name, "kind": INSTITUTION_KINDS.get(i.kind),
+                "decision_days": services.decision_days(session, i, contract.region_id),
+                "products": i.products or ""} for i in rows])
+
+        return self._erp_answer(run)
+
+
+def register(appbuilder: Any) -> None:
+    appbuilder.add_api(ApplicationApi)
+    appbuilder.add_api(AccountLockApi)
+    appbuilder.add_api(EntryApi)
+    appbuilder.add_api(InstitutionApi)
