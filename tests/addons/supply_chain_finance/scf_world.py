@@ -13,6 +13,7 @@ from sqlalchemy import select
 from core.db import db
 from core.models import Organization
 from core.services.credit_code import make
+from tests import dbcache
 from tests.addons.procurement_base.pb_world import PASSWORD, World, pb
 from tests.conftest import cli, installer
 
@@ -63,6 +64,13 @@ class ScfWorld:
 
 @pytest.fixture
 def scf(pb: World) -> ScfWorld:
+    """The world above; restored from a database snapshot when an earlier test built it."""
+    facts = dbcache.cached(pb.app, "world:scf", lambda: _build(pb))
+    pb.org["bank2"], pb.code["bank2"] = facts["bank2"]
+    return ScfWorld(pb, facts["ids"], facts["inst"])
+
+
+def _build(pb: World) -> dict[str, Any]:
     app = pb.app
     assert installer(app).install(["supply_chain_finance"]) == ["supply_chain_finance"]
     assert cli(app, "tenant", "enable", "220000", "supply_chain_finance").exit_code == 0
@@ -88,7 +96,7 @@ def scf(pb: World) -> ScfWorld:
               "--org", pb.code["bank2"])
     assert res.exit_code == 0, res.output
     ids = pb.signed_contract("CC-2025-001")
-    return ScfWorld(pb, ids, inst)
+    return {"ids": ids, "inst": inst, "bank2": [pb.org["bank2"], pb.code["bank2"]]}
 
 
 def one(model: Any, *where: Any) -> Any:
