@@ -21,6 +21,7 @@ from core.services.statemachine import StateMachine, Transition
 from core.tenancy import Scope, use_scope
 
 from ..models import LISTING_STATES, EmallCategory, EmallListing, EmallListingImage
+from . import notices
 from .admission import is_admitted
 from .common import LISTING_VALIDATORS, MODULE, _actor_scope, _privileged, _text, normalize, now
 
@@ -231,6 +232,7 @@ def transition_listing(session: Session, listing: EmallListing, name: str, *,
     if name in ("reject", "delist"):
         listing.review_note = _text(reason) or listing.review_note
     session.flush()
+    notices.listing_decided(session, listing, name, _text(reason) or None)
 
 
 def set_listing_regions(session: Session, listing: EmallListing, region_ids: Iterable[Any]) -> None:
