@@ -10,7 +10,7 @@ Declare the model's actions once, next to its API and page::
 
     class RefundBody(Schema):
         date = fields.Date(load_default=None, metadata={"label": "退还日期",
-                                                        "default": lambda s, dep: today()})
+                                                        "initial": lambda s, dep: today()})
         bank_reference = fields.String(required=True, metadata={"label": "银行交易流水号"})
 
     DEPOSIT_ACTIONS = Actions(
@@ -58,8 +58,10 @@ What core derives
   (``action=<name>``, the record, the body) in the same transaction.
 
 Schema field ``metadata`` read by the page form: ``label``, ``placeholder``, ``help``,
-``choices`` (``fn(session, obj) -> [(value, label)]``), ``default``
-(``fn(session, obj) -> value``), ``widget`` (``"hidden"``, ``"textarea"``).
+``choices`` (``fn(session, obj) -> [(value, label)]``), ``initial``
+(``fn(session, obj) -> value``), ``page_required`` (the page asks for it; the service
+decides), ``widget`` (``"hidden"``). (Not ``default`` or ``required``: OpenAPI keywords
+that apispec would copy into the spec.)
 
 Existing API paths and bodies stay exactly as they were (see docs/api.md).
 """
@@ -73,7 +75,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import yaml
 from marshmallow import Schema, fields
 
 from core.errors import ErpError, ForbiddenError, NotFoundError
@@ -395,7 +396,7 @@ def form_inputs(action: Action, session: Any, obj: Any) -> list[FormInput]:
             continue
         meta = f.metadata or {}
         choices_fn = meta.get("choices")
-        default = meta.get("default")
+        default = meta.get("initial")
         if name in initial:
             value = initial[name]
         else:
@@ -406,182 +407,7 @@ def form_inputs(action: Action, session: Any, obj: Any) -> list[FormInput]:
         out.append(FormInput(
             name=f.data_key or name,
             label=(action.input_labels or {}).get(name) or meta.get("label") or name, kind=_kind(f),
-            required=bool(f.required) or bool(meta.get("required")), value=value,
+            required=bool(f.required) or bool(meta.get("page_required")), value=value,
             choices=choices, placeholder=meta.get("placeholder") or "",
             help=meta.get("help") or ""))
     return out
-
-
-# -- the API side ------------------------------------------------------------------------------
-def _openapi(actions: Actions, names: list[str], body: str | None, permission: str) -> str:
-    """The endpoint's docstring: a summary line, then the OpenAPI operation as YAML."""
-    labels = "、".join(f"{n}（{actions.actions[n].label}）" for n in names)
-    first = actions.actions[names[0]]
-    summary = (first.description or first.label) if len(names) == 1 else f"执行操作：{labels}"
-    params = [{"in": "path", "name": "pk", "required": True, "schema": {"type": "integer"},
-               "description": "记录编号"}]
-    if len(names) > 1 or not actions.per_action_paths:
-        params.append({"in": "path", "name": "name", "required": True,
-                       "schema": {"type": "string", "enum": names},
-                       "description": f"操作：{labels}"})
-    op: dict[str, Any] = {
-        "summary": summary,
-        "description": (f"权限：can_{permission}。记录不存在或不在管辖范围内 404；无权对该记录执行 403；"
-                        "输入有误 422（按字段给出原因）；当前状态不允许 409。成功后写入审计日志。"),
-        "parameters": params,
-        "responses": {
-            str(first.status): {
-                "description": "the record after the action",
-                "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {"result": {"type": "object"}}}}},
-            },
-            **{str(s): {"$ref": f"#/components/responses/{s}"} for s in (400, 401, 403, 404, 409, 422)},
-        },
-    }
-    if body:
-        op["requestBody"] = {"required": False, "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{body}"}}}}
-    text = yaml.safe_dump({"post": op}, allow_unicode=True, sort_keys=False)
-    return f"{summary}\n---\n{text}"
-
-
-def _body_component(api_cls: type, action: Action) -> type[Schema] | None:
-    if action.schema is None:
-        return None
-    name = f"{api_cls.__name__}.{action.name}.body"
-    return type(f"{action.schema.__name__}_{api_cls.__name__}_{action.name}", (action.schema,),
-                {"__component_name__": name, "__module__": action.schema.__module__})
-
-
-def install_api_actions(api_cls: type) -> None:
-    """Add the action endpoints declared by ``api_cls.actions`` (called at class creation)."""
-    from flask_appbuilder.api import expose, safe
-    from flask_appbuilder.security.decorators import permission_name, protect
-
-    actions: Actions | None = api_cls.__dict__.get("record_actions")
-    if actions is None or not actions.api_path:
-        return
-    components = list(getattr(api_cls, "openapi_spec_component_schemas", ()) or ())
-
-    def add(method: str, path: str, names: list[str], permission: str) -> None:
-        schema_names = []
-        for n in names:
-            comp = _body_component(api_cls, actions.actions[n])
-            if comp is not None:
-                components.append(comp)
-                schema_names.append(comp.__component_name__)
-        body = schema_names[0] if len(schema_names) == 1 and len(names) == 1 else None
-
-        def endpoint(self: Any, pk: Any, name: str | None = None, **kw: Any) -> Any:
-            return self._erp_answer(lambda: run_api(self, actions, pk, name or names[0]))
-
-        endpoint.__name__ = method
-        endpoint.__qualname__ = f"{api_cls.__qualname__}.{method}"
-        endpoint.__doc__ = _openapi(actions, names, body, permission)
-        wrapped = permission_name(permission)(endpoint)
-        wrapped = safe(wrapped)
-        wrapped = protect()(wrapped)
-        wrapped = expose(path, methods=["POST"])(wrapped)
-        setattr(api_cls, method, wrapped)
-
-    if actions.per_action_paths:
-        for a in actions:
-            add(a.name, actions.api_path.replace("{name}", a.name), [a.name],
-                a.permission or actions.permission)
-    else:
-        add(actions.api_method, actions.api_path, list(actions.actions), actions.permission)
-    api_cls.openapi_spec_component_schemas = tuple(components)
-
-
-def _api_body(action: Action) -> dict[str, Any]:
-    from flask import request
-
-    from core.api import json_object_body
-
-    raw = request.get_data(cache=True)
-    return json_object_body() if raw.strip() else {}
-
-
-def run_api(view: Any, actions: Actions, pk: Any, name: str) -> Any:
-    from core.api import ApiError
-
-    obj = view.datamodel.get(view._erp_pk(pk), view._base_filters)
-    if obj is None:
-        raise ApiError(404)
-    session = view.datamodel.session
-    action = actions.get(name)
-    if action is None:
-        raise actions.unknown(obj, name)
-    body = actions.load(action, _api_body(action))
-    action, value = actions.perform(session, obj, name, body)
-    session.commit()
-    return view.response(action.status,
-                         result=actions.result_of(session, obj, action, value))
-
-
-# -- the page side -----------------------------------------------------------------------------
-def install_page_actions(view_cls: type) -> None:
-    """Add the page endpoint of ``view_cls.actions`` (called at class creation)."""
-    from flask_appbuilder import expose, has_access
-    from flask_appbuilder.security.decorators import permission_name
-
-    actions: Actions | None = view_cls.__dict__.get("record_actions")
-    if actions is None:
-        return
-
-    def endpoint(self: Any, pk: Any, **kw: Any) -> Any:
-        name = kw.get("name") or kw.get("action") or ""
-        return run_page(self, actions, pk, name)
-
-    endpoint.__name__ = actions.page_method
-    endpoint.__qualname__ = f"{view_cls.__qualname__}.{actions.page_method}"
-    endpoint.__doc__ = "Run one of the record's actions from its show page."
-    wrapped = permission_name(actions.permission)(endpoint)
-    wrapped = has_access(wrapped)
-    wrapped = expose(actions.page_path, methods=["POST"])(wrapped)
-    setattr(view_cls, actions.page_method, wrapped)
-
-
-def run_page(view: Any, actions: Actions, pk: Any, name: str) -> Any:
-    from flask import abort, flash, redirect, request, url_for
-
-    from core.errors import flash_error, is_page_error
-
-    obj = view.datamodel.get(pk, view._base_filters)
-    if obj is None:
-        abort(404)
-    action = actions.get(name)
-    if action is None:
-        abort(404)
-    perm = action.permission or actions.permission
-    if perm != actions.permission and not view.appbuilder.sm.has_access(
-            f"can_{perm}", view.class_permission_name):
-        abort(403)
-    session = view.datamodel.session
-    back = redirect(url_for(f"{type(view).__name__}.show", pk=pk))
-    try:
-        body = actions.load(action, actions.load_form(action, request.form))
-        action, value = actions.perform(session, obj, name, body)
-        session.commit()
-    except Exception as exc:
-        if not is_page_error(exc):
-            raise
-        session.rollback()
-        flash(f"“{action.label}”未完成（未写入任何数据）：", "danger")
-        flash_error(exc)
-        return back
-    done = action.done
-    text = done(obj, value) if callable(done) else (done or f"已执行“{action.label}”")
-    flash(text, "success")
-    return back
-
-
-def page_options(view: Any, obj: Any) -> list[ActionOption]:
-    """The actions the current user may run on ``obj`` (for the show template)."""
-    actions: Actions | None = getattr(type(view), "record_actions", None)
-    if actions is None or obj is None:
-        return []
-    sm = view.appbuilder.sm
-    may = functools.lru_cache(maxsize=None)(
-        lambda perm: bool(sm.has_access(f"can_{perm}", view.class_permission_name)))
-    return actions.options(view.datamodel.session, obj, may)

@@ -32,6 +32,7 @@ from marshmallow_sqlalchemy.fields import Related, RelatedList
 from core.rules import ModelRules, rules_from
 from core.services.money import Money, MoneyField
 
+from .actions import install_api_actions
 from .mixin import ErpApiMixin
 
 __all__ = [
@@ -193,8 +194,6 @@ class ErpModelRestApi(ErpApiMixin, ModelRestApi):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        from core.actions import install_api_actions
-
         install_api_actions(cls)
 
     def __init__(self) -> None:

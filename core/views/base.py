@@ -7,6 +7,7 @@ as the app-level handler for non-API requests by :func:`core.api.register_api_er
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -16,6 +17,7 @@ from flask import abort, flash, redirect, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 
+from core.actions import ActionOption, Actions
 from core.errors import (
     ConflictError,
     ErpError,
@@ -175,8 +177,6 @@ class ErpModelView(ModelView):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        from core.actions import install_page_actions
-
         install_page_actions(cls)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -321,8 +321,6 @@ class ErpModelView(ModelView):
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
-        from core.actions import page_options
-
         pk = self._deserialize_pk_if_composite(pk)
         item = self.datamodel.get(pk, self._base_filters)
         if item is None:
@@ -366,3 +364,68 @@ def _db_message(exc: Exception) -> str:
     if isinstance(exc, IntegrityError) or isinstance(exc.__cause__, IntegrityError):
         return "与现有数据冲突（重复或仍被引用）"
     return "数据库拒绝了该数据"
+
+
+# -- record actions on the pages (core.actions) -----------------------------------------------
+def install_page_actions(view_cls: type) -> None:
+    """Add the page endpoint of ``view_cls.actions`` (called at class creation)."""
+    from flask_appbuilder.security.decorators import permission_name
+
+    actions: Actions | None = view_cls.__dict__.get("record_actions")
+    if actions is None:
+        return
+
+    def endpoint(self: Any, pk: Any, **kw: Any) -> Any:
+        name = kw.get("name") or kw.get("action") or ""
+        return run_page(self, actions, pk, name)
+
+    endpoint.__name__ = actions.page_method
+    endpoint.__qualname__ = f"{view_cls.__qualname__}.{actions.page_method}"
+    endpoint.__doc__ = "Run one of the record's actions from its show page."
+    wrapped = permission_name(actions.permission)(endpoint)
+    wrapped = has_access(wrapped)
+    wrapped = expose(actions.page_path, methods=["POST"])(wrapped)
+    setattr(view_cls, actions.page_method, wrapped)
+
+
+def run_page(view: Any, actions: Actions, pk: Any, name: str) -> Any:
+    from flask import url_for
+
+    obj = view.datamodel.get(pk, view._base_filters)
+    if obj is None:
+        abort(404)
+    action = actions.get(name)
+    if action is None:
+        abort(404)
+    perm = action.permission or actions.permission
+    if perm != actions.permission and not view.appbuilder.sm.has_access(
+            f"can_{perm}", view.class_permission_name):
+        abort(403)
+    session = view.datamodel.session
+    back = redirect(url_for(f"{type(view).__name__}.show", pk=pk))
+    try:
+        body = actions.load(action, actions.load_form(action, request.form))
+        action, value = actions.perform(session, obj, name, body)
+        session.commit()
+    except Exception as exc:
+        if not is_page_error(exc):
+            raise
+        session.rollback()
+        flash(f"“{action.label}”未完成（未写入任何数据）：", "danger")
+        flash_error(exc)
+        return back
+    done = action.done
+    text = done(obj, value) if callable(done) else (done or f"已执行“{action.label}”")
+    flash(text, "success")
+    return back
+
+
+def page_options(view: Any, obj: Any) -> list[ActionOption]:
+    """The actions the current user may run on ``obj`` (for the show template)."""
+    actions: Actions | None = getattr(type(view), "record_actions", None)
+    if actions is None or obj is None:
+        return []
+    sm = view.appbuilder.sm
+    may = functools.lru_cache(maxsize=None)(
+        lambda perm: bool(sm.has_access(f"can_{perm}", view.class_permission_name)))
+    return actions.options(view.datamodel.session, obj, may)

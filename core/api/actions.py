@@ -1,0 +1,115 @@
+"""The API side of :mod:`core.actions`: endpoints and their OpenAPI text, added to an
+``ErpModelRestApi`` subclass that declares ``record_actions`` (at class creation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from flask import request
+from flask_appbuilder.api import expose, safe
+from flask_appbuilder.security.decorators import permission_name, protect
+
+from core.actions import Action, Actions
+
+from .envelope import ApiError, json_object_body
+
+
+def _openapi(actions: Actions, names: list[str], body: str | None, permission: str) -> str:
+    """The endpoint's docstring: a summary line, then the OpenAPI operation as YAML."""
+    labels = "、".join(f"{n}（{actions.actions[n].label}）" for n in names)
+    first = actions.actions[names[0]]
+    summary = (first.description or first.label) if len(names) == 1 else f"执行操作：{labels}"
+    params = [{"in": "path", "name": "pk", "required": True, "schema": {"type": "integer"},
+               "description": "记录编号"}]
+    if len(names) > 1 or not actions.per_action_paths:
+        params.append({"in": "path", "name": "name", "required": True,
+                       "schema": {"type": "string", "enum": names},
+                       "description": f"操作：{labels}"})
+    op: dict[str, Any] = {
+        "summary": summary,
+        "description": (f"权限：can_{permission}。记录不存在或不在管辖范围内 404；无权对该记录执行 403；"
+                        "输入有误 422（按字段给出原因）；当前状态不允许 409。成功后写入审计日志。"),
+        "parameters": params,
+        "responses": {
+            str(first.status): {
+                "description": "the record after the action",
+                "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"result": {"type": "object"}}}}},
+            },
+            **{str(s): {"$ref": f"#/components/responses/{s}"} for s in (400, 401, 403, 404, 409, 422)},
+        },
+    }
+    if body:
+        op["requestBody"] = {"required": False, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{body}"}}}}
+    text = yaml.safe_dump({"post": op}, allow_unicode=True, sort_keys=False)
+    return f"{summary}\n---\n{text}"
+
+
+def _body_component(api_cls: type, action: Action, endpoint: str | None = None) -> Any:
+    """The body schema under a name unique to the endpoint (``ProjectApi.transition.body``)."""
+    assert action.schema is not None
+    key = endpoint or action.name
+    name = f"{api_cls.__name__}.{key}.body"
+    return type(f"{action.schema.__name__}_{api_cls.__name__}_{key}", (action.schema,),
+                {"__component_name__": name, "__module__": action.schema.__module__})
+
+
+def install_api_actions(api_cls: type) -> None:
+    """Add the action endpoints declared by ``api_cls.actions`` (called at class creation)."""
+    actions: Actions | None = api_cls.__dict__.get("record_actions")
+    if actions is None or not actions.api_path:
+        return
+    components = list(getattr(api_cls, "openapi_spec_component_schemas", ()) or ())
+
+    def add(method: str, path: str, names: list[str], permission: str) -> None:
+        schemas = {actions.actions[n].schema for n in names}
+        body = None
+        if len(schemas) == 1 and None not in schemas:  # one body for the endpoint
+            comp = _body_component(api_cls, actions.actions[names[0]],
+                                   method if len(names) > 1 else None)
+            components.append(comp)
+            body = comp.__component_name__
+
+        def endpoint(self: Any, pk: Any, name: str | None = None, **kw: Any) -> Any:
+            return self._erp_answer(lambda: run_api(self, actions, pk, name or names[0]))
+
+        endpoint.__name__ = method
+        endpoint.__qualname__ = f"{api_cls.__qualname__}.{method}"
+        endpoint.__doc__ = _openapi(actions, names, body, permission)
+        wrapped = permission_name(permission)(endpoint)
+        wrapped = safe(wrapped)
+        wrapped = protect()(wrapped)
+        wrapped = expose(path, methods=["POST"])(wrapped)
+        setattr(api_cls, method, wrapped)
+
+    if actions.per_action_paths:
+        for a in actions:
+            add(a.name, actions.api_path.replace("{name}", a.name), [a.name],
+                a.permission or actions.permission)
+    else:
+        add(actions.api_method, actions.api_path, list(actions.actions), actions.permission)
+    api_cls.openapi_spec_component_schemas = tuple(components)
+
+
+def _api_body(action: Action) -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    return json_object_body() if raw.strip() else {}
+
+
+def run_api(view: Any, actions: Actions, pk: Any, name: str) -> Any:
+    obj = view.datamodel.get(view._erp_pk(pk), view._base_filters)
+    if obj is None:
+        raise ApiError(404)
+    session = view.datamodel.session
+    action = actions.get(name)
+    if action is None:
+        raise actions.unknown(obj, name)
+    body = actions.load(action, _api_body(action))
+    action, value = actions.perform(session, obj, name, body)
+    session.commit()
+    return view.response(action.status,
+                         result=actions.result_of(session, obj, action, value))
+
+
