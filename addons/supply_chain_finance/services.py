@@ -290,7 +290,7 @@ def contract_data(session: Session, contract: Contract) -> dict[str, Any]:
     }
 
 
-def _check_financeable(session: Session, contract: Contract) -> None:
+def check_financeable(session: Session, contract: Contract) -> None:
     if contract.status == "terminated":
         raise RuleError({"contract": ["该合同已终止，不能申请融资"]})
     if contract.status not in FINANCEABLE:
@@ -327,7 +327,7 @@ def apply(session: Session, *, supplier_id: int, contract_id: Any, bank_id: Any,
         raise RuleError({"bank": ["所选机构不是本平台的参与金融机构"]})
     if not serves(session, inst, contract.region_id):
         raise RuleError({"bank": ["所选机构不服务该合同所在地区"]})
-    _check_financeable(session, contract)
+    check_financeable(session, contract)
     value = _money("amount", "申请金额", amount)
     left = unpaid_remainder(session, contract)
     if value > left:
