@@ -6,8 +6,9 @@
   :func:`check_order_cold_chain`): a listing in a category that requires the cold chain
   (the category or any of its ancestors has ``requires_cold_chain``) must be delivered by
   cold chain, and an order of such a listing is accepted only for a delivery region its
-  cold-chain delivery covers. Both are appended to emall's ``LISTING_VALIDATORS`` /
-  ``ORDER_VALIDATORS`` when this module is imported (see :func:`install_validators`);
+  cold-chain delivery covers. Both implement emall's hooks (``addons.emall.hooks``
+  ``LISTING_VALIDATORS`` / ``ORDER_VALIDATORS``): core runs them only where this module is
+  installed and, for orders, enabled for the order's region;
 * steering (:func:`steering_unit`, :func:`is_steered`): purchasers of the livestock
   system, listed in ``emall_livestock_purchaser`` (a unit, and with
   ``include_subordinates`` the units under it), are sent to the pavilion when they open
@@ -27,9 +28,10 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, object_session
 
 from addons.emall import models as emall_models
-from addons.emall import search_index as emall_search
 from addons.emall import services as emall_services
+from addons.emall.hooks import LISTING_VALIDATORS, ORDER_VALIDATORS
 from addons.emall.services import DuplicateError, RuleError
+from addons.emall.services import search as emall_search
 from core.models import ModuleRecord, Organization, Region
 from core.services import settings
 from core.tenancy import current_scope
@@ -141,6 +143,7 @@ def _session_of(*objs: Any) -> Session:
     return db.session
 
 
+@LISTING_VALIDATORS.implement(MODULE)
 def check_listing_cold_chain(listing: Any, category: Any) -> None:
     """emall ``LISTING_VALIDATORS`` hook: a listing in a category that requires the cold
     chain (itself or an ancestor) must deliver by cold chain (``cold_chain``)."""
@@ -176,6 +179,7 @@ def listing_covers(session: Session, listing: Any, region_id: int | None) -> boo
     return bool(covered.intersection(region_chain(session, region_id)))
 
 
+@ORDER_VALIDATORS.implement(MODULE)
 def check_order_cold_chain(lines: list[Any]) -> None:
     """emall ``ORDER_VALIDATORS`` hook, with the unsaved lines of one order: for each line
     of a cold-chain category the listing must deliver by cold chain, and its cold-chain
@@ -222,22 +226,6 @@ def module_installed(session: Session) -> bool:
         return current_app.extensions["erp"].is_installed(MODULE)
     state = session.scalar(select(ModuleRecord.state).where(ModuleRecord.name == MODULE))
     return state == "installed"
-
-
-def install_validators() -> None:
-    """Append the cold-chain checks to emall's validator lists (idempotent). They run for
-    every listing and order while this module is installed; they only act on categories
-    that require the cold chain."""
-    try:
-        from addons.emall import services as emall_services
-    except ImportError:  # emall's services not importable: nothing to hook into yet
-        return
-
-    for name, fn in (("LISTING_VALIDATORS", check_listing_cold_chain),
-                     ("ORDER_VALIDATORS", check_order_cold_chain)):
-        hooks = getattr(emall_services, name)
-        if fn not in hooks:
-            hooks.append(fn)
 
 
 # -- steering ---------------------------------------------------------------------------------

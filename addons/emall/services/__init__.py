@@ -41,6 +41,15 @@ import datetime as dt
 from addons.procurement_base.services import DuplicateError, Errors, RuleError
 from core.services import settings
 
+from ..hooks import (
+    CHANNELS,
+    LISTING_VALIDATORS,
+    ORDER_VALIDATORS,
+    PRICING,
+    ChannelRule,
+    channel_rules,
+    pricing_strategies,
+)
 from ..models import PAVILIONS
 from .admission import (
     ADMISSION_FLOW,
@@ -68,15 +77,10 @@ from .catalog import (
 )
 from .common import (
     _SPACE,
-    CHANNELS,
     CST,
     INSTITUTION_ROLE,
-    LISTING_VALIDATORS,
     MODULE,
-    ORDER_VALIDATORS,
-    PRICING,
     ZERO,
-    ChannelRule,
     ConflictError,
     _actor_scope,
     _own_units,
@@ -158,6 +162,13 @@ from .search import (
 )
 
 __all__ = [
+    "channel_rules",
+    "pricing_strategies",
+    "CHANNELS",
+    "LISTING_VALIDATORS",
+    "ORDER_VALIDATORS",
+    "PRICING",
+    "ChannelRule",
     "PAVILIONS",
     "DuplicateError",
     "Errors",

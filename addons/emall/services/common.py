@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,10 +15,7 @@ from addons.procurement_base import services as pb
 from addons.procurement_base.services import RuleError
 from core.models import Organization
 from core.services import settings
-from core.services.money import to_money
 from core.tenancy import Scope, current_scope
-
-from ..models import EmallCategory, EmallListing, EmallOrderLine
 
 #: the institution's e-mall role; its users belong to centralized procurement institutions
 INSTITUTION_ROLE = "电子卖场管理"
@@ -78,31 +73,6 @@ class ConflictError(RuleError):
 
     status = 409
     code = "conflict"
-
-
-# -- extension points ---------------------------------------------------------------------------
-LISTING_VALIDATORS: list[Callable[[EmallListing, EmallCategory], None]] = []
-ORDER_VALIDATORS: list[Callable[[list[EmallOrderLine]], None]] = []
-
-
-@dataclass(frozen=True)
-class ChannelRule:
-    """How the trading rules treat orders of a channel."""
-
-    label: str
-    #: the amount bands (direct / comparison / refused) apply to orders of this channel
-    amount_bands: bool
-
-
-CHANNELS: dict[str, ChannelRule] = {
-    "direct": ChannelRule("直购", amount_bands=True),
-    "comparison": ChannelRule("竞价", amount_bands=False),  # the band was decided at publishing
-}
-PRICING: dict[str, Callable[[dict[str, Any]], Decimal]] = {
-    # a line request {"listing": EmallListing, "quantity": n, ...} -> unit price
-    "listing": lambda req: req["listing"].price,
-    "comparison": lambda req: to_money(req["unit_price"]),
-}
 
 
 # -- small helpers ----------------------------------------------------------------------------

@@ -20,10 +20,10 @@ from core.services.money import fmt_yuan
 from core.services.statemachine import StateMachine, Transition
 from core.tenancy import Scope, use_scope
 
+from ..hooks import LISTING_VALIDATORS
 from ..models import LISTING_STATES, EmallCategory, EmallListing, EmallListingImage
-from . import notices
 from .admission import is_admitted
-from .common import LISTING_VALIDATORS, MODULE, _actor_scope, _privileged, _text, normalize, now
+from .common import MODULE, _actor_scope, _privileged, _text, normalize, now
 
 EXCLUSIVE_WORDS = re.compile(r"专供|政府采购专用|政采专用|政采版|定制款|专属型号|独家型号")
 REFERENCE_SOURCES = {"manufacturer": "厂商官方指导价", "market": "主流电商平台最低价"}
@@ -179,8 +179,8 @@ def validate_listing(session: Session, listing: EmallListing, *, scope: Scope | 
         if listing.status is None:
             listing.status = "draft"
     errors.raise_if_any()
-    for fn in LISTING_VALIDATORS:
-        fn(listing, category)
+    # the provincial catalog: implementations of every installed module run
+    LISTING_VALIDATORS.call(None, listing, category)
 
 
 def _g_reviewable(listing: EmallListing, event: Any) -> str | None:
@@ -232,7 +232,6 @@ def transition_listing(session: Session, listing: EmallListing, name: str, *,
     if name in ("reject", "delist"):
         listing.review_note = _text(reason) or listing.review_note
     session.flush()
-    notices.listing_decided(session, listing, name, _text(reason) or None)
 
 
 def set_listing_regions(session: Session, listing: EmallListing, region_ids: Iterable[Any]) -> None:

@@ -22,13 +22,10 @@ from core.services.money import fmt_yuan, to_money
 from core.services.statemachine import StateMachine, Transition, TransitionError
 from core.tenancy import SYSTEM, Scope, use_scope
 
+from ..hooks import ORDER_VALIDATORS, channel_rules, pricing_strategies
 from ..models import ORDER_STATES, EmallAcceptance, EmallListing, EmallOrder, EmallOrderLine
-from . import notices
 from .common import (
-    CHANNELS,
     MODULE,
-    ORDER_VALIDATORS,
-    PRICING,
     ZERO,
     ConflictError,
     _actor_scope,
@@ -92,9 +89,11 @@ def place_order(session: Session, purchaser: Organization, supplier: Organizatio
     (a pricing strategy may read more keys). Stock is reserved line by line (listing id
     order, so concurrent orders never deadlock); ORDER_VALIDATORS run before anything is
     written; the trading rule applies when the channel's rule says so."""
-    if channel not in CHANNELS:
+    channels = channel_rules(purchaser.region_id)
+    strategies = pricing_strategies(purchaser.region_id)
+    if channel not in channels:
         raise RuleError({"channel": [f"未知的下单渠道“{channel}”"]})
-    if pricing not in PRICING:
+    if pricing not in strategies:
         raise RuleError({"pricing": [f"未知的定价方式“{pricing}”"]})
     errors = Errors()
     for r in reqs:
@@ -110,7 +109,7 @@ def place_order(session: Session, purchaser: Organization, supplier: Organizatio
     lines = []
     for r in sorted(reqs, key=lambda r: r["listing"].id):
         listing = r["listing"]
-        unit_price = to_money(PRICING[pricing](r))
+        unit_price = to_money(strategies[pricing](r))
         line = EmallOrderLine(order=order, listing_id=listing.id, category_id=listing.category_id,
                               supplier_id=supplier.id, purchaser_id=purchaser.id,
                               region_id=purchaser.region_id, name=listing.name, brand=listing.brand,
@@ -122,7 +121,7 @@ def place_order(session: Session, purchaser: Organization, supplier: Organizatio
         line.category = listing.category
         lines.append(line)
     order.amount = sum((ln.amount for ln in lines), ZERO)
-    if check_band and CHANNELS[channel].amount_bands:
+    if check_band and channels[channel].amount_bands:
         band = trading_band(session, order.amount, purchaser.region_id)
         if band == "refused":
             raise RuleError({"amount": [refusal_message(session, order.amount, purchaser.region_id)]})
@@ -131,8 +130,8 @@ def place_order(session: Session, purchaser: Organization, supplier: Organizatio
             raise RuleError({"amount": [
                 f"订单金额 {fmt_yuan(order.amount)} 超过直购限额 {fmt_yuan(to_money(direct))}，"
                 "须通过购物车结算发起网上竞价"]})
-    for fn in ORDER_VALIDATORS:
-        fn(lines)
+    # the order's region decides which modules' rules apply (core.hooks)
+    ORDER_VALIDATORS.call(order.region_id, lines)
     for line in lines:
         reserve_stock(session, line.listing_id, line.quantity, line.name)
     order.number = _order_number(session, purchaser.region_id)
@@ -143,7 +142,6 @@ def place_order(session: Session, purchaser: Organization, supplier: Organizatio
                  after={"number": order.number, "amount": order.amount, "channel": channel,
                         "supplier_id": supplier.id, "purchaser_id": purchaser.id},
                  module=MODULE, region_id=order.region_id)
-    notices.order_placed(session, order)
     return order
 
 
@@ -276,7 +274,6 @@ def transition_order(session: Session, order: EmallOrder, name: str, *, reason: 
             if contract is not None and contract.status not in ("completed", "terminated"):
                 pb.transition_contract(session, contract, "terminate", reason=_text(reason) or "订单取消")
     session.flush()
-    notices.order_changed(session, order, name)
 
 
 def _accept(session: Session, order: EmallOrder, rec: dict[str, Any], actor: Any) -> None:

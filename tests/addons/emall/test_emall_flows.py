@@ -133,7 +133,7 @@ def test_listing_validators_hook_is_called(em) -> None:
         if "红" in listing.name:
             raise services.RuleError({"name": ["测试规则：名称不能含“红”"]})
 
-    services.LISTING_VALIDATORS.append(no_red)
+    services.LISTING_VALIDATORS.implement("emall")(no_red)
     try:
         em.admit("sup_a", "A0201")
         res = em.call("POST", "emall_listing/", "sup_a", {
@@ -143,7 +143,7 @@ def test_listing_validators_hook_is_called(em) -> None:
         assert res.json["message"] == {"name": ["测试规则：名称不能含“红”"]}
         assert seen == [("P1", "A02010601")]
     finally:
-        services.LISTING_VALIDATORS.remove(no_red)
+        services.LISTING_VALIDATORS.unregister(no_red)
 
 
 def test_images_checked_by_magic_bytes_and_size(em, tmp_path) -> None:
@@ -297,14 +297,14 @@ def test_order_validators_hook_sees_the_lines(em) -> None:
         if sum(ln.quantity for ln in lines) > 5:
             raise services.RuleError({"lines": ["测试规则：一次最多 5 件"]})
 
-    services.ORDER_VALIDATORS.append(limit)
+    services.ORDER_VALIDATORS.implement("emall")(limit)
     try:
         em.admit("sup_a", "A0201")
         lid = em.listing("sup_a", price="10.00", reference="10.00")
         assert em.buy("pur", lid, 6, expect=422).json["message"] == {"lines": ["测试规则：一次最多 5 件"]}
         em.buy("pur", lid, 5)
     finally:
-        services.ORDER_VALIDATORS.remove(limit)
+        services.ORDER_VALIDATORS.unregister(limit)
 
 
 def test_bad_order_input_is_422_and_writes_nothing(em) -> None:

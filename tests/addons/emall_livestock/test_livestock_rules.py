@@ -14,7 +14,7 @@ from core.models import Organization, Region
 from core.services import settings
 from core.tenancy import SYSTEM, use_scope
 from tests.addons.emall_livestock.xm_world import xm  # noqa: F401
-from tests.conftest import query
+from tests.conftest import cli, query
 
 
 def _attrs(category) -> dict:
@@ -139,6 +139,35 @@ def test_order_outside_cold_chain_coverage_is_refused(xm):
         # a 吉林市 purchaser is covered
         order = _order(xm, only_jilin, "xm_jl")
         assert order.status == "placed" and all(ln.cold_chain for ln in order.lines)
+        db.session.rollback()
+
+
+def test_cold_chain_rule_applies_only_where_emall_livestock_is_enabled(xm):
+    """Issue 11: the rule is a region-gated hook. emall_livestock disabled for 吉林市
+    (220200): a 吉林市 order of a cold-chain product without cold-chain delivery is accepted;
+    the same order in 长春市, where the module stays enabled, is refused."""
+    from addons.emall.services import RuleError
+
+    listing = _listed_cold_listing(xm, ["220000"])
+    with xm.app.app_context():
+        db.session.execute(text("UPDATE emall_listing SET cold_chain = :f WHERE id = :i"),
+                           {"f": False, "i": listing})
+        db.session.commit()
+    assert cli(xm.app, "tenant", "disable", "220200", "emall_livestock").exit_code == 0
+    try:
+        with xm.app.app_context():
+            order = _order(xm, listing, "xm_jl")  # a 吉林市 purchaser: the rule is off there
+            assert order.status == "placed" and not any(ln.cold_chain for ln in order.lines)
+            db.session.rollback()
+            with pytest.raises(RuleError) as err:
+                _order(xm, listing)  # a 长春市 purchaser: refused
+            db.session.rollback()
+            assert "未提供冷链配送" in err.value.messages["lines"][0]
+    finally:
+        assert cli(xm.app, "tenant", "enable", "220200", "emall_livestock").exit_code == 0
+    with xm.app.app_context():  # enabled again: 吉林市 is refused too
+        with pytest.raises(RuleError):
+            _order(xm, listing, "xm_jl")
         db.session.rollback()
 
 

@@ -1,0 +1,83 @@
+"""The e-mall's extension points (:class:`core.hooks.Hook`): other modules implement them;
+core runs an implementation only where its module is installed **and** enabled for the
+record's region (``emall_livestock`` switched off for 吉林市 leaves 吉林市's orders alone).
+
+* :data:`LISTING_VALIDATORS`: ``fn(listing, category) -> None``, called whenever a listing
+  is saved or submitted; raise :class:`core.errors.RuleError` with ``{field: [message]}``
+  to refuse. Listings belong to the provincial catalog, so the hook is called for the
+  platform (``region_id=None``: implementations of installed modules run);
+* :data:`ORDER_VALIDATORS`: ``fn(lines) -> None`` with the unsaved
+  :class:`~addons.emall.models.EmallOrderLine` objects of one order (each with ``.order``,
+  ``.listing`` and ``.category``) before it is placed, for the order's region; raise
+  ``RuleError`` to refuse;
+* :data:`PRICING`: ``fn() -> {name: fn(line_request) -> Decimal}`` unit-price strategies
+  (emall ships ``listing`` and ``comparison``; a framework-agreement module adds
+  ``framework``), for the order's region;
+* :data:`CHANNELS`: ``fn() -> {name: ChannelRule}``: whether the amount bands of the
+  trading rules apply to orders of that channel, for the order's region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from core.hooks import Hook
+from core.services.money import to_money
+
+MODULE = "emall"
+
+LISTING_VALIDATORS: Hook[Callable[[Any, Any], None]] = Hook(
+    "emall.listing_validators",
+    doc="fn(listing, category) -> None; raise core.errors.RuleError to refuse the listing")
+ORDER_VALIDATORS: Hook[Callable[[list[Any]], None]] = Hook(
+    "emall.order_validators",
+    doc="fn(lines) -> None with the unsaved lines of one order; raise RuleError to refuse")
+PRICING: Hook[Callable[[], dict[str, Callable[[dict[str, Any]], Decimal]]]] = Hook(
+    "emall.pricing", doc="fn() -> {name: fn(line_request) -> unit price (Decimal)}")
+CHANNELS: Hook[Callable[[], dict[str, ChannelRule]]] = Hook(
+    "emall.channels", doc="fn() -> {channel name: ChannelRule}")
+
+
+@dataclass(frozen=True)
+class ChannelRule:
+    """How the trading rules treat orders of a channel."""
+
+    label: str
+    #: the amount bands (direct / comparison / refused) apply to orders of this channel
+    amount_bands: bool
+
+
+@PRICING.implement(MODULE)
+def builtin_pricing() -> dict[str, Callable[[dict[str, Any]], Decimal]]:
+    # a line request {"listing": EmallListing, "quantity": n, ...} -> unit price
+    return {
+        "listing": lambda req: req["listing"].price,
+        "comparison": lambda req: to_money(req["unit_price"]),
+    }
+
+
+@CHANNELS.implement(MODULE)
+def builtin_channels() -> dict[str, ChannelRule]:
+    return {
+        "direct": ChannelRule("直购", amount_bands=True),
+        "comparison": ChannelRule("竞价", amount_bands=False),  # the band was decided at publishing
+    }
+
+
+def pricing_strategies(region_id: int | None) -> dict[str, Callable[[dict[str, Any]], Decimal]]:
+    """The unit-price strategies that apply in ``region_id``."""
+    out: dict[str, Callable[[dict[str, Any]], Decimal]] = {}
+    for strategies in PRICING.call(region_id):
+        out.update(strategies)
+    return out
+
+
+def channel_rules(region_id: int | None) -> dict[str, ChannelRule]:
+    """The order channels that apply in ``region_id``."""
+    out: dict[str, ChannelRule] = {}
+    for rules in CHANNELS.call(region_id):
+        out.update(rules)
+    return out
