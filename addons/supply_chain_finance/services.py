@@ -141,6 +141,16 @@ def _audit(session: Session, action: str, obj: Any, before: Any = None, after: A
                  reason=reason)
 
 
+def _id(value: Any) -> int:
+    """A record id from input (a bool, a float text or an id beyond INTEGER is not one)."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    number = int(str(value).strip()) if not isinstance(value, int) else value
+    if not 0 < number < 2**31:
+        raise ValueError(value)
+    return number
+
+
 def _lock_row(session: Session, model: Any, ident: int) -> Any:
     """Load a row with ``SELECT ... FOR UPDATE`` (PostgreSQL; SQLite serialises writers)."""
     return session.execute(
@@ -310,7 +320,7 @@ def apply(session: Session, *, supplier_id: int, contract_id: Any, bank_id: Any,
           purpose: Any = None, contact: Any = None, phone: Any = None) -> Application:
     """A supplier applies on its own contract to a bank of its choosing."""
     try:
-        cid = int(contract_id)
+        cid = _id(contract_id)
     except (TypeError, ValueError):
         raise RuleError({"contract": ["请选择合同"]}) from None
     contract = _lock_row(session, Contract, cid)
@@ -319,7 +329,7 @@ def apply(session: Session, *, supplier_id: int, contract_id: Any, bank_id: Any,
     if contract.supplier_id != supplier_id:
         raise ForbiddenError({"contract": ["该合同不是贵单位的合同，不能申请融资"]})
     try:
-        bid = int(bank_id)
+        bid = _id(bank_id)
     except (TypeError, ValueError):
         raise RuleError({"bank": ["请选择金融机构"]}) from None
     inst = institution_of(session, bid)
@@ -380,7 +390,7 @@ def application_payload(session: Session, app: Application) -> dict[str, Any]:
 def _own_app(session: Session, app_id: Any, *, bank_id: int | None = None,
              supplier_id: int | None = None) -> Application:
     try:
-        ident = int(app_id)
+        ident = _id(app_id)
     except (TypeError, ValueError):
         raise NotFoundError("融资申请不存在") from None
     app = _lock_row(session, Application, ident)
@@ -532,7 +542,7 @@ def confirm_account(session: Session, lock_id: Any, *, purchaser_ids: set[int] |
     payment of the contract must go there. ``purchaser_ids``: the units the user acts for
     (None: unrestricted, platform code)."""
     try:
-        ident = int(lock_id)
+        ident = _id(lock_id)
     except (TypeError, ValueError):
         raise NotFoundError("回款账户记录不存在") from None
     lock = _lock_row(session, AccountLock, ident)
