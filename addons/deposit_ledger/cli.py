@@ -1,6 +1,8 @@
-"""``erp deposit ...``: the deposit cleanup report from the command line.
+"""``erp deposit ...``: the deposit cleanup report from the command line; the daily
+messages about deposits due soon and overdue.
 
     erp deposit cleanup-report --cutoff 2022-05-01 [--region 220100] --out 清理报表.xlsx
+    erp deposit notify-due
 """
 
 from __future__ import annotations
@@ -54,3 +56,17 @@ def cleanup_report(app: Flask, cutoff: str | None, region: str | None, out: Path
     click.echo(f"cut-off {day.isoformat()}: {len(rep.rows)} deposits "
                + ", ".join(f"{v['label']} {v['count']} ({v['amount']} 元)" for v in s.values())
                + f"; written to {out}")
+
+
+@cli.command("notify-due", help="向收取单位发送保证金即将到期、逾期未退的站内消息（每笔每类一次；每日运行）。")
+@with_app
+def notify_due(app: Flask) -> None:
+    require_installed(app, "deposit_ledger")
+    from core.db import db
+
+    from .notices import send_due_notices
+
+    with app.app_context():
+        counts = send_due_notices(db.session)
+        db.session.commit()
+    click.echo(f"due soon: {counts['deposit.due_soon']}, overdue: {counts['deposit.overdue']}")

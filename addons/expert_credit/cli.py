@@ -93,3 +93,17 @@ def link_user(app: Flask, username: str, expert_ref: str) -> None:
     services.link_user(db.session, expert, user)
     db.session.commit()
     click.echo(f"user {username} linked to expert {expert.id} {expert.code} ({expert.name})")
+
+
+@cli.command("notify-evaluations", help="向评价单位发送专家履职评价即将到期、已逾期的站内消息（每项一次；每日运行）。")
+@with_app
+def notify_evaluations(app: Flask) -> None:
+    require_installed(app, "expert_credit")
+    from core.db import db
+
+    from .notices import send_evaluation_notices
+
+    with app.app_context():
+        sent = send_evaluation_notices(db.session)
+        db.session.commit()
+    click.echo(f"evaluations announced: {sent}")

@@ -88,6 +88,11 @@ def declines(session: Session) -> dict[str, Any]:
         if status == "declined":
             m[1] += 1
             reasons[(reason or "未说明").strip()[:20]] += 1
+    if months:  # a month without draws is shown as zero, never skipped
+        from core.services.charts import fill_months
+
+        labels, _ = fill_months({}, min(months), max(months))
+        months = {k: months.get(k, [0, 0]) for k in labels}
     ordered = sorted(months.items())
     return {"months": [{"month": k, "drawn": v[0], "declined": v[1],
                         "rate": Decimal(v[1]) / v[0] if v[0] else Decimal(0)} for k, v in ordered],

@@ -19,6 +19,7 @@ from core.tenancy import Scope
 
 from ..models import ADMISSION_STATES, EmallAdmission, EmallCategory, EmallCondition
 from ..models import EmallAdmissionCategory as AC
+from . import notices
 from .common import MODULE, _actor_scope, _privileged, _text, now, today
 
 #: the negative list of hidden barriers (隐性壁垒): label -> patterns
@@ -179,6 +180,7 @@ def decide_admission(session: Session, adm: EmallAdmission, name: str, *, reason
     adm.reason = _text(reason) or None
     adm.suspended_until = until if name == "suspend" else None
     session.flush()
+    notices.admission_decided(session, adm, name, adm.reason)
 
 
 def admitted_supplier_ids(session: Session, on: dt.date | None = None) -> Any:

@@ -23,6 +23,7 @@ from ..models import (
     EmallOrder,
     EmallQuote,
 )
+from . import notices
 from .admission import is_admitted
 from .common import MODULE, ZERO, ConflictError, _actor_scope, _own_units, _text, now
 from .orders import _order_number, place_order
@@ -62,6 +63,7 @@ def publish_comparison(session: Session, purchaser: Organization, reqs: list[dic
     audit.record(session, action="create", object_type="emall_comparison", object_id=comp.id,
                  after={"number": comp.number, "budget": comp.budget, "deadline": comp.quote_deadline},
                  module=MODULE, region_id=comp.region_id)
+    notices.comparison_opened(session, comp)
     return comp
 
 
@@ -165,6 +167,7 @@ def close_if_due(session: Session, comp: EmallComparison, at: dt.datetime | None
                      object_id=comp.id, before={"state": "open"}, after={"state": "closed"},
                      module=MODULE, region_id=comp.region_id)
         session.flush()
+        notices.comparison_closed(session, comp)
         return True
     return False
 
@@ -243,6 +246,7 @@ def award_comparison(session: Session, comp: EmallComparison, *, reason: str | N
                      object_id=comp.id, before={"state": "closed"},
                      after={"state": "awarded", "quote": quote.id, "total": quote.total},
                      module=MODULE, region_id=comp.region_id, reason=_text(reason) or None, actor=actor)
+        notices.comparison_awarded(session, comp, quote)
         return order
     raise last_error or ConflictError({"status": ["报价供应商均无法供货"]})
 

@@ -44,6 +44,10 @@ def dashboard(session: Session, *, scope: Scope | None = None, months: int = 12)
             month_amount[m] = month_amount.get(m, ZERO) + amount
             month_count[m] = month_count.get(m, 0) + 1
     labels = sorted(month_amount)[-months:]
+    if labels:  # a month without orders is shown as zero, never skipped
+        from core.services.charts import fill_months
+
+        labels = fill_months({}, labels[0], labels[-1])[0][-months:]
     spend = session.execute(select(EmallCategory.name, func.sum(EmallOrderLine.amount))
                             .join(EmallCategory, EmallCategory.id == EmallOrderLine.category_id)
                             .join(EmallOrder, EmallOrder.id == EmallOrderLine.order_id)
@@ -60,8 +64,8 @@ def dashboard(session: Session, *, scope: Scope | None = None, months: int = 12)
         "orders_by_status": by_status,
         "open_orders": sum(by_status.get(s, 0) for s in open_states),
         "months": labels,
-        "turnover": [to_money(month_amount[m]) for m in labels],
-        "orders": [month_count[m] for m in labels],
+        "turnover": [to_money(month_amount.get(m, ZERO)) for m in labels],
+        "orders": [month_count.get(m, 0) for m in labels],
         "spend_by_category": [(name, to_money(total or 0)) for name, total in spend],
         "active_suppliers": active,
         "open_alerts": {k: n for k, n in alerts},

@@ -15,6 +15,7 @@ from core.services.money import fmt_yuan, to_money
 from core.tenancy import SYSTEM, Scope, use_scope
 
 from ..models import EmallListing, EmallOrder, EmallOrderLine, EmallPriceAlert
+from . import notices
 from .common import MODULE, ConflictError, _actor_scope, _privileged, _text, now
 
 
@@ -90,3 +91,5 @@ def review_alert(session: Session, alert: EmallPriceAlert, decision: str, note: 
                  object_id=alert.id, before={"state": "open"}, after={"state": decision},
                  module=MODULE, reason=alert.review_note, actor=actor)
     session.flush()
+    if decision == "confirmed":
+        notices.price_anomaly_confirmed(session, alert)

@@ -138,6 +138,9 @@ def perform_draw(session: Session, req: DrawRequest, *, on: dt.date | None = Non
             reserve=counted[line] > mains[line], review_date=req.review_date,
             expert_name=names.get(eid, ""), status="drawn", region_id=req.region_id))
     session.flush()
+    from ..notices import experts_assigned
+
+    experts_assigned(session, req, [eid for _, eid in picks])
     REQUEST_FLOW.trigger(req, "draw", actor=actor, session=session, draw_id=d.id, seq=seq,
                          pool_hash=d.pool_hash, pool_size=d.pool_size, result=d.result,
                          shortfall=d.shortfall, exclusions=len(excluded))
