@@ -22,6 +22,7 @@ from core.tenancy import Scope, use_scope
 
 from ..hooks import LISTING_VALIDATORS
 from ..models import LISTING_STATES, EmallCategory, EmallListing, EmallListingImage
+from . import notices
 from .admission import is_admitted
 from .common import MODULE, _actor_scope, _privileged, _text, normalize, now
 
@@ -232,6 +233,7 @@ def transition_listing(session: Session, listing: EmallListing, name: str, *,
     if name in ("reject", "delist"):
         listing.review_note = _text(reason) or listing.review_note
     session.flush()
+    notices.listing_decided(session, listing, name, _text(reason) or None)
 
 
 def set_listing_regions(session: Session, listing: EmallListing, region_ids: Iterable[Any]) -> None:

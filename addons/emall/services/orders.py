@@ -24,6 +24,7 @@ from core.tenancy import SYSTEM, Scope, use_scope
 
 from ..hooks import ORDER_VALIDATORS, channel_rules, pricing_strategies
 from ..models import ORDER_STATES, EmallAcceptance, EmallListing, EmallOrder, EmallOrderLine
+from . import notices
 from .common import (
     MODULE,
     ZERO,
@@ -142,6 +143,7 @@ def place_order(session: Session, purchaser: Organization, supplier: Organizatio
                  after={"number": order.number, "amount": order.amount, "channel": channel,
                         "supplier_id": supplier.id, "purchaser_id": purchaser.id},
                  module=MODULE, region_id=order.region_id)
+    notices.order_placed(session, order)
     return order
 
 
@@ -274,6 +276,7 @@ def transition_order(session: Session, order: EmallOrder, name: str, *, reason: 
             if contract is not None and contract.status not in ("completed", "terminated"):
                 pb.transition_contract(session, contract, "terminate", reason=_text(reason) or "订单取消")
     session.flush()
+    notices.order_changed(session, order, name)
 
 
 def _accept(session: Session, order: EmallOrder, rec: dict[str, Any], actor: Any) -> None:
