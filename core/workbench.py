@@ -26,46 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-try:
-    from core.hooks import Hook
-except ImportError:  # core.hooks (issue 11) not merged yet: the same contract, locally
-    from collections.abc import Callable
-
-    class Hook:  # type: ignore[no-redef]
-        """A region-gated extension point: implementations run only where their module is
-        installed and enabled for the region (``None``: installed on the platform)."""
-
-        def __init__(self, name: str, doc: str = "") -> None:
-            self.name, self.doc = name, doc
-            self._impls: dict[str, Callable[..., Any]] = {}
-
-        def implement(self, module: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-            def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-                self._impls[f"{module}:{fn.__qualname__}"] = fn
-                fn.erp_module = module  # type: ignore[attr-defined]
-                return fn
-
-            return deco
-
-        def implementations(self, region_id: int | None) -> list[tuple[str, Callable[..., Any]]]:
-            from flask import current_app
-
-            from core.tenancy import snapshot
-
-            state = current_app.extensions["erp"]
-            order = {n: i for i, n in enumerate(state.registry.order)}
-            out = []
-            for fn in self._impls.values():
-                module = fn.erp_module  # type: ignore[attr-defined]
-                if not state.is_installed(module):
-                    continue
-                if region_id is not None and module not in snapshot().effective(region_id):
-                    continue
-                out.append((module, fn))
-            return sorted(out, key=lambda p: order.get(p[0], 10**6))
-
-        def call(self, region_id: int | None, *args: Any, **kw: Any) -> list[Any]:
-            return [fn(*args, **kw) for _, fn in self.implementations(region_id)]
+from core.hooks import Hook
 
 log = logging.getLogger(__name__)
 

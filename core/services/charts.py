@@ -30,6 +30,10 @@ Number = int | float | Decimal | None
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
 
+#: a series whose name says it is overdue / refused is drawn in red, whatever its position
+ALERT_COLOUR = "#C9302C"
+ALERT_WORDS = ("逾期", "超期", "违约", "overdue")
+
 WIDTH = 720
 ROW_HEIGHT = 26  # per category, horizontal bars
 HEIGHT = 320
@@ -59,13 +63,17 @@ def _fmt(v: Number, unit: str) -> str:
     return f"{text}{unit}"
 
 
-def nice_ticks(high: float, count: int = 5) -> list[float]:
-    """Round tick values 0..>=high (1, 2, 2.5 or 5 times a power of ten)."""
+def nice_ticks(high: float, count: int = 5, *, integer: bool = False) -> list[float]:
+    """Round tick values 0..>=high (1, 2, 2.5 or 5 times a power of ten); ``integer``: whole
+    steps only (counts: never 0.5 orders)."""
     if high <= 0:
         return [0.0, 1.0]
     raw = high / count
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    steps = (1, 2, 5, 10) if integer else (1, 2, 2.5, 5, 10)
+    step = next(m * power for m in steps if m * power >= raw)
+    if integer:
+        step = max(1.0, float(math.ceil(step)))
     n = math.ceil(high / step - 1e-9)
     return [round(i * step, 10) for i in range(n + 1)]
 
@@ -88,10 +96,44 @@ def _check(labels: Sequence[str], series: Mapping[str, Sequence[Number]]) -> Non
             )
 
 
+def series_colours(names: Sequence[str]) -> list[str]:
+    """One colour per series: overdue-like series in :data:`ALERT_COLOUR`, the others from
+    the palette in order (skipping the palette's reddish vermillion)."""
+    plain = [c for c in PALETTE if c != "#D55E00"]
+    out, k = [], 0
+    for name in names:
+        if any(w in str(name).lower() for w in ALERT_WORDS):
+            out.append(ALERT_COLOUR)
+        else:
+            out.append(plain[k % len(plain)])
+            k += 1
+    return out
+
+
+def is_count(series: Mapping[str, Sequence[Number]]) -> bool:
+    """Whole numbers only (``int`` values, or no value at all): counts, ticked in whole steps."""
+    return all(v is None or (isinstance(v, int) and not isinstance(v, bool))
+               for vs in series.values() for v in vs)
+
+
+def fill_months(values: Mapping[str, Number], first: str, last: str,
+                default: Number = 0) -> tuple[list[str], list[Number]]:
+    """Months ``first``..``last`` (``YYYY-MM``) with their values; a month without a value
+    is shown as ``default`` (0), never skipped."""
+    y, m = (int(p) for p in first.split("-")[:2])
+    ly, lm = (int(p) for p in last.split("-")[:2])
+    labels: list[str] = []
+    while (y, m) <= (ly, lm):
+        labels.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return labels, [values.get(label, default) for label in labels]
+
+
 def _legend(series: Mapping[str, Sequence[Number]], y: int) -> list[str]:
     out, x = [], 60
+    colours = series_colours(list(series))
     for i, name in enumerate(series):
-        colour = PALETTE[i % len(PALETTE)]
+        colour = colours[i]
         out.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{colour}"/>')
         out.append(f'<text x="{x + 16}" y="{y}" {FONT}>{escape(name)}</text>')
         x += 28 + 13 * len(name)
@@ -139,8 +181,9 @@ def bar_chart(
                    default=0)
     else:
         high = max((_num(v) for vs in series.values() for v in vs), default=0)
-    ticks = nice_ticks(high)
+    ticks = nice_ticks(high, integer=is_count(series))
     top = ticks[-1] or 1.0
+    colours = series_colours(names)
     body: list[str] = []
     legend_y = 44
     if len(names) > 1:
@@ -173,7 +216,7 @@ def bar_chart(
                 x = left + (offset if stacked else 0)
                 body.append(
                     f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
-                    f'fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(label)} '
+                    f'fill="{colours[j]}"><title>{escape(label)} '
                     f"{escape(name)}：{escape(_fmt(v, unit))}</title></rect>"
                 )
                 if stacked:
@@ -203,7 +246,7 @@ def bar_chart(
             y = base - h
             body.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
-                f'fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(label)} {escape(name)}：'
+                f'fill="{colours[j]}"><title>{escape(label)} {escape(name)}：'
                 f"{escape(_fmt(v, unit))}</title></rect>"
             )
             if stacked:
@@ -235,8 +278,9 @@ def line_chart(
     _check(labels, series)
     names = list(series)
     high = max((_num(v) for vs in series.values() for v in vs), default=0)
-    ticks = nice_ticks(high)
+    ticks = nice_ticks(high, integer=is_count(series))
     top = ticks[-1] or 1.0
+    colours = series_colours(names)
     body: list[str] = []
     if len(names) > 1:
         body += _legend(series, 44)
@@ -257,7 +301,7 @@ def line_chart(
             body.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" {FONT}>'
                         f"{escape(label)}</text>")
     for j, name in enumerate(names):
-        colour = PALETTE[j % len(PALETTE)]
+        colour = colours[j]
         segment: list[str] = []
         segments: list[list[str]] = []
         for i, v in enumerate(series[name]):

@@ -187,6 +187,13 @@ class AuditLabels:
             return "平台"
         return self.modules.get(name, name)
 
+    def object_id(self, value: str | None) -> str:
+        """``220000:emall`` (a region's module row) reads ``220000：电子卖场``."""
+        if not value:
+            return "—"
+        parts = str(value).split(":")
+        return "：".join(self.modules.get(p, p) for p in parts)
+
     def object_type(self, table: str | None) -> str:
         return self.objects.get(table or "", table or "—")
 
@@ -341,7 +348,7 @@ class AuditLogView(ModelView):
         "action": _action,
         "module": lambda v: labels().module(v),
         "object_type": lambda v: labels().object_type(v),
-        "object_id": lambda v: v or "—",
+        "object_id": lambda v: labels().object_id(v),
         "actor_id": lambda v: "—" if v is None else v,
         "reason": lambda v: v or "—",
         "region": lambda v: v if v is not None else _("Whole province (platform)"),
@@ -388,7 +395,7 @@ class AuditLogView(ModelView):
                     "region": names.get(r.region_id, "") if r.region_id else province,
                     "module": lab.module(r.module),
                     "object_type": lab.object_type(r.object_type),
-                    "object_id": r.object_id or "",
+                    "object_id": lab.object_id(r.object_id) if r.object_id else "",
                     "action": lab.action(r.action, r.module, _loads(r.before)),
                     "changes": lab.changes_text(r),
                     "reason": r.reason or "",

@@ -32,6 +32,79 @@ def _read(fn):
         return fn(Enablement(conn, inst.registry, inst.installed(conn)))
 
 
+def module_names() -> dict[str, str]:
+    """module code -> its Chinese name (the manifest's ``name``)."""
+    from flask import current_app
+
+    registry = current_app.extensions["erp"].registry
+    return {n: registry[n].name for n in registry.order}
+
+
+def disable_impact(code: str, modules: list[str], limit: int = 50) -> dict:
+    """Who and what a disable touches in the region's subtree: the users whose roles reach
+    the modules' pages or APIs, their units, and the menu entries that disappear."""
+    from flask import current_app
+    from flask_appbuilder.security.sqla.models import (
+        PermissionView,
+        ViewMenu,
+        assoc_permissionview_role,
+        assoc_user_role,
+    )
+    from sqlalchemy import func, select
+
+    from core.db import db
+    from core.models import Organization
+    from core.security import ErpUser
+    from core.tenancy import snapshot
+
+    state = current_app.extensions["erp"]
+    view_names = sorted({v for m in modules for _, v in state.pairs(m) if v})
+    menus: list[str] = []
+    if state.menu is not None:
+
+        def walk(items, parent_label: str | None) -> None:
+            for item in items:
+                if item.childs:
+                    walk(item.childs, str(item.label or item.name))
+                elif getattr(item, "erp_module", None) in modules and item.name != "-":
+                    label = str(item.label or item.name)
+                    menus.append(f"{parent_label} → {label}" if parent_label else label)
+
+        walk(state.menu.menu, None)
+    snap = snapshot()
+    rid = snap.id_of.get(code)
+    if rid is None or not view_names:
+        return {"users": [], "user_count": 0, "units": [], "unit_count": 0, "menus": menus}
+    subtree = sorted(snap.subtree(rid))
+    reaching = (
+        select(assoc_user_role.c.user_id)
+        .join(assoc_permissionview_role,
+              assoc_permissionview_role.c.role_id == assoc_user_role.c.role_id)
+        .join(PermissionView, PermissionView.id == assoc_permissionview_role.c.permission_view_id)
+        .join(ViewMenu, ViewMenu.id == PermissionView.view_menu_id)
+        .where(ViewMenu.name.in_(view_names))
+    )
+    region_of_user = func.coalesce(ErpUser.region_id, Organization.region_id)
+    cond = [ErpUser.active.is_(True), ErpUser.id.in_(reaching), region_of_user.in_(subtree)]
+    base = select(ErpUser.id).outerjoin(Organization, Organization.id == ErpUser.organization_id)
+    user_count = db.session.scalar(
+        select(func.count()).select_from(base.where(*cond).subquery())) or 0
+    rows = db.session.execute(
+        select(ErpUser.username, ErpUser.first_name, ErpUser.last_name, Organization.name)
+        .outerjoin(Organization, Organization.id == ErpUser.organization_id)
+        .where(*cond).order_by(Organization.name, ErpUser.username).limit(limit)
+    ).all()
+    units = db.session.execute(
+        select(Organization.name, func.count(ErpUser.id))
+        .join(ErpUser, ErpUser.organization_id == Organization.id)
+        .where(*cond).group_by(Organization.name).order_by(Organization.name)
+    ).all()
+    users = [(f"{r.first_name or ''}{r.last_name or ''}" or r.username, r.username,
+              r.name or "—") for r in rows]
+    return {"users": users, "user_count": user_count, "units": [(n, c) for n, c in units[:limit]],
+            "unit_count": len(units), "menus": menus}
+
+
 class RegionModulesView(BaseView):
     route_base = "/erp/tenant"
     default_view = "home"
@@ -88,6 +161,7 @@ class RegionModulesView(BaseView):
             rows=rows,
             name_of=name_of,
             regions=self._manageable(),
+            module_names=module_names(),
         )
 
     @expose("/<string:code>/<string:action>/<string:module>", methods=["GET"])
@@ -102,6 +176,8 @@ class RegionModulesView(BaseView):
             else:
                 change = _read(lambda en: en.plan_disable(code, module))
                 impact = {"blockers": change.blockers, "bridges": change.disabled}
+                touched = [module, *(m for _, m in change.blockers), *(m for _, m in change.disabled)]
+                impact["affected"] = disable_impact(code, list(dict.fromkeys(touched)))
         except AddonError as exc:
             flash(str(exc), "danger")
             return redirect(url_for("RegionModulesView.region", code=code))
@@ -111,7 +187,7 @@ class RegionModulesView(BaseView):
         name_of = {snap.code_of[r]: snap.name_of[r] for r in snap.code_of}
         return self.render_template(
             "erp/region_module_confirm.html", code=code, action=action, module=module,
-            impact=impact, name_of=name_of,
+            impact=impact, name_of=name_of, module_names=module_names(),
         )
 
     @expose("/<string:code>/<string:action>/<string:module>", methods=["POST"])
@@ -122,15 +198,19 @@ class RegionModulesView(BaseView):
         try:
             if action == "enable":
                 done = _enablement(lambda en: en.enable(code, [module], actor=actor))
+                names = module_names()
                 flash(_("Enabled for this region: %(modules)s",
-                        modules=join_list(done) or module), "success")
+                        modules=join_list(names.get(m, m) for m in done) or names.get(module, module)),
+                      "success")
             elif action == "disable":
                 cascade = request.form.get("cascade") == "1"
                 change = _enablement(
                     lambda en: en.disable(code, module, cascade=cascade, actor=actor)
                 )
+                names = module_names()
                 flash(_("Disabled (data kept): %(modules)s",
-                        modules=join_list(with_detail(m, c) for c, m in change.disabled)),
+                        modules=join_list(with_detail(names.get(m, m), c)
+                                          for c, m in change.disabled)),
                       "success")
             else:
                 abort(404)

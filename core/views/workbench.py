@@ -160,6 +160,9 @@ def register_workbench_views(appbuilder) -> None:
     from core.views.audit import fmt_cst
 
     app.add_template_filter(lambda v: fmt_cst(v) or "—", "erp_datetime")
+    from core.views.display import register_display_filters
+
+    register_display_filters(app)
     from core.workbench import load_contributions
 
     load_contributions(app.extensions["erp"])

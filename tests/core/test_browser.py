@@ -192,11 +192,11 @@ def test_city_admin_enables_module_in_browser_other_city_does_not_see_it(
             assert "本地区模块：长春市" in page.locator("h2").inner_text()
             row.get_by_role("link", name="启用").click()
             page.wait_for_selector("#confirm-button")
-            assert "fx_base" in page.locator("h2").inner_text()
+            assert "Fixture base" in page.locator("h2").inner_text()
             page.click("#confirm-button")
             flash = page.locator(".alert-success")
             flash.wait_for()
-            assert re.search(r"已为本地区启用：.*fx_base", flash.inner_text()), flash.inner_text()
+            assert re.search(r"已为本地区启用：.*Fixture base", flash.inner_text()), flash.inner_text()
             page.wait_for_selector("#region-modules tr[data-module='fx_base'][data-enabled='yes']")
             assert "本级启用" in row.inner_text()
             shot = tmp_path / "city-admin-enabled.png"

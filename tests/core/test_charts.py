@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
@@ -71,3 +72,19 @@ def test_nice_ticks() -> None:
     assert nice_ticks(97) == [0, 20, 40, 60, 80, 100]
     assert nice_ticks(1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert nice_ticks(12_000_000)[-1] >= 12_000_000
+
+
+def test_counts_tick_in_whole_numbers_and_overdue_is_red() -> None:
+    from core.services.charts import ALERT_COLOUR, bar_chart, fill_months, nice_ticks
+
+    assert nice_ticks(2, integer=True) == [0.0, 1.0, 2.0]
+    assert all(t == int(t) for t in nice_ticks(3, integer=True))
+    svg = str(bar_chart(["1月", "2月"], {"订单数": [1, 2]}, title="订单", unit="笔"))
+    ticks = re.findall(r'text-anchor="end" font-family="sans-serif" font-size="12">([^<]+)<', svg)
+    assert ticks and all("." not in t for t in ticks), ticks
+    svg = str(bar_chart(["长春市"], {"已退还": [3], "逾期未退": [2]}, title="退还", stacked=True))
+    assert f'fill="{ALERT_COLOUR}"' in svg
+    assert svg.count(ALERT_COLOUR) == 2, "the bar and its legend swatch; nothing else is red"
+    labels, values = fill_months({"2026-01": 3, "2026-04": 1}, "2025-12", "2026-04")
+    assert labels == ["2025-12", "2026-01", "2026-02", "2026-03", "2026-04"]
+    assert values == [0, 3, 0, 0, 1], "empty months are zero, never skipped"

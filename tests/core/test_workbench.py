@@ -81,6 +81,15 @@ def test_module_switched_off_for_the_region_gives_no_card_and_a_chinese_404(plat
     client = app.test_client()
     login_form(client, "purchaser", "demo12345")
     assert "已验收待付款" in cards(page(client))
+    # the city admin's confirmation names the users, units and menus the disable affects
+    admin = app.test_client()
+    login_form(admin, "city_admin", "demo12345")
+    confirm = page(admin, "/erp/tenant/220100/disable/emall")
+    assert "电子卖场" in confirm and "emall" not in re.sub(r'"[^"]*"', "", confirm.split("<h2>")[1])
+    impact = confirm.split('id="disable-impact"')[1]
+    assert "长春市第一中学" in impact and "purchaser" in impact, "the unit and the user"
+    assert "电子卖场订单" in impact, "the menu entries that disappear"
+    assert "吉林市中心医院" not in impact, "another city's users are not affected"
     # 长春市 (the purchaser's city) switches the e-mall off (and the livestock pavilion with it)
     res = cli(app, "tenant", "disable", "220100", "emall", "--cascade")
     assert res.exit_code == 0, res.output
@@ -135,10 +144,7 @@ def test_a_failing_module_does_not_take_the_workbench_away(platform) -> None:  #
             titles = {c.title for grp in groups for c in grp.cards}
             assert "入驻申请待审核" in titles
     finally:
-        impls = getattr(CARDS, "_impls", None)
-        if isinstance(impls, dict):
-            for key in [k for k, v in impls.items() if v is broken]:
-                del impls[key]
+        CARDS.unregister(broken)
 
 
 def test_card_rejects_bad_values() -> None:
