@@ -12,6 +12,7 @@ import os
 import platform
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -256,6 +257,27 @@ def module_uninstall(app: Flask, name: str, purge: bool, yes: bool) -> None:
         raise CliError("nothing was changed: add --yes to purge")
     inst.purge(name)
     click.echo(f"purged {name!r}")
+
+
+@module.command("scaffold", help="Write a new module in the house style (model, migration, API, "
+                "page, one transition, demo row, docs stub, a passing test).")
+@click.argument("name")
+@click.option("--depends", default="", help="Comma-separated modules it depends on (base always).")
+@click.option("--path", "path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The add-ons folder to write into (default: the project's addons/).")
+@click.option("--title", default=None, help="The module's Chinese name (default: NAME).")
+def module_scaffold(name: str, depends: str, path: Path | None, title: str | None) -> None:
+    from core.scaffold import ScaffoldError, scaffold
+
+    try:
+        written = scaffold(name, depends=[d.strip() for d in depends.split(",") if d.strip()],
+                           path=path, title=title)
+    except ScaffoldError as exc:
+        raise CliError(str(exc)) from None
+    click.echo(f"wrote module {name!r} in {written.module_dir}:")
+    for file in written.files:
+        click.echo(f"  {file}")
+    click.echo(f"next: erp module install {name} --demo")
 
 
 @module.command("graph", help="The dependency graph in install order (--dot for Graphviz).")
