@@ -167,6 +167,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_security_headers(app)
     _register_login_limit_answer(app)
+    from core.api.conformance import register_spec_fixes
+
+    register_spec_fixes(app)
 
     if app.config.get("ERP_WORKER_HEADER"):
         pid = str(os.getpid())

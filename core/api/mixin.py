@@ -175,6 +175,12 @@ class ErpApiMixin:
     def info_headless(self, **kwargs: Any) -> Response:
         return self._erp_answer(super().info_headless, **kwargs)  # type: ignore[misc]
 
+    def _get_field_info(self, field: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """``_info``: a real description per field (core.api.conformance, issue 12 #15)."""
+        from .conformance import field_info
+
+        return field_info(self, super()._get_field_info(field, *args, **kwargs), field)  # type: ignore[misc]
+
     def _erp_region_first(self) -> None:
         """For a region-scoped model, refuse a posted ``region`` outside the user's regions
         before the body is validated (403 wins over 422: validation messages must not tell
