@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.errors import ConflictError
+from core.errors import RuleError
 from core.rules import ModelRules
 
 from . import services
@@ -48,7 +48,7 @@ class LprRules(ModelRules):
 
     def may_delete(self, session: Session, item: LprRate) -> None:
         if session.execute(select(func.count(LprRate.id))).scalar_one() <= 1:
-            raise ConflictError("至少保留一条利率", code="delete_refused")
+            raise RuleError({"_schema": ["至少保留一条利率"]})  # the API's answer since 1.0
 
 
 DEPOSIT = DepositRules()
