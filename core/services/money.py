@@ -17,6 +17,8 @@ Public API
 * :func:`to_money` - parse/validate one amount; strict by default.
 * :func:`quantize` - round to fen (non-strict :func:`to_money`).
 * :func:`percent_of` - ``amount * percent / 100`` rounded to fen.
+* :func:`percent_cap` - a cap of ``percent`` per cent: the exact value to compare with and
+  the value to show, rounded DOWN to the fen (an amount above the exact cap is refused).
 * :func:`fmt_yuan` - ``"¥1,234.50"``.
 * :class:`Money` - SQLAlchemy ``NUMERIC(18, 2)`` column type.
 * :class:`MoneyField` - marshmallow field, serializes as the string ``"1234.50"``.
@@ -34,7 +36,7 @@ import decimal
 import numbers
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from marshmallow import fields
 from sqlalchemy.engine import Dialect
@@ -52,6 +54,7 @@ __all__ = [
     "MoneyField",
     "MoneyTypeError",
     "fmt_yuan",
+    "percent_cap",
     "percent_of",
     "quantize",
     "to_money",
@@ -242,6 +245,30 @@ def percent_of(amount: Decimal | int | str, percent: Decimal | int | str) -> Dec
     p = _to_percent(percent)
     product = _CTX.divide(_CTX.multiply(a, p), Decimal(100))
     return to_money(product, strict=False)
+
+
+class Cap(NamedTuple):
+    """A cap of some per cent of an amount: ``exact`` (unrounded) to compare with,
+    ``shown`` (rounded down to the fen: the largest amount that is within the cap)."""
+
+    exact: Decimal
+    shown: Decimal
+
+    def exceeded_by(self, amount: Decimal | int | str) -> bool:
+        return to_money(amount) > self.exact
+
+
+def percent_cap(amount: Decimal | int | str, percent: Decimal | int | str) -> Cap:
+    """The cap of ``percent`` per cent of ``amount``, never rounded up::
+
+        percent_cap("123456.78", 2)  == Cap(Decimal("2469.1356"), Decimal("2469.13"))
+
+    2,469.14 is above this cap (rounding the cap to fen first would let it through)."""
+    a = to_money(amount)
+    p = _to_percent(percent)
+    exact = _CTX.divide(_CTX.multiply(a, p), Decimal(100))
+    shown = exact.quantize(FEN, rounding=decimal.ROUND_FLOOR, context=_CTX)
+    return Cap(exact, Decimal("0.00") if shown.is_zero() else shown)
 
 
 def fmt_yuan(value: Decimal | int | str, *, symbol: str = "¥") -> str:
