@@ -8,6 +8,16 @@
 * Cross-region actors (suppliers, banks and insurers, experts) see records through the
   record rules a model declares for them (``__record_rules__``), limited to regions
   where the model's module is enabled; with no rule for an actor, they see nothing.
+* Visibility has three reaches (:attr:`Scope.reach`): ``own`` (purchasers, private
+  procurement agencies, suppliers, banks, experts: the business records of their own
+  organisation), ``region`` (region admins, auditors, centralized procurement
+  institutions: their region subtree), ``province`` (platform admins). A model holding
+  business records declares who owns a record with the rule ``"own"``
+  (``OWN_RULE``); it is added to the region rule for every region user of reach ``own``.
+* Records the law keeps secret until a moment (bids before opening) declare
+  ``__secret_until__ = SecretUntil(moment=..., opened=..., known_to=...)``: before the
+  moment only the actors it names (the bidder) see them, whatever their reach, the
+  platform admin included; only code outside a request (``SYSTEM``) reads them.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import ForeignKey, Integer, delete, event, false, insert, select, update
+from sqlalchemy import ForeignKey, Integer, delete, event, false, insert, select, true, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import (
     Mapped,
@@ -52,6 +62,30 @@ ACTOR_OF_ORG_TYPE = {
 }
 CROSS_REGION_ACTORS = frozenset({"supplier", "bank", "expert"})
 
+#: the three reaches of visibility (ARCHITECTURE "Visibility has three reaches"), narrow first
+REACH_OWN, REACH_REGION, REACH_PROVINCE = "own", "region", "province"
+REACHES = (REACH_OWN, REACH_REGION, REACH_PROVINCE)
+REACH_LABELS = {REACH_OWN: "本单位", REACH_REGION: "本地区及下级地区", REACH_PROVINCE: "全省"}
+#: the key of the record rule that says which records an organisation owns
+OWN_RULE = "own"
+#: organisation types whose users see only their own organisation's business records
+#: (a competent budget unit also those of its subordinate units: ``own_units``)
+OWN_REACH_ORG_TYPES = frozenset({"purchaser", "competent_unit", "agency"})
+#: the reach of each role a user may be granted: what its holder may see and act on.
+#: 电子卖场管理 reviews admissions and listings of the one provincial e-mall: province-wide.
+#: A role not listed reaches as far as its holder's organisation type allows.
+ROLE_REACH: dict[str, str] = {
+    "采购人": REACH_OWN,
+    "采购代理机构": REACH_OWN,  # a centralized procurement institution's users: region
+    "供应商": REACH_OWN,
+    "银行": REACH_OWN,
+    "评审专家": REACH_OWN,
+    "审计监督": REACH_REGION,
+    "地区管理员": REACH_REGION,
+    "专家管理": REACH_REGION,
+    "电子卖场管理": REACH_PROVINCE,
+}
+
 
 class ScopeViolation(Exception):
     """A write outside the user's regions (answered 403 with a field message)."""
@@ -80,6 +114,83 @@ class RegionScoped:
     def region(cls) -> Mapped[Region]:
         """FAB forms and APIs work with the relationship (FK columns are not exposed)."""
         return relationship(Region, lazy="joined", innerjoin=True)
+
+
+@dataclass(frozen=True)
+class SecretUntil:
+    """A record kept secret by law until a moment, declared next to the model::
+
+        class Bid(RegionScoped, Model):
+            __secret_until__ = SecretUntil(
+                moment="开标", source="招标投标法第二十二条；财政部令第87号",
+                opened=lambda cls: ...,                       # SQL: the moment has come
+                known_to={"supplier": lambda cls, scope: cls.supplier_id == scope.org_id},
+            )
+
+    Before the moment a record exists only for the actors ``known_to`` names (its
+    existence included): every other user, whatever their reach (the platform admin
+    too), neither lists nor finds it. After the moment the model's usual rules apply.
+    """
+
+    moment: str
+    opened: Callable[[Any], Any]
+    known_to: dict[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
+    source: str = ""
+
+    def criteria(self, cls: Any, scope: Scope) -> Any:
+        crit = self.opened(cls)
+        rule = self.known_to.get(scope.actor)
+        return crit if rule is None else (crit | rule(cls, scope))
+
+
+def own_units(scope: Scope) -> Any:
+    """SQL: the ids of the organisations whose business records ``scope`` owns: its own
+    organisation and, for a competent budget unit (主管预算单位), its subordinate units."""
+    from sqlalchemy import or_
+
+    from core.models import Organization
+
+    # never correlated: the outer query may itself select from erp_organization
+    return select(Organization.id).where(
+        or_(Organization.id == scope.org_id, Organization.parent_id == scope.org_id)
+    ).correlate(None)
+
+
+def role_reach(role: str, org_type: str | None = None) -> str | None:
+    """The reach of a role held by a user of an organisation of ``org_type`` (None: the
+    role is not listed; it reaches as far as the holder's own reach)."""
+    reach = ROLE_REACH.get(role)
+    if reach == REACH_OWN and role == "采购代理机构" and org_type == "central_procurement":
+        return REACH_REGION
+    return reach
+
+
+def grant_problems(roles: Iterable[str], org_type: str | None,
+                   scope: Scope | None = None) -> list[str]:
+    """Messages for the roles ``scope`` may not grant to a user of an organisation of
+    ``org_type`` (empty: all may be granted). A user grants only roles whose reach is
+    within their own: the platform admin any; a region admin roles of their organisation
+    or region reach (the organisation must be in their subtree, checked by the caller), and
+    a province-wide role (电子卖场管理) only when their region is the province itself."""
+    scope = scope or current_scope()
+    if scope.unrestricted:
+        return []
+    snap = snapshot()
+    covers_province = scope.region_id is not None and snap.parent.get(scope.region_id) is None
+    mine = REACH_PROVINCE if covers_province and scope.reach == REACH_REGION else scope.reach
+    where = snap.name_of.get(scope.region_id or -1, "本单位")
+    out = []
+    for role in roles:
+        reach = role_reach(role, org_type) or REACH_OWN
+        if REACHES.index(reach) <= REACHES.index(mine):
+            continue
+        if reach == REACH_PROVINCE:
+            out.append(f"不能授予角色“{role}”：该角色的范围是全省，超出您的管辖范围（{where}及下级地区）；"
+                       "只有省级地区管理员或平台管理员可以授予")
+        else:
+            out.append(f"不能授予角色“{role}”：该角色的范围是{REACH_LABELS[reach]}，"
+                       f"超出您本人的范围（{REACH_LABELS[mine]}）")
+    return out
 
 
 # -- the region tree and enablement, cached per worker ----------------------------------
@@ -187,10 +298,24 @@ class Scope:
     region_id: int | None = None
     #: regions whose records the user may read and write; None = unrestricted
     region_ids: frozenset[int] | None = None
+    #: the type of the user's organisation (decides the reach of region users)
+    org_type: str | None = None
 
     @property
     def unrestricted(self) -> bool:
         return self.region_ids is None and self.actor in ("system", "platform")
+
+    @property
+    def reach(self) -> str:
+        """``own``, ``region`` or ``province`` (see the module docstring)."""
+        if self.unrestricted:
+            return REACH_PROVINCE
+        if self.actor in CROSS_REGION_ACTORS or self.actor == "public":
+            return REACH_OWN
+        if self.org_type is not None:
+            return REACH_OWN if self.org_type in OWN_REACH_ORG_TYPES else REACH_REGION
+        # a scope built by hand (services, tests): purchasers and agencies own, others region
+        return REACH_OWN if self.actor in ("purchaser", "agency") else REACH_REGION
 
 
 SYSTEM = Scope(actor="system")
@@ -216,15 +341,17 @@ def scope_for_user(user: Any, snap: TenancySnapshot, admin_role: str = "Admin") 
     org = getattr(user, "organization", None)
     region_id = getattr(user, "effective_region_id", None)
     actor = ACTOR_OF_ORG_TYPE.get(org.org_type, "region") if org is not None else "region"
+    org_type = getattr(org, "org_type", None)
     if region_id is None or region_id not in snap.code_of:
         return Scope(actor=actor, user_id=user.id, org_id=getattr(org, "id", None),
-                     region_ids=frozenset())
+                     region_ids=frozenset(), org_type=org_type)
     return Scope(
         actor=actor,
         user_id=user.id,
         org_id=getattr(org, "id", None),
         region_id=region_id,
         region_ids=snap.subtree(region_id),
+        org_type=org_type,
     )
 
 
@@ -269,6 +396,16 @@ def validate_record_rules() -> None:
                 raise AddonError(
                     f"{cls.__module__}.{cls.__name__}: record rule for {actor!r} is invalid: {exc}"
                 ) from exc
+        secret = getattr(cls, "__secret_until__", None)
+        if secret is not None:
+            try:
+                for actor in (*secret.known_to, "probe"):
+                    secret.criteria(cls, Scope(actor=actor, user_id=0, org_id=0, region_id=0,
+                                               region_ids=frozenset({0})))
+            except (AttributeError, TypeError, SQLAlchemyError) as exc:
+                raise AddonError(
+                    f"{cls.__module__}.{cls.__name__}: __secret_until__ is invalid: {exc}"
+                ) from exc
 
 
 def _module_of(cls: type) -> str | None:
@@ -276,9 +413,16 @@ def _module_of(cls: type) -> str | None:
     return table.info.get("erp_module") if table is not None else None
 
 
-def criteria_for(cls: Any, scope: Scope) -> Any | None:
-    """The WHERE criteria scoping ``cls`` for ``scope`` (None: no restriction)."""
+def criteria_for(cls: Any, scope: Scope, *, with_region: bool = True) -> Any | None:
+    """The WHERE criteria scoping ``cls`` for ``scope`` (None: no restriction).
+    ``with_region=False``: for a region user, only what the record rules add to the
+    region rule."""
+    secret = getattr(cls, "__secret_until__", None)
     if scope.unrestricted:
+        # the platform admin in a request still does not see what the law keeps secret;
+        # code outside a request (SYSTEM: CLI, jobs) does
+        if secret is not None and scope.actor == "platform":
+            return secret.criteria(cls, scope)
         return None
     rules = getattr(cls, "__record_rules__", {}) or {}
     rule = rules.get(scope.actor)
@@ -287,14 +431,31 @@ def criteria_for(cls: Any, scope: Scope) -> Any | None:
             return false()
         module = _module_of(cls)
         crit = rule(cls, scope)
-        if module is None:
-            return crit
-        regions = snapshot().regions_enabling(module)
-        return crit & cls.region_id.in_(sorted(regions))
-    crit = cls.region_id.in_(sorted(scope.region_ids or ()))
-    if rule is not None:
-        crit = crit & rule(cls, scope)
+        if module is not None:
+            regions = snapshot().regions_enabling(module)
+            crit = crit & cls.region_id.in_(sorted(regions))
+    else:
+        crit = cls.region_id.in_(sorted(scope.region_ids or ())) if with_region else true()
+        if rule is not None:
+            crit = crit & rule(cls, scope)
+        own = rules.get(OWN_RULE)
+        if own is not None and scope.reach == REACH_OWN:
+            crit = crit & own(cls, scope)
+    if secret is not None:
+        crit = crit & secret.criteria(cls, scope)
     return crit
+
+
+def has_special_rules(cls: Any, scope: Scope) -> bool:
+    """Whether ``cls`` is scoped for ``scope`` by more than its region."""
+    rules = getattr(cls, "__record_rules__", {}) or {}
+    return (
+        scope.actor in CROSS_REGION_ACTORS
+        or scope.actor == "public"
+        or scope.actor in rules
+        or getattr(cls, "__secret_until__", None) is not None
+        or (OWN_RULE in rules and scope.reach == REACH_OWN)
+    )
 
 
 _scoped_classes_cache: tuple[int, list[type]] = (-1, [])
@@ -319,14 +480,14 @@ def _all_scoped_classes() -> list[type]:
 _criteria_cache: dict[tuple[Scope, type, Any], Any] = {}
 
 
-def _criteria_cached(cls: type, scope: Scope) -> Any:
+def _criteria_cached(cls: type, scope: Scope, with_region: bool = True) -> Any:
     # enablement changes which regions a cross-region actor reaches: key on its version
     version = snapshot().version if scope.actor in CROSS_REGION_ACTORS or scope.actor == "public" else None
-    key = (scope, cls, version)
+    key = (scope, cls, version, with_region)
     if key not in _criteria_cache:
         if len(_criteria_cache) > 4096:
             _criteria_cache.clear()
-        _criteria_cache[key] = criteria_for(cls, scope)
+        _criteria_cache[key] = criteria_for(cls, scope, with_region=with_region)
     return _criteria_cache[key]
 
 
@@ -341,14 +502,14 @@ def _scope_reads(state: ORMExecuteState) -> None:
         return
     scope = current_scope()
     if scope.unrestricted:
-        return
+        if scope.actor != "platform":
+            return
+        # the platform admin: unrestricted but for records secret until a moment
+        classes = [c for c in classes if getattr(c, "__secret_until__", None) is not None]
     options = []
     region_ids = tuple(sorted(scope.region_ids or ()))
     for cls in classes:
-        rules = getattr(cls, "__record_rules__", {}) or {}
-        if scope.actor not in CROSS_REGION_ACTORS and scope.actor != "public" and (
-            scope.actor not in rules
-        ):
+        if not scope.unrestricted and not has_special_rules(cls, scope):
             # the common case, as a lambda so that aliases of the class (FAB joins a related
             # model under an alias for dotted list columns) get the criteria too; the region
             # ids are a tracked closure variable, bound as a parameter on every execution
@@ -358,9 +519,21 @@ def _scope_reads(state: ORMExecuteState) -> None:
                 )
             )
             continue
-        crit = _criteria_cached(cls, scope)
+        if scope.unrestricted or scope.actor in CROSS_REGION_ACTORS or scope.actor == "public":
+            crit = _criteria_cached(cls, scope)
+            if crit is not None:
+                options.append(with_loader_criteria(cls, crit, include_aliases=not scope.unrestricted))
+            continue
+        # a region user's region rule reaches aliases too (a lambda, adapted per alias);
+        # the record rules (own reach, secret until a moment) apply to the entity itself: a
+        # fixed expression is not adapted to an alias (FAB joins related models under an
+        # alias only to show or sort by their columns)
+        options.append(
+            with_loader_criteria(cls, lambda c: c.region_id.in_(region_ids), include_aliases=True)
+        )
+        crit = _criteria_cached(cls, scope, with_region=False)
         if crit is not None:
-            options.append(with_loader_criteria(cls, crit, include_aliases=True))
+            options.append(with_loader_criteria(cls, crit, include_aliases=False))
     if options:
         state.statement = state.statement.options(*options)
 

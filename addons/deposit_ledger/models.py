@@ -21,15 +21,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from addons.procurement_base.models import Bid, Contract, Package, Project
+from addons.procurement_base.models import Bid, Contract, Package, Project, own_projects
 from core.db import Model
 from core.models import Organization
 from core.services.money import Money
-from core.tenancy import RegionScoped
+from core.tenancy import OWN_RULE, RegionScoped, own_units
 
 KINDS = {"bid": "投标保证金", "performance": "履约保证金"}
 FORMS = {
@@ -71,6 +72,12 @@ MATCH_STATES = {"proposed": "系统建议", "confirmed": "已确认", "rejected"
 _SUPPLIER_RULE = {"supplier": lambda cls, scope: cls.supplier_id == scope.org_id}
 
 
+def _own_deposit(cls, scope):
+    """Purchasers and agencies: the deposits their unit holds or of their own projects
+    (never other units' deposits with the suppliers' payer accounts)."""
+    return or_(cls.holder_id.in_(own_units(scope)), cls.project_id.in_(own_projects(scope)))
+
+
 class ForfeitReason(Model):
     """不予退还事由 (standard list, platform-wide, shipped as seed data)."""
 
@@ -97,6 +104,7 @@ class ProjectForfeitReason(RegionScoped, Model):
     __record_rules__ = {
         "supplier": lambda cls, scope: cls.project_id.in_(
             select(Project.id).where(Project.status != "draft")),
+        OWN_RULE: lambda cls, scope: cls.project_id.in_(own_projects(scope)),
     }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -135,7 +143,7 @@ class Deposit(RegionScoped, Model):
 
     __tablename__ = "dl_deposit"
     __table_args__ = (UniqueConstraint("region_id", "number", name="uq_dl_deposit_region_number"),)
-    __record_rules__ = _SUPPLIER_RULE
+    __record_rules__ = {**_SUPPLIER_RULE, OWN_RULE: _own_deposit}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -195,6 +203,8 @@ class DepositEntry(RegionScoped, Model):
     __record_rules__ = {
         "supplier": lambda cls, scope: cls.deposit_id.in_(
             select(Deposit.id).where(Deposit.supplier_id == scope.org_id)),
+        OWN_RULE: lambda cls, scope: cls.deposit_id.in_(
+            select(Deposit.id).where(_own_deposit(Deposit, scope)).correlate(None)),
     }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -255,6 +265,11 @@ class StatementMatch(RegionScoped, Model):
     rejected by a user; every decision audited)."""
 
     __tablename__ = "dl_statement_match"
+    __record_rules__ = {
+        OWN_RULE: lambda cls, scope: cls.entry_id.in_(select(DepositEntry.id).where(
+            DepositEntry.deposit_id.in_(select(Deposit.id).where(
+                _own_deposit(Deposit, scope)).correlate(None))).correlate(None)),
+    }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     line_id: Mapped[int] = mapped_column(ForeignKey("dl_statement_line.id"), nullable=False, index=True)

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Model
 from core.models import Organization, Region
 from core.services.money import Money
-from core.tenancy import RegionScoped
+from core.tenancy import RegionScoped, SecretUntil
 
 #: pavilions (行业馆): None is the general mall
 PAVILIONS = {"livestock": "畜牧行业馆"}
@@ -346,14 +346,20 @@ class EmallQuote(RegionScoped, Model):
     __table_args__ = (UniqueConstraint("comparison_id", "supplier_id", name="uq_emall_quote_supplier"),)
     __record_rules__ = {
         "supplier": lambda cls, scope: cls.supplier_id == scope.org_id,
-        # purchasers see the quotes of their own comparisons once the window has closed
+        # purchasers see the quotes of their own comparisons (once the window has closed)
         "purchaser": lambda cls, scope: cls.comparison_id.in_(
-            select(EmallComparison.id).where(
-                EmallComparison.purchaser_id.in_(_own_units(scope)),
-                EmallComparison.status != "open",
-            )
+            select(EmallComparison.id).where(EmallComparison.purchaser_id.in_(_own_units(scope)))
         ),
     }
+    # sealed until the quote window closes: nobody but the quoting supplier, supervisors
+    # and the platform admin included, knows a quote exists before then
+    __secret_until__ = SecretUntil(
+        moment="竞价截止（竞价不再是“进行中”）",
+        source="电子卖场网上竞价规则：报价截止前报价保密",
+        opened=lambda cls: cls.comparison_id.in_(
+            select(EmallComparison.id).where(EmallComparison.status != "open").correlate(None)),
+        known_to={"supplier": lambda cls, scope: cls.supplier_id == scope.org_id},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     comparison_id: Mapped[int] = mapped_column(ForeignKey("emall_comparison.id"), nullable=False, index=True)

@@ -282,13 +282,30 @@ class RequestSchema(Schema):
                         error_messages={"required": "请至少填写一个评审专业及人数"})
 
 
+def seed_disclosed(req: DrawRequest, project: Project, scope: Any) -> bool:
+    """Whether the seed and everything else that recomputes a draw (each draw's pool and
+    plan) may be shown: once the request is closed AND the experts' names are published
+    with the award notice (财库〔2016〕198号: names confidential until then); before, only
+    the seed's hash. A cancelled request with no draw reveals nothing by its seed. The
+    platform admin (and ``erp expert replay-draw``) may verify at any time."""
+    if scope.unrestricted:
+        return True
+    if req.seed_revealed_at is None:
+        return False
+    if req.status == "cancelled" and not req.draws:
+        return True
+    return project.award_date is not None and project.status in masking.PUBLISHED_STATES
+
+
 def request_record(session: Any, req: DrawRequest) -> dict[str, Any]:
     """The public record of a request and its chain of draws (verification page and API):
-    the seed only once revealed; names per the disclosure rules."""
+    the seed, pools and plans only once disclosed (:func:`seed_disclosed`); names per the
+    disclosure rules."""
     project = session.execute(select(Project).where(Project.id == req.project_id)
                               .execution_options(erp_unscoped=True)).scalar_one()
     scope = current_scope()
     visible = services.names_visible(project, scope)
+    disclosed = seed_disclosed(req, project, scope)
     status = {a.expert_id: a for a in session.execute(select(Assignment).where(
         Assignment.request_id == req.id).execution_options(erp_unscoped=True)).scalars()}
     codes = dict(session.execute(select(Expert.code, Expert.id).where(
@@ -307,8 +324,9 @@ def request_record(session: Any, req: DrawRequest) -> dict[str, Any]:
                 for x in d.exclusions]
         draws.append({"id": d.id, "seq": d.seq, "parent_id": d.parent_id, "algorithm": d.algorithm,
                       "pool_hash": d.pool_hash, "pool_size": d.pool_size,
-                      "pool": d.pool if req.seed_revealed_at else None,
-                      "plan": d.plan, "needed": d.needed, "drawn": d.drawn_count,
+                      "pool": d.pool if disclosed else None,
+                      "plan": d.plan if disclosed else None, "needed": d.needed,
+                      "drawn": d.drawn_count,
                       "shortfall": d.shortfall, "shortfall_note": d.shortfall_note,
                       "drawn_at": d.drawn_at.isoformat(), "drawn_by": d.drawn_by,
                       "result": result, "exclusions": excl})
@@ -316,8 +334,8 @@ def request_record(session: Any, req: DrawRequest) -> dict[str, Any]:
             "project_name": project.name, "review_at": req.review_at.isoformat(),
             "status": req.status, "status_label": REQUEST_STATES[req.status],
             "seed_hash": req.seed_hash,
-            "seed": req.seed if req.seed_revealed_at else None,
-            "seed_revealed_at": _iso(req.seed_revealed_at),
+            "seed": req.seed if disclosed else None,
+            "seed_revealed_at": _iso(req.seed_revealed_at) if disclosed else None,
             "lines": [{"seq": ln.seq, "catalog_id": ln.catalog_id, "catalog_code": ln.catalog.code,
                        "catalog_name": ln.catalog.name, "count": ln.count, "reserves": ln.reserves}
                       for ln in req.lines],
@@ -458,7 +476,7 @@ class DrawRequestApi(EcApi):
             req = self._item(pk)
             session = self.datamodel.session
             rec = request_record(session, req)
-            if req.seed_revealed_at:
+            if rec["seed"] is not None:
                 for d, out in zip(req.draws, rec["draws"], strict=True):
                     r = services.replay(session, d)
                     out["replay_ok"], out["replay"] = r.ok, r.message

@@ -29,13 +29,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Model
 from core.models import Organization
-from core.tenancy import RegionScoped
+from core.tenancy import OWN_RULE, RegionScoped, own_units
 
 EXPERT_STATES = {"active": "正常", "suspended": "暂停", "dismissed": "已解聘"}
 RELATION_KINDS = {
@@ -76,6 +77,13 @@ EXCLUSION_REASONS = {
 
 def _own_expert(cls, scope):
     return cls.expert_id.in_(select(Expert.id).where(Expert.user_id == scope.user_id))
+
+
+def _own_project(cls, scope):
+    """Purchasers and agencies: records of their own unit's projects (core.tenancy reach)."""
+    from addons.procurement_base.models import own_projects
+
+    return cls.project_id.in_(own_projects(scope))
 
 
 class Expert(RegionScoped, Model):
@@ -170,6 +178,7 @@ class DrawRequest(RegionScoped, Model):
     """抽取申请 for a project: the seed is fixed at creation, its SHA-256 published."""
 
     __tablename__ = "ec_draw_request"
+    __record_rules__ = {OWN_RULE: _own_project}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("pb_project.id"), nullable=False, index=True)
@@ -229,6 +238,10 @@ class Draw(RegionScoped, Model):
 
     __tablename__ = "ec_draw"
     __table_args__ = (UniqueConstraint("request_id", "seq", name="uq_ec_draw_request_seq"),)
+    __record_rules__ = {
+        OWN_RULE: lambda cls, scope: cls.request_id.in_(
+            select(DrawRequest.id).where(_own_project(DrawRequest, scope)).correlate(None)),
+    }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("ec_draw_request.id"), nullable=False,
@@ -281,7 +294,7 @@ class Assignment(RegionScoped, Model):
     __tablename__ = "ec_assignment"
     __table_args__ = (UniqueConstraint("request_id", "expert_id", name="uq_ec_assignment"),
                       Index("ix_ec_assignment_expert_day", "expert_id", "review_date"))
-    __record_rules__ = {"expert": _own_expert}
+    __record_rules__ = {"expert": _own_expert, OWN_RULE: _own_project}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("ec_draw_request.id"), nullable=False,
@@ -323,7 +336,11 @@ class Evaluation(RegionScoped, Model):
 
     __tablename__ = "ec_evaluation"
     __table_args__ = (UniqueConstraint("assignment_id", name="uq_ec_evaluation_assignment"),)
-    __record_rules__ = {"expert": _own_expert}
+    __record_rules__ = {
+        "expert": _own_expert,
+        OWN_RULE: lambda cls, scope: or_(_own_project(cls, scope),
+                                         cls.evaluator_org_id.in_(own_units(scope))),
+    }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("ec_assignment.id"), nullable=False)
@@ -370,7 +387,7 @@ class BadRecord(RegionScoped, Model):
     """不良行为记录 (the seven kinds of 财库〔2016〕198号), with evidence and consequence."""
 
     __tablename__ = "ec_bad_record"
-    __record_rules__ = {"expert": _own_expert}
+    __record_rules__ = {"expert": _own_expert, OWN_RULE: _own_project}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     expert_id: Mapped[int] = mapped_column(ForeignKey("ec_expert.id"), nullable=False, index=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    or_,
     select,
     type_coerce,
 )
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 from core.db import Model
 from core.models import Organization
 from core.services.money import Money
-from core.tenancy import RegionScoped
+from core.tenancy import OWN_RULE, RegionScoped, Scope, SecretUntil, own_units
 
 #: procurement methods (采购方式)
 METHODS = {
@@ -69,6 +71,37 @@ CONTRACT_STATES = {
 SME_LABELS = {"none": "非中小企业", "medium": "中型企业", "small": "小型企业", "micro": "微型企业"}
 
 
+#: project states after bid opening (开标): the "open_bidding" transition moves a project
+#: from 已发布 to 投标中 and records the opening date; a terminated or failed project was
+#: opened only when it has an opening date
+OPENED_STATES = ("bidding", "evaluated", "awarded", "contracted", "completed")
+
+
+def own_projects(scope: Scope) -> Any:
+    """SQL: ids of the projects whose records ``scope``'s organisation owns: it is the
+    project's purchaser (or its competent unit) or its procurement agency."""
+    units = own_units(scope)
+    return select(Project.id).where(or_(Project.purchaser_id.in_(units),
+                                        Project.agency_id.in_(units))).correlate(None)
+
+
+def own_contracts(scope: Scope) -> Any:
+    """SQL: ids of the contracts ``scope``'s organisation owns (as purchaser, or as the
+    agency of the contract's project)."""
+    return select(Contract.id).where(or_(Contract.purchaser_id.in_(own_units(scope)),
+                                         Contract.project_id.in_(own_projects(scope)))).correlate(None)
+
+
+def bids_opened(cls: Any) -> Any:
+    """SQL: the bid's project has passed bid opening (开标)."""
+    return cls.package_id.in_(
+        select(Package.id).join(Project, Package.project_id == Project.id).where(or_(
+            Project.status.in_(OPENED_STATES),
+            Project.status.in_(("terminated", "failed")) & Project.opening_date.is_not(None),
+        )).correlate(None)
+    )
+
+
 class CatalogItem(Model):
     """政府采购品目 (A goods, B works, C services). Platform-wide, not region-scoped."""
 
@@ -99,6 +132,9 @@ class Project(RegionScoped, Model):
     __record_rules__ = {
         "supplier": lambda cls, scope: cls.status != "draft",
         "bank": lambda cls, scope: cls.status != "draft",
+        # purchasers and agencies: the projects of their own unit (not the whole region)
+        OWN_RULE: lambda cls, scope: or_(cls.purchaser_id.in_(own_units(scope)),
+                                         cls.agency_id.in_(own_units(scope))),
     }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -142,6 +178,7 @@ class Package(RegionScoped, Model):
         "bank": lambda cls, scope: cls.project_id.in_(
             select(Project.id).where(Project.status != "draft")
         ),
+        OWN_RULE: lambda cls, scope: cls.project_id.in_(own_projects(scope)),
     }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -161,11 +198,24 @@ class Package(RegionScoped, Model):
 
 
 class Bid(RegionScoped, Model):
-    """投标 per package. A supplier sees only its own bids."""
+    """投标 per package. A supplier sees only its own bids. Before bid opening nobody else
+    knows a bid exists (招标投标法第二十二条; 政府采购货物和服务招标投标管理办法, 财政部令第87号,
+    第三十一条、第四十条); after it, the project's purchaser and agency and the region's
+    supervisors do (never other purchasers)."""
 
     __tablename__ = "pb_bid"
     __table_args__ = (UniqueConstraint("package_id", "supplier_id", name="uq_pb_bid_package_supplier"),)
-    __record_rules__ = {"supplier": lambda cls, scope: cls.supplier_id == scope.org_id}
+    __record_rules__ = {
+        "supplier": lambda cls, scope: cls.supplier_id == scope.org_id,
+        OWN_RULE: lambda cls, scope: cls.package_id.in_(
+            select(Package.id).where(Package.project_id.in_(own_projects(scope))).correlate(None)),
+    }
+    __secret_until__ = SecretUntil(
+        moment="开标（项目执行“开标”）",
+        source="《招标投标法》第二十二条；《政府采购货物和服务招标投标管理办法》（财政部令第87号）",
+        opened=lambda cls: bids_opened(cls),
+        known_to={"supplier": lambda cls, scope: cls.supplier_id == scope.org_id},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: the package's project, kept by the services (pb_0002; NULL only in rows written
@@ -194,7 +244,11 @@ class Contract(RegionScoped, Model):
 
     __tablename__ = "pb_contract"
     __table_args__ = (UniqueConstraint("region_id", "number", name="uq_pb_contract_region_number"),)
-    __record_rules__ = {"supplier": lambda cls, scope: cls.supplier_id == scope.org_id}
+    __record_rules__ = {
+        "supplier": lambda cls, scope: cls.supplier_id == scope.org_id,
+        OWN_RULE: lambda cls, scope: or_(cls.purchaser_id.in_(own_units(scope)),
+                                         cls.project_id.in_(own_projects(scope))),
+    }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -234,6 +288,7 @@ class PaymentPlan(RegionScoped, Model):
         "supplier": lambda cls, scope: cls.contract_id.in_(
             select(Contract.id).where(Contract.supplier_id == scope.org_id)
         ),
+        OWN_RULE: lambda cls, scope: cls.contract_id.in_(own_contracts(scope)),
     }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

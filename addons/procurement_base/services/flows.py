@@ -15,7 +15,7 @@ from core.services.money import fmt_yuan
 from core.services.statemachine import StateMachine, Transition, TransitionError
 
 from ..models import BID_STATES, CONTRACT_STATES, PROJECT_STATES, Bid, Contract, Package, Project
-from .common import MODULE, Errors, RuleError, _fmt_date, today
+from .common import MODULE, Errors, RuleError, _fmt_date, _unscoped, today
 from .contracts import validate_contract
 from .projects import _packages_total, mark_winner
 
@@ -49,8 +49,11 @@ def _g_open(p: Project, event: Any) -> str | None:
     if p.bid_deadline and p.opening_date < p.bid_deadline.date():
         return f"开标日期（{_fmt_date(p.opening_date)}）不能早于投标截止时间（{_fmt_date(p.bid_deadline)}）"
     session = _session_of(p, event)
-    n = session.execute(select(func.count(Bid.id)).join(Package, Bid.package_id == Package.id).where(
-        Package.project_id == p.id, Bid.status == "submitted")).scalar_one()
+    # the bids are sealed until this very moment (core.tenancy SecretUntil): opening counts
+    # them unscoped, for a project the user may move
+    n = session.execute(_unscoped(select(func.count(Bid.id)).join(
+        Package, Bid.package_id == Package.id).where(
+        Package.project_id == p.id, Bid.status == "submitted"))).scalar_one()
     if not n:
         return "没有有效投标，不能开标（可执行“废标”）"
     return None

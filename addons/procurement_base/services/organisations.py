@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.models import ORG_TYPES, SUPPLIER_SIZES, Organization, Region
 from core.services.credit_code import CreditCodeError
 from core.services.credit_code import validate as validate_credit_code
-from core.tenancy import Scope, ScopeViolation, current_scope
+from core.tenancy import Scope, ScopeViolation, current_scope, grant_problems
 
 from .common import (
     ORG_SCOPE_MESSAGE,
@@ -230,6 +230,9 @@ def validate_org_user(session: Session, user: Any, *, scope: Scope | None = None
             if not roles:
                 errors.add("roles", "请至少选择一个角色")
             for message in check_user_roles(org.org_type, roles):
+                errors.add("roles", message)
+            # a role reaches no further than the grantor (core.tenancy, issue 12 finding 3)
+            for message in grant_problems(roles, org.org_type, scope):
                 errors.add("roles", message)
         if not _text(user.username):
             errors.add("username", "用户名不能为空")
