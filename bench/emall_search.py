@@ -268,17 +268,15 @@ PINYIN = ["dayinji", "kongtiao", "yimiao", "bingxiang", "xiaodu", "jianpan", "si
 
 def scan_statement(session: Any, kw: str, filters: dict[str, Any]) -> Any:
     """Today's scan (before the index): the keyword as instr()/LIKE over search_text."""
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
-    from addons.emall import search_index, services
+    from addons.emall import services
     from addons.emall.models import EmallListing as L
+    from addons.emall.services import search as catalog_search
 
-    stmt = search_index.apply_filters(session, select(L.id), blocked=services.blocked_supplier_ids(session),
+    stmt = catalog_search.apply_filters(session, select(L.id), blocked=services.blocked_supplier_ids(session),
                                       **filters)
-    t = services.normalize(kw)
-    if session.get_bind().dialect.name == "sqlite":
-        return stmt.where(func.instr(L.search_text, t) > 0)
-    return stmt.where(L.search_text.like(f"%{t}%"))
+    return stmt.where(services.keyword_clause(session, services.normalize(kw)))
 
 
 def index_cost(app: Any, n: int = 60) -> dict[str, float]:
@@ -342,6 +340,7 @@ def run(kind: str, pg_url: str, n: int, requests: int) -> None:
               f"{'OK' if info['reindex_s'] < aim_reindex else 'MISSED'}")
         from addons.emall import search_index, services
         from addons.emall.models import EmallListing
+        from addons.emall.services import search as catalog_search
 
         client = app.test_client()
         rng = random.Random(1)
@@ -381,12 +380,12 @@ def run(kind: str, pg_url: str, n: int, requests: int) -> None:
                     # raw SQL of the same search: facets+count, then the page in relevance order
                     terms = search_index.parse_query(db.session, args["q"])
                     extra = {"blocked": services.blocked_supplier_ids(db.session)}
-                    base = search_index.base_statement(db.session, terms, **filters, **extra)
+                    base = catalog_search.base_statement(db.session, terms, **filters, **extra)
                     from sqlalchemy import and_, case, func
 
                     L = EmallListing
                     sums = [func.sum(case((and_(L.price >= lo, L.price < hi) if hi is not None else L.price >= lo,
-                                           1), else_=0)) for lo, hi in search_index.PRICE_BANDS]
+                                           1), else_=0)) for lo, hi in catalog_search.PRICE_BANDS]
                     facet_sql = base.with_only_columns(L.category_id, func.count(), *sums).group_by(L.category_id)
                     avail = case((L.stock > 0, 1), else_=0)
                     page_sql = base.order_by(avail.desc(), search_index.score_expr(db.session, terms).desc(),

@@ -247,7 +247,10 @@ def _check_request() -> None:
         request.max_content_length = limit  # a chunked body is cut off while read
     max_depth = int(current_app.config.get("ERP_JSON_MAX_DEPTH") or 32)
     q = request.args.get("q")
-    if q and request.path.startswith("/api/"):
+    # an endpoint may declare ``q`` its own free-text argument (a public keyword search):
+    # ``fn.erp_free_text_q = True`` on the view function; it then checks ``q`` itself
+    view = current_app.view_functions.get(request.endpoint or "")
+    if q and request.path.startswith("/api/") and not getattr(view, "erp_free_text_q", False):
         if _rison_depth(q) > max_depth:
             raise InputRefused(400, {"q": [MSG_TOO_DEEP.format(depth=max_depth)]}, "invalid_query")
         try:

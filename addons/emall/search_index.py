@@ -32,16 +32,13 @@ import time
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     String,
-    and_,
     case,
     cast,
     column,
-    exists,
     func,
     literal,
     literal_column,
@@ -52,7 +49,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from .models import EmallCategory, EmallListing, EmallListingRegion, EmallSynonym
+from .models import EmallCategory, EmallListing, EmallSynonym
 
 FTS_TABLE = "emall_listing_fts"
 FTS = table(FTS_TABLE, column("rowid"))
@@ -553,13 +550,13 @@ def fts_query(terms: Iterable[Term], col: str = "", adjacent: bool = False) -> s
     return f"{col} : ({body})" if col else body
 
 
-def _dialect(session: Session) -> str:
+def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
 def match_ids(session: Session, terms: list[Term]) -> Any:
     """A SELECT of the listing ids matching every term, from the index only."""
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         from sqlalchemy.dialects.postgresql import TSQUERY
 
         L = EmallListing
@@ -570,12 +567,12 @@ def match_ids(session: Session, terms: list[Term]) -> Any:
 def _cond(session: Session, term: Term, field_: str, adjacent: bool) -> str:
     """The index expression of one feature of a term: ``field_`` name/category/attrs/head
     (PostgreSQL weights A/B/C/D) or "" for any field."""
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         return pg_query([term], {"name": "A", "category": "B", "attrs": "C", "head": "D", "": ""}[field_], adjacent)
     return fts_query([term], field_, adjacent)
 
 
-def _features(session: Session, term: Term) -> dict[str, str]:
+def term_features(session: Session, term: Term) -> dict[str, str]:
     """H head phrase, Np/N name phrase/anywhere, Cp/C category, Ap/A attributes."""
     multi = term.multi
     f = {"H": _cond(session, term, "head", True), "N": _cond(session, term, "name", False),
@@ -600,7 +597,7 @@ TIERS = (
 def _match(session: Session, expr: str) -> Any:
     """A condition on EmallListing: the listing matches an index expression."""
     L = EmallListing
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         from sqlalchemy.dialects.postgresql import TSQUERY
 
         return L.search_vector.op("@@")(cast(literal(expr, String), TSQUERY))
@@ -612,7 +609,7 @@ def score_expr(session: Session, terms: list[Term]) -> Any:
     reading gives)."""
     total = None
     for term in terms:
-        f = {k: _match(session, v) for k, v in _features(session, term).items()}
+        f = {k: _match(session, v) for k, v in term_features(session, term).items()}
         name = case((f["H"], 700), (f["Np"], 600), (f["N"], 500), else_=0)
         other = case((f["N"], case((f["C"], 30), else_=0)), (f["Cp"], 40), (f["C"], 30), (f["Ap"], 2),
                      (f["A"], 1), else_=0)
@@ -667,7 +664,7 @@ def _changed(obj: Any) -> bool:
 
 def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     """PostgreSQL: the document goes into the listing's own INSERT/UPDATE."""
-    if _dialect(session) != "postgresql":
+    if dialect_of(session) != "postgresql":
         return
     for obj in (*session.new, *session.dirty):
         if type(obj) is EmallListing and (obj in session.new or _changed(obj)):
@@ -683,7 +680,7 @@ def after_flush(session: Session, flush_context: Any) -> None:
     if any(type(o) is EmallSynonym for o in (*session.new, *session.dirty, *session.deleted)):
         invalidate_synonyms()
     conn = session.connection()
-    if _dialect(session) == "sqlite":
+    if dialect_of(session) == "sqlite":
         docs = [(o.id, doc_for(session, o)) for o in (*session.new, *session.dirty)
                 if type(o) is EmallListing and (o in session.new or _changed(o))]
         write_docs(conn, docs)
@@ -857,434 +854,10 @@ def catch_up(session: Session) -> int:
     return len(docs)
 
 
-# -- searching ------------------------------------------------------------------------------------
-#: price bands of the facet (yuan): [low, high)
-PRICE_BANDS: tuple[tuple[Decimal, Decimal | None], ...] = (
-    (Decimal(0), Decimal(100)), (Decimal(100), Decimal(500)), (Decimal(500), Decimal(1000)),
-    (Decimal(1000), Decimal(5000)), (Decimal(5000), Decimal(10000)), (Decimal(10000), Decimal(50000)),
-    (Decimal(50000), None))
-
-
-def band_label(low: Decimal, high: Decimal | None) -> str:
-    return f"{low:,.0f} 元以上" if high is None else f"{low:,.0f}–{high:,.0f} 元"
-
-
-@dataclass
-class SearchResult:
-    count: int
-    ids: list[int]
-    facets: dict[str, Any]
-    approximate: bool = False
-    terms: list[Term] = field(default_factory=list)
-
-
-def apply_filters(session: Session, stmt: Any, *, category_id: int | None = None, pavilion: str | None = None,
-                  attrs: dict[str, str] | None = None, price_min: Decimal | None = None,
-                  price_max: Decimal | None = None, supplier_id: int | None = None,
-                  region_id: int | None = None, cold_chain: bool | None = None,
-                  blocked: Any = None, covering: list[int] | None = None) -> Any:
-    L = EmallListing
-    stmt = stmt.where(L.status == "listed")
-    if blocked is not None:
-        stmt = stmt.where(L.supplier_id.not_in(blocked))
-    if category_id is not None:
-        ids = subtree(session, category_id)
-        stmt = stmt.where(L.category_id == ids[0] if len(ids) == 1 else L.category_id.in_(ids))
-    if pavilion is not None:
-        stmt = stmt.where(L.pavilion.is_(None) if pavilion == "" else L.pavilion == pavilion)
-    for key, value in (attrs or {}).items():
-        stmt = stmt.where(L.attributes[key].as_string() == value)
-    if price_min is not None:
-        stmt = stmt.where(L.price >= price_min)
-    if price_max is not None:
-        stmt = stmt.where(L.price <= price_max)
-    if supplier_id is not None:
-        stmt = stmt.where(L.supplier_id == supplier_id)
-    if cold_chain is not None:
-        stmt = stmt.where(L.cold_chain.is_(cold_chain))
-    if region_id is not None:
-        stmt = stmt.where(exists().where(EmallListingRegion.listing_id == L.id,
-                                         EmallListingRegion.region_id.in_(covering or [region_id])))
-    return stmt
-
-
-def base_statement(session: Session, terms: list[Term], **filters: Any) -> Any:
-    """SELECT L.id … of a search: from the index when there are terms (SQLite: the FTS5 table
-    joined to the listings by rowid; PostgreSQL: the GIN-indexed tsvector), else the listings."""
-    L = EmallListing
-    if not terms:
-        return apply_filters(session, select(L.id), **filters)
-    if _dialect(session) == "postgresql":
-        return apply_filters(session, match_ids(session, terms), **filters)
-    stmt = (select(L.id).select_from(FTS).join(L, L.id == FTS.c.rowid)
-            .where(literal_column(FTS_TABLE).op("MATCH")(literal(fts_query(terms), String))))
-    return apply_filters(session, stmt, **filters)
-
-
-def facets_of(session: Session, base: Any, *, category_id: int | None) -> tuple[int, dict[str, Any]]:
-    """(count, facets) in one statement: matches per category and price band."""
-    L = EmallListing
-    band = case(*[(L.price < hi, i) for i, (_lo, hi) in enumerate(PRICE_BANDS) if hi is not None],
-                else_=len(PRICE_BANDS) - 1)
-    stmt = base.with_only_columns(L.category_id, band, func.count()).group_by(L.category_id, band)
-    rows = session.execute(stmt, execution_options=UNSCOPED).all()
-    total = 0
-    bands = [0] * len(PRICE_BANDS)
-    per_cat: dict[int, int] = {}
-    for cid, b, n in rows:
-        total += n
-        per_cat[cid] = per_cat.get(cid, 0) + n
-        bands[int(b)] += n
-    return total, {"categories": rollup(session, per_cat, category_id),
-                   "price_bands": [{"label": band_label(lo, hi), "min": str(lo), "max": str(hi) if hi else None,
-                                    "count": bands[i]} for i, (lo, hi) in enumerate(PRICE_BANDS)]}
-
-
-def rollup(session: Session, per_cat: dict[int, int], category_id: int | None) -> list[dict[str, Any]]:
-    """Counts per category at the level below the chosen category (or the top level),
-    descending while only one category there has hits; largest first."""
-    cats = categories(session)
-    children = category_children(session)
-    top: dict[int, int] = {}
-    for cid, n in per_cat.items():
-        chain, cur, seen = [], cid, set()
-        while cur is not None and cur in cats and cur not in seen:
-            seen.add(cur)
-            chain.append(cur)
-            cur = cats[cur].parent_id
-        chain.reverse()
-        for c in chain:
-            top[c] = top.get(c, 0) + n
-    level = children.get(category_id, []) if category_id is not None else children.get(None, [])
-    while True:
-        hit = [c for c in level if top.get(c)]
-        if len(hit) == 1 and children.get(hit[0]):
-            level = children[hit[0]]
-            continue
-        break
-    out = [{"id": c, "code": cats[c].code, "name": cats[c].name, "count": top[c]} for c in hit]
-    out.sort(key=lambda d: (-d["count"], cats[d["id"]].sequence, d["code"]))
-    return out[:30]
-
-
-def search(session: Session, *, q: str | None = None, sort: str = "relevance", page: int = 0,
-           page_size: int = 20, prefer_region_id: int | None = None, with_facets: bool = True,
-           **filters: Any) -> SearchResult:
-    """A catalog search: the ids of the page in order, the count and the facets.
-
-    ``sort``: ``relevance`` (with a keyword: available first, i.e. in stock and delivering to
-    ``prefer_region_id`` (or the region filter), then the tier score, then newest; without a
-    keyword the same as ``newest``), ``newest``, ``price_asc``, ``price_desc``, ``name``."""
-    from . import services as sv
-
-    L = EmallListing
-    catch_up(session)
-    terms = parse_query(session, q)
-    if q and not terms:  # only punctuation: nothing can match
-        return SearchResult(0, [], {"categories": [], "price_bands": []}, terms=[])
-    filters = dict(filters)
-    filters["blocked"] = sv.blocked_supplier_ids(session)
-    region_id = filters.get("region_id")
-    if region_id is not None:
-        filters["covering"] = sv.region_and_ancestors(session, region_id)
-    approximate = False
-    base = base_statement(session, terms, **filters)
-    if with_facets:
-        count, facets = facets_of(session, base, category_id=filters.get("category_id"))
-    else:
-        count = session.execute(select(func.count()).select_from(base.subquery()),
-                                execution_options=UNSCOPED).scalar_one()
-        facets = {}
-    if count == 0 and terms:
-        loose = relaxed(terms)
-        if loose is not None:
-            base2 = base_statement(session, loose, **filters)
-            if with_facets:
-                count2, facets2 = facets_of(session, base2, category_id=filters.get("category_id"))
-            else:
-                count2 = session.execute(select(func.count()).select_from(base2.subquery()),
-                                         execution_options=UNSCOPED).scalar_one()
-                facets2 = {}
-            if count2:
-                terms, base, count, facets, approximate = loose, base2, count2, facets2, True
-    if count == 0:
-        return SearchResult(0, [], facets, approximate, terms)
-    page_size = max(1, min(page_size, sv.MAX_PAGE_SIZE))
-    offset = max(0, page) * page_size
-    if sort == "relevance" and terms:
-        prefer = region_id if region_id is not None else prefer_region_id
-        if prefer is not None and region_id is None:
-            covering = sv.region_and_ancestors(session, prefer)
-            avail_cond = and_(L.stock > 0, exists().where(EmallListingRegion.listing_id == L.id,
-                                                          EmallListingRegion.region_id.in_(covering)))
-        else:
-            avail_cond = L.stock > 0
-        if len(terms) == 1 and count > TIERED_ABOVE:
-            ids = tiered_page(session, terms[0], filters, avail_cond, offset, page_size)
-        else:
-            avail = case((avail_cond, 1), else_=0)
-            order = (avail.desc(), score_expr(session, terms).desc(), L.id.desc())
-            ids = [r[0] for r in session.execute(base.order_by(*order).limit(page_size).offset(offset),
-                                                 execution_options=UNSCOPED)]
-    else:
-        order = sv.SORTS.get(sort, sv.SORTS["newest"])
-        ids = [r[0] for r in session.execute(base.order_by(*order).limit(page_size).offset(offset),
-                                             execution_options=UNSCOPED)]
-    return SearchResult(count, ids, facets, approximate, terms)
-
-
-#: above this many hits a one-word relevance search reads its page tier by tier (each tier
-#: newest first, stopping when the page is full) instead of scoring every hit
-TIERED_ABOVE = 1500
-
-
-def _tier_exprs(session: Session, term: Term) -> list[str]:
-    """The index expressions of the term's tiers (:data:`TIERS`), best first, each excluding
-    the others, then the rest (hits whose characters are spread over several fields). A
-    one-token term has no phrase tiers (a phrase is its token)."""
-    pg = _dialect(session) == "postgresql"
-    f = _features(session, term)
-    out = []
-    for present, absent, _points in TIERS:
-        pos = [f[k] for k in present]
-        neg = [f[k] for k in absent if f[k] not in pos]
-        if len(set(pos) & set(neg)):
-            continue
-        if pg:
-            expr = " & ".join(f"({x})" for x in pos) + "".join(f" & !({x})" for x in neg)
-        else:
-            expr = " AND ".join(f"({x})" for x in pos) + (f" NOT ({' OR '.join(f'({x})' for x in neg)})"
-                                                           if neg else "")
-        if expr not in out:
-            out.append(expr)
-    every = [f["N"], f["C"], f["A"]]
-    anyq = pg_query([term]) if pg else fts_query([term])
-    out.append(f"({anyq})" + ("".join(f" & !({x})" for x in every) if pg
-                              else f" NOT ({' OR '.join(f'({x})' for x in every)})"))
-    return out
-
-
-def tiered_page(session: Session, term: Term, filters: dict[str, Any], avail_cond: Any, offset: int,
-                limit: int) -> list[int]:
-    """The page of a one-word relevance search without scoring every hit: available first,
-    then tier by tier (name phrase, name, category phrase, category, attributes…), newest
-    first inside a tier; each statement stops at the rows still needed."""
-    from sqlalchemy.dialects.postgresql import TSQUERY
-
-    L = EmallListing
-    pg = _dialect(session) == "postgresql"
-    need = offset + limit
-    out: list[int] = []
-    for avail in (True, False):
-        for expr in _tier_exprs(session, term):
-            if pg:
-                stmt = select(L.id).where(L.search_vector.op("@@")(cast(literal(expr, String), TSQUERY)))
-                order = L.id.desc()
-            else:
-                stmt = (select(L.id).select_from(FTS).join(L, L.id == FTS.c.rowid)
-                        .where(literal_column(FTS_TABLE).op("MATCH")(literal(expr, String))))
-                order = FTS.c.rowid.desc()
-            stmt = apply_filters(session, stmt, **filters).where(avail_cond if avail else ~avail_cond)
-            got = [r[0] for r in session.execute(stmt.order_by(order).limit(need - len(out)),
-                                                 execution_options=UNSCOPED)]
-            out.extend(got)
-            if len(out) >= need:
-                return out[offset:need]
-    return out[offset:need]
-
-
-# -- query-string arguments (pages and APIs alike) -------------------------------------------------
-#: sort keys with their Chinese labels (``relevance`` is the default)
-SORT_LABELS = {"relevance": "综合排序", "newest": "最新上架", "price_asc": "价格从低到高",
-               "price_desc": "价格从高到低", "name": "名称"}
-KNOWN_ARGS = {"q", "category", "pavilion", "price_min", "price_max", "supplier", "region", "cold_chain",
-              "sort", "page", "page_size", "all"}
-PAGE_SIZE = 20
-MAX_PAGE = 100_000
-
-
-def _int(errors: Any, args: Any, name: str, label: str, low: int, high: int) -> int | None:
-    raw = str(args.get(name) or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or not raw.isascii():
-        errors.add(name, f"{label}须为整数")
-        return None
-    value = int(raw)
-    if not low <= value <= high:
-        errors.add(name, f"{label}须在 {low}–{high} 之间")
-        return None
-    return value
-
-
-def _price(errors: Any, args: Any, name: str, label: str) -> Decimal | None:
-    from core.services.money import MoneyError, to_money
-
-    raw = str(args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = to_money(raw)
-    except MoneyError:
-        errors.add(name, f"{label}须为金额（元，最多两位小数），如 1000 或 99.50")
-        return None
-    if value < 0:
-        errors.add(name, f"{label}不能为负数")
-        return None
-    return value
-
-
-def parse_args(session: Session, args: Any, *, page_base: int = 0, pavilion: Any = ...) -> dict[str, Any]:
-    """Query-string arguments of a catalog search, the same rules for the pages and the APIs
-    (e-mall and pavilion): every argument checked, an unknown one refused; bad input raises
-    ``RuleError({argument: [Chinese message]})`` (422 in the APIs, the message on the pages).
-
-    ``page_base``: 1 on pages (第 1 页), 0 in the APIs. ``pavilion``: fixed by the caller (the
-    livestock pavilion) or ``...`` (read from the ``pavilion`` argument: ``general``,
-    ``livestock`` or absent for everything). A category (id or code) of another pavilion than
-    a fixed one gives no result (``empty``), an unknown one is refused.
-
-    Returns ``q``, ``sort``, ``page`` (0-based), ``page_size``, ``filters`` (for
-    :func:`search`), ``category`` (the chosen :class:`CatInfo` or None), ``empty``."""
-    from addons.procurement_base.services import Errors
-
-    from . import services as sv
-
-    errors = Errors()
-    for key in args:
-        if key not in KNOWN_ARGS and not key.startswith("attr."):
-            errors.add(key, f"不支持的查询参数“{key}”")
-    q = " ".join(str(args.get("q") or "").split())
-    if len(q) > 100:
-        errors.add("q", "关键词不能超过 100 个字")
-    filters: dict[str, Any] = {}
-    empty = False
-    if pavilion is ...:
-        pav = str(args.get("pavilion") or "").strip()
-        if pav and pav != "general" and pav not in sv.PAVILIONS:
-            errors.add("pavilion", "行业馆只能是 general（综合卖场）或 "
-                                   + "、".join(f"{k}（{v}）" for k, v in sv.PAVILIONS.items()))
-        elif pav:
-            filters["pavilion"] = "" if pav == "general" else pav
-    else:
-        filters["pavilion"] = pavilion
-    category = None
-    raw_cat = str(args.get("category") or "").strip()
-    if raw_cat:
-        cats = categories(session)
-        if raw_cat.isdigit() and raw_cat.isascii() and len(raw_cat) < 10:
-            category = cats.get(int(raw_cat))
-        else:
-            code = raw_cat.upper()
-            category = next((c for c in cats.values() if c.code == code), None)
-        if category is None:
-            errors.add("category", "商品分类不存在（请填写分类编号或分类编码，如 A02010105）")
-        else:
-            pav_of = session.execute(select(EmallCategory.pavilion, EmallCategory.active)
-                                     .where(EmallCategory.id == category.id), execution_options=UNSCOPED).one()
-            if pavilion is not ... and (pav_of[0] or "") != (pavilion or "") or not pav_of[1]:
-                empty = True  # another pavilion's (or a retired) category: nothing, never the rest
-            filters["category_id"] = category.id
-    price_min = _price(errors, args, "price_min", "最低价")
-    price_max = _price(errors, args, "price_max", "最高价")
-    if price_min is not None and price_max is not None and price_min > price_max:
-        errors.add("price_max", "最高价不能低于最低价")
-    filters["price_min"], filters["price_max"] = price_min, price_max
-    filters["supplier_id"] = _int(errors, args, "supplier", "供应商编号", 1, 2**31 - 1)
-    region = str(args.get("region") or "").strip()
-    filters["region_id"] = None
-    if region:
-        if not (region.isdigit() and region.isascii() and len(region) == 6):
-            errors.add("region", "供货地区须为 6 位行政区划代码，如 220100")
-        else:
-            from core.models import Region
-
-            rid = session.execute(select(Region.id).where(Region.code == region),
-                                  execution_options=UNSCOPED).scalar()
-            if rid is None:
-                errors.add("region", f"地区编码 {region} 不存在（如 220100 长春市）")
-            filters["region_id"] = rid
-    cold = str(args.get("cold_chain") or "").strip().lower()
-    filters["cold_chain"] = None
-    if cold in ("1", "true", "yes", "是"):
-        filters["cold_chain"] = True
-    elif cold in ("0", "false", "no", "否"):
-        filters["cold_chain"] = False
-    elif cold:
-        errors.add("cold_chain", "冷链配送只能是 1（是）或 0（否）")
-    attrs = {}
-    for key in args:
-        if key.startswith("attr."):
-            value = str(args.get(key) or "").strip()
-            if not sv.ATTR_KEY.match(key[5:]):
-                errors.add(key, "属性标识无效（小写字母开头，字母、数字或下划线）")
-            elif len(value) > 200:
-                errors.add(key, "属性值不能超过 200 个字符")
-            elif value:
-                attrs[key[5:]] = value
-    filters["attrs"] = attrs or None
-    sort = str(args.get("sort") or "").strip() or "relevance"
-    if sort not in SORT_LABELS:
-        errors.add("sort", "排序只能是：" + "、".join(f"{k}（{v}）" for k, v in SORT_LABELS.items()))
-    page = _int(errors, args, "page", "页码", page_base, MAX_PAGE)
-    size = _int(errors, args, "page_size", "每页条数", 1, sv.MAX_PAGE_SIZE)
-    show_all = str(args.get("all") or "").strip()
-    if show_all not in ("", "1"):
-        errors.add("all", "all 只能是 1（进入综合卖场）")
-    errors.raise_if_any()
-    return {"q": q or None, "sort": sort, "page": (page - page_base) if page is not None else 0,
-            "page_size": size or PAGE_SIZE, "filters": filters, "category": category, "empty": empty}
-
-
-def facets_json(facets: dict[str, Any]) -> dict[str, Any]:
-    return {"categories": facets.get("categories", []), "price_bands": facets.get("price_bands", [])}
-
-
-@dataclass
-class CatalogPage:
-    """A page of a catalog search for the pages and APIs."""
-
-    count: int
-    rows: list[Any]
-    facets: dict[str, Any]
-    approximate: bool
-    expanded: list[dict[str, Any]]
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.count // self.page_size))
-
-
-def catalog_page(session: Session, parsed: dict[str, Any], *, prefer_region_id: int | None = None) -> CatalogPage:
-    """Run a search parsed by :func:`parse_args`: the page's rows (shaped like
-    ``services.listing_dict``), the count, the facets."""
-    from . import services as sv
-
-    if parsed.get("empty"):
-        return CatalogPage(0, [], {"categories": [], "price_bands": []}, False, [], parsed["page"],
-                           parsed["page_size"])
-    filters = {k: v for k, v in parsed["filters"].items() if v is not None}
-    res = search(session, q=parsed["q"], sort=parsed["sort"], page=parsed["page"], page_size=parsed["page_size"],
-                 prefer_region_id=prefer_region_id, **filters)
-    rows = sv._page_rows(session, res.ids) if res.ids else []
-    return CatalogPage(res.count, rows, facets_json(res.facets), res.approximate, explain(res.terms),
-                       parsed["page"], parsed["page_size"])
-
-
-def purchaser_region(scope: Any) -> int | None:
-    """The region whose deliveries rank first: the logged-in purchaser's."""
-    return scope.region_id if getattr(scope, "actor", None) == "purchaser" else None
-
-
 def explain(terms: list[Term]) -> list[dict[str, Any]]:
     """What each term was expanded to (shown as 已包含同义词/拼音 on the page)."""
     return [{"term": t.text, "also": t.expansions} for t in terms if t.expansions]
 
-
-def now() -> dt.datetime:
-    return dt.datetime.now()
 
 
 install_listeners()

@@ -24,13 +24,18 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from wtforms import BooleanField, SelectField, TextAreaField
 
-from addons.procurement_base.views import PbModelView, _labelled, _message_text, _money
+from addons.procurement_base.views import PbModelView
 from core.db import db
+from core.errors import message_text as _message_text
 from core.services.charts import bar_chart, line_chart
 from core.services.money import fmt_yuan
 from core.services.statemachine import TransitionError
 from core.tenancy import ScopeViolation, current_scope
+from core.views.base import ErpModelView
+from core.views.base import labelled as _labelled
+from core.views.base import money_text as _money
 
+from . import rules as emall_rules
 from . import search_index, services
 from .api import OwnSupplierFilter, image_folder
 from .models import (
@@ -55,6 +60,7 @@ from .models import (
     EmallQuote,
     EmallSynonym,
 )
+from .services import search as catalog_search
 
 CATEGORY = "电子卖场"
 TEMPLATE_FOLDER = str(Path(__file__).resolve().parent / "templates")
@@ -92,10 +98,17 @@ class EmallView(PbModelView):
     flow: ClassVar[Any] = None
     json_fields: ClassVar[dict[str, str]] = {}
 
-    def _pb_validate(self, item: Any) -> None:
+    def _parse_json_fields(self, item: Any) -> None:
         for field, label in self.json_fields.items():
             _parse_json_field(item, field, label)
-        super()._pb_validate(item)
+
+    def pre_add(self, item: Any) -> None:
+        self._parse_json_fields(item)
+        super().pre_add(item)
+
+    def pre_update(self, item: Any) -> None:
+        self._parse_json_fields(item)
+        super().pre_update(item)
 
     def prefill_form(self, form: Any, pk: Any) -> None:
         for field in self.json_fields:
@@ -240,7 +253,7 @@ class ListingView(EmallView):
     datamodel = SQLAInterface(EmallListing)
     class_permission_name = "EmallListing"
     base_filters = [["id", OwnSupplierFilter, None]]
-    validator = staticmethod(services.validate_listing)
+    rules = emall_rules.LISTING
     flow = services.LISTING_FLOW
     json_fields = {"attributes": "商品属性"}
     list_title = show_title = "商品管理"
@@ -298,6 +311,10 @@ class ListingView(EmallView):
             db.session.rollback()
             flash(_message_text(exc), "danger")
         return redirect(url_for("ListingView.show", pk=pk))
+
+    def pre_delete(self, item: Any) -> None:
+        ErpModelView.pre_delete(self, item)  # the rules object decides, as for the API
+
 
 
 class OrderView(EmallView):
@@ -504,15 +521,15 @@ class EmallPublicView(BaseView):
     def index(self):
         errors: dict[str, list[str]] = {}
         try:
-            parsed = search_index.parse_args(db.session, request.args, page_base=1)
+            parsed = catalog_search.parse_args(db.session, request.args, page_base=1)
         except ValidationError as exc:
             errors = exc.messages if isinstance(exc.messages, dict) else {"_": list(exc.messages)}
             parsed = None
         if parsed is None:
-            result = search_index.CatalogPage(0, [], {"categories": [], "price_bands": []}, False, [], 0, 20)
+            result = catalog_search.CatalogPage(0, [], {"categories": [], "price_bands": []}, False, [], 0, 20)
         else:
-            result = search_index.catalog_page(db.session, parsed,
-                                               prefer_region_id=search_index.purchaser_region(current_scope()))
+            result = catalog_search.catalog_page(db.session, parsed,
+                                               prefer_region_id=catalog_search.purchaser_region(current_scope()))
         pav = request.args.get("pavilion")
         pav = pav if pav in PAVILIONS or pav == "general" else None
         tree = services.category_tree(db.session, "*" if not pav else (None if pav == "general" else pav))
@@ -525,7 +542,7 @@ class EmallPublicView(BaseView):
 
         html = self.render_template("emall/catalog.html", rows=result.rows, total=result.count, tree=tree,
                                     args=request.args, page=result.page, pages=result.pages, result=result,
-                                    errors=errors, url_with=url_with, sorts=search_index.SORT_LABELS,
+                                    errors=errors, url_with=url_with, sorts=catalog_search.SORT_LABELS,
                                     fmt=fmt_yuan, pavilions=PAVILIONS)
         return (html, 400) if errors else html
 

@@ -17,7 +17,7 @@ from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 
-from addons.emall import search_index as emall_search
+from addons.emall.services import search as emall_search
 from addons.procurement_base.api import PbApi
 from core.api import ErpBaseApi
 from core.db import db
@@ -137,6 +137,10 @@ class LivestockPavilionApi(ErpBaseApi):
                       if entry is not None else False),
             pavilion_url=url_for("LivestockPavilionView.index"),
         )
+
+
+# ``q`` is the pavilion search's free-text keyword (checked by emall's parse_args)
+LivestockPavilionApi.search.erp_free_text_q = True  # type: ignore[attr-defined]
 
 
 def register(appbuilder) -> None:

@@ -24,7 +24,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup, escape
 from marshmallow import ValidationError
 
-from addons.emall import search_index as emall_search
+from addons.emall.services import search as emall_search
 from addons.procurement_base.views import PbModelView
 from core.db import db
 from core.models import ORG_TYPES

@@ -49,8 +49,8 @@ def test_index_follows_the_listing_in_its_transaction(em) -> None:
     assert _ids(em, "q=彩色") == [w["printer"]]
     assert res.status_code == 200
     # written in the listing's own transaction: a rolled-back listing leaves no index entry
-    from addons.emall import search_index
     from addons.emall.models import EmallListing
+    from addons.emall.services import search as catalog_search
 
     with em.app.app_context():
         s = db.session
@@ -60,9 +60,9 @@ def test_index_follows_the_listing_in_its_transaction(em) -> None:
                              reference_price=tmpl.reference_price, stock=5, status="listed", attributes={})
         s.add(extra)
         s.flush()
-        assert search_index.search(s, q="回滚测试").ids == [extra.id]
+        assert catalog_search.search(s, q="回滚测试").ids == [extra.id]
         s.rollback()
-        assert search_index.search(s, q="回滚测试").count == 0
+        assert catalog_search.search(s, q="回滚测试").count == 0
         if s.get_bind().dialect.name == "sqlite":
             assert s.execute(text("SELECT count(*) FROM emall_listing_fts WHERE emall_listing_fts MATCH "
                                   "'\"回滚\"'")).scalar() == 0
