@@ -50,7 +50,8 @@ from sqlalchemy.orm import Session
 
 from core.errors import ConflictError
 
-__all__ = ["ModelRules", "rules_from"]
+__all__ = ["ModelRules", "is_persisted", "related_object", "rules_from", "stored_value",
+           "text_value"]
 
 
 class ModelRules:
@@ -114,3 +115,43 @@ def rules_from(validate: Callable[[Session, Any], Any] | None = None,
     """A rules object from ``validate(session, item)`` and ``delete(session, item)``
     functions (each raising an :class:`ErpError` to refuse)."""
     return _FunctionRules(validate, delete)
+
+
+# -- helpers for rules and services (module-independent) --------------------------------------
+def text_value(value: Any) -> str:
+    """A posted value as stripped text ("" for None)."""
+    return value.strip() if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def stored_value(obj: Any, key: str) -> Any:
+    """The stored value of column ``key`` (None for a new object)."""
+    state = sa_inspect(obj)
+    if not state.persistent:
+        return None
+    hist = state.attrs[key].history
+    if hist.deleted:
+        return hist.deleted[0]
+    return state.dict.get(key)
+
+
+def is_persisted(obj: Any) -> bool:
+    return obj is not None and sa_inspect(obj).persistent
+
+
+def related_object(session: Session, obj: Any, rel: str) -> Any:
+    """The object ``obj.<rel>`` will refer to once written, whether the relationship or its
+    foreign-key column was set (forms and APIs set the relationship)."""
+    state = sa_inspect(obj)
+    prop = state.mapper.relationships[rel]
+    (column,) = prop.local_columns
+    key = state.mapper.get_property_by_column(column).key
+    rel_hist = state.attrs[rel].history
+    if rel_hist.added:
+        return rel_hist.added[0]
+    col_hist = state.attrs[key].history
+    value = state.dict.get(key)
+    if col_hist.added or (rel not in state.dict and value is not None):
+        # not assigned to ``obj``: a back-reference would enlist a refused object in the
+        # parent's collection
+        return session.get(prop.mapper.class_, value) if value is not None else None
+    return state.dict.get(rel) if rel in state.dict else getattr(obj, rel)

@@ -41,7 +41,7 @@ def _money() -> MoneyField:
 
 def _date(label: str = "日期") -> fields.Date:
     return fields.Date(load_default=None, allow_none=True, error_messages=DATE,
-                       metadata={"label": label, "default": _today})
+                       metadata={"label": label, "initial": _today})
 
 
 def _note(label: str = "备注") -> fields.String:
@@ -64,9 +64,9 @@ class RefundSchema(Schema):
     date = _date("退还日期")
     amount = _money()
     payee_account = fields.String(load_default=None, validate=TEXT, metadata={
-        "label": "收款账户", "default": lambda s, dep: dep.payer_account or ""})
+        "label": "收款账户", "initial": lambda s, dep: dep.payer_account or ""})
     bank_reference = fields.String(load_default=None, validate=TEXT, metadata={
-        "label": "银行交易流水号", "required": True})
+        "label": "银行交易流水号", "page_required": True})
     note = _note()
 
 
@@ -82,7 +82,7 @@ class ForfeitSchema(Schema):
 
 class RemitSchema(Schema):
     voucher_no = fields.String(load_default=None, validate=TEXT, metadata={
-        "label": "缴款凭证号", "required": True})
+        "label": "缴款凭证号", "page_required": True})
     date = _date("上缴日期")
     amount = _money()
     note = _note()
@@ -110,27 +110,31 @@ def _last_live(session: Any, dep: Any) -> int | None:
 
 class ReverseSchema(Schema):
     reason = fields.String(load_default=None, validate=mv.Length(max=2000),
-                           metadata={"label": "冲销原因", "required": True})
+                           metadata={"label": "冲销原因", "page_required": True})
     entry = fields.Integer(load_default=None, strict=True,
                            error_messages={"invalid": "请填写分录编号"},
-                           metadata={"label": "分录", "widget": "hidden", "default": _last_live})
+                           metadata={"label": "分录", "widget": "hidden", "initial": _last_live})
     date = _date("冲销日期")
 
 
 class TriggerSchema(Schema):
     trigger = fields.String(load_default=None, allow_none=True, metadata={
         "label": "退还事由", "placeholder": "尚未发生",
-        "choices": lambda s, dep: list(TRIGGERS.items()), "default": lambda s, dep: dep.trigger})
+        "choices": lambda s, dep: list(TRIGGERS.items()), "initial": lambda s, dep: dep.trigger})
     date = fields.Date(load_default=None, allow_none=True, error_messages=DATE, metadata={
-        "label": "触发事件日期", "default": lambda s, dep: dep.trigger_date})
+        "label": "触发事件日期", "initial": lambda s, dep: dep.trigger_date})
     supplier_fault = fields.Boolean(load_default=None, allow_none=True,
                                     error_messages={"invalid": "请输入 true 或 false"},
                                     metadata={"label": "供应商自身原因延误",
-                                              "default": lambda s, dep: dep.supplier_fault})
+                                              "initial": lambda s, dep: dep.supplier_fault})
     supplier_fault_reason = fields.String(load_default=None, allow_none=True,
                                           validate=mv.Length(max=2000), metadata={
                                               "label": "延误原因",
-                                              "default": lambda s, dep: dep.supplier_fault_reason})
+                                              "initial": lambda s, dep: dep.supplier_fault_reason})
+    #: a trigger or date other than the procurement record's needs a written reason (audited)
+    override_reason = fields.String(load_default=None, allow_none=True,
+                                    validate=mv.Length(max=2000), metadata={
+                                        "label": "与采购记录不一致的书面说明"})
 
 
 # -- API answers -------------------------------------------------------------------------------------
@@ -252,7 +256,7 @@ DEPOSIT_ACTIONS = Actions(
     Action("trigger", "登记退还事由", schema=TriggerSchema, available=_held, button="btn-default",
            run=lambda s, dep, b: services.record_trigger(
                s, dep.id, trigger=b["trigger"], on=b["date"], supplier_fault=b["supplier_fault"],
-               fault_reason=b["supplier_fault_reason"]),
+               fault_reason=b["supplier_fault_reason"], override_reason=b["override_reason"]),
            button_text=lambda s, dep: "保存并计算应退还日期",
            description="登记退还事由（及供应商自身原因延误），按工作日重新计算应退还日期",
            done=_done("登记退还事由")),

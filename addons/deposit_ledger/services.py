@@ -33,15 +33,12 @@ from addons.procurement_base.services import (
     DuplicateError,
     Errors,
     RuleError,
-    _missing,
-    _old,
-    _rel,
-    _text,
     check_money,
     today,
 )
 from core import tenancy
 from core.models import Organization
+from core.rules import is_persisted, related_object, stored_value, text_value
 from core.services import audit, settings, workdays
 from core.services.calendar import CalendarNotCovered
 from core.services.money import fmt_yuan, percent_cap, to_money
@@ -63,6 +60,22 @@ from .models import (
 )
 
 MODULE = "deposit_ledger"
+
+_old = stored_value
+_rel = related_object
+_text = text_value
+
+
+def _missing(errors: Errors, field: str, obj: Any, label: str) -> bool:
+    """Record an error when a referenced record is absent (or not visible); True if so."""
+    if obj is None:
+        errors.add(field, f"请选择{label}")
+        return True
+    if not is_persisted(obj):
+        errors.add(field, f"所选{label}不存在或不在您的管辖范围内")
+        return True
+    return False
+
 ZERO = Decimal("0.00")
 FEN = Decimal("0.01")
 MONEY_FORMS = ("transfer", "cheque", "draft")

@@ -246,11 +246,14 @@ class ErpModelView(ModelView):
     def _erp_save(self, form: Any, item: Any, *, new: bool) -> bool | None:
         """Populate, run the rules, write; False: the form shows the errors."""
         try:
-            form.populate_obj(item)
-            if new:
-                self.pre_add(item)
-            else:
-                self.pre_update(item)
+            # the rules see the posted values before anything is flushed: an autoflush would
+            # write a half-checked record (and run flush listeners on it) mid-validation
+            with self.datamodel.session.no_autoflush:
+                form.populate_obj(item)
+                if new:
+                    self.pre_add(item)
+                else:
+                    self.pre_update(item)
         except Exception as exc:
             if not is_page_error(exc):
                 raise
