@@ -249,7 +249,7 @@ def make_doc(name: Any, brand: Any, model: Any, category_path: Sequence[str],
     if n_py or b_py:
         name_toks += ["\n", *n_py, *b_py]
     attr_toks: list[str] = []
-    for v in (attributes or {}).values():
+    for v in (attributes.values() if isinstance(attributes, dict) else ()):  # unchecked input: skip
         if v in (None, "", "true", "false"):
             continue
         attr_toks.extend(field_tokens(str(v), pinyin=False)[0])
