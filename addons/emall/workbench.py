@@ -49,17 +49,24 @@ def _institution_cards(ctx: WorkbenchContext) -> list[Card]:
 
 
 def _quotes_due(ctx: WorkbenchContext) -> int:
+    """Open comparisons the supplier is qualified for and has not quoted in yet. Every
+    supplier may see every open comparison (the record rule), so this reads them with the
+    explicit conditions below rather than through the supplier's rule."""
     from addons.emall.services import qualified_for
+    from core.tenancy import SYSTEM, snapshot, use_scope
 
     now = dt.datetime.now()
-    quoted = select(EmallQuote.comparison_id).where(EmallQuote.supplier_id == ctx.org_id)
-    open_ = ctx.session.scalars(
-        select(EmallComparison).where(EmallComparison.status == "open",
-                                      EmallComparison.quote_deadline > now,
-                                      EmallComparison.id.not_in(quoted))
-        .order_by(EmallComparison.quote_deadline).limit(MAX_OPEN_CHECKED)
-    ).all()
-    return sum(1 for comp in open_ if qualified_for(ctx.session, comp, ctx.org_id) is None)
+    regions = sorted(snapshot().regions_enabling("emall"))
+    with use_scope(SYSTEM):
+        quoted = select(EmallQuote.comparison_id).where(EmallQuote.supplier_id == ctx.org_id)
+        open_ = ctx.session.scalars(
+            select(EmallComparison).where(EmallComparison.status == "open",
+                                          EmallComparison.quote_deadline > now,
+                                          EmallComparison.region_id.in_(regions),
+                                          EmallComparison.id.not_in(quoted))
+            .order_by(EmallComparison.quote_deadline).limit(MAX_OPEN_CHECKED)
+        ).all()
+        return sum(1 for comp in open_ if qualified_for(ctx.session, comp, ctx.org_id) is None)
 
 
 def _supplier_cards(ctx: WorkbenchContext) -> list[Card]:
