@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from addons.procurement_base.services import Errors, RuleError
 from core import tenancy
+from core.errors import ConflictError, NotFoundError
 from core.models import Region
 from core.services import audit
 from core.services.money import MoneyError, to_money
@@ -215,14 +216,10 @@ def match_json(m: StatementMatch) -> dict[str, Any]:
 def decide(session: Session, match_id: int, decision: str) -> StatementMatch:
     m = session.get(StatementMatch, match_id)
     if m is None:
-        from core.api import ApiError
-
-        raise ApiError(404)
+        raise NotFoundError("未找到请求的资源")
     tenancy.check_region_writable(StatementMatch, m.region_id)
     if m.state != "proposed":
-        from core.api import ApiError
-
-        raise ApiError(409, f"该匹配已{MATCH_STATES[m.state]}，不能再次处理", "invalid_state")
+        raise ConflictError(f"该匹配已{MATCH_STATES[m.state]}，不能再次处理", code="invalid_state")
     before = m.state
     m.state = "confirmed" if decision == "confirm" else "rejected"
     m.decided_by = audit.resolve_actor()[0]

@@ -22,7 +22,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from core.db import db
-from core.errors import message_text
+from core.errors import ErpError, NotFoundError, flash_error, message_text
 from core.services.charts import bar_chart, line_chart
 from core.services.export import send_xlsx
 from core.tenancy import ScopeViolation
@@ -376,22 +376,18 @@ class ReconcileView(_Page):
     @has_access
     @permission_name("operate")
     def decide(self, pk: int, decision: str):
-        from core.api import ApiError
-
         if decision not in ("confirm", "reject"):
             abort(404)
         try:
             reconcile.decide(db.session, pk, decision)
             db.session.commit()
             flash("已确认匹配" if decision == "confirm" else "已否决匹配", "success")
-        except ApiError as exc:
+        except NotFoundError:
             db.session.rollback()
-            if exc.status == 404:
-                abort(404)
-            flash(str(exc.message), "danger")
-        except ScopeViolation as exc:
+            abort(404)
+        except (ErpError, ScopeViolation) as exc:
             db.session.rollback()
-            flash(exc.message, "danger")
+            flash_error(exc)
         return redirect(url_for("ReconcileView.index", batch=request.form.get("batch") or None))
 
     @expose("/match", methods=["POST"])

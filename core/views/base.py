@@ -250,6 +250,11 @@ class ErpModelView(ModelView):
             # write a half-checked record (and run flush listeners on it) mid-validation
             with self.datamodel.session.no_autoflush:
                 form.populate_obj(item)
+                if not new and not self.datamodel.session.is_modified(item):
+                    # an edit form posted back unchanged: nothing to check or write (a record
+                    # whose state forbids changes may still be re-saved as it is)
+                    flash(self.edit_row_message, "success")
+                    return None
                 if new:
                     self.pre_add(item)
                 else:

@@ -173,6 +173,8 @@ class _Form(HTMLParser):
         self.select: str | None = None
         self.select_first: dict[str, str] = {}
         self.selected: dict[str, bool] = {}
+        self.first_option: dict[str, str] = {}
+        self.multiple: set[str] = set()
         self.textarea: str | None = None
         self.text = ""
 
@@ -195,8 +197,12 @@ class _Form(HTMLParser):
             self.select = name
             self.kinds[name] = "select"
             self.selected[name] = False
+            if "multiple" in a:
+                self.multiple.add(name)
         elif tag == "option" and self.select:
             value = a.get("value", "")
+            if self.select not in self.first_option:
+                self.first_option[self.select] = value
             if value and self.select not in self.select_first:
                 self.select_first[self.select] = value
             if "selected" in a:
@@ -213,7 +219,10 @@ class _Form(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "form" and self.in_form:
             self.in_form = False
-        elif tag == "select":
+        elif tag == "select" and self.select:
+            name = self.select
+            if not self.selected[name] and name not in self.multiple and name in self.first_option:
+                self.fields.append((name, self.first_option[name]))  # what a browser sends
             self.select = None
         elif tag == "textarea" and self.textarea:
             self.fields.append((self.textarea, self.text))
