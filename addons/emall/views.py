@@ -86,6 +86,18 @@ def _attrs_display(value: Any) -> str:
     return "；".join(f"{a.get('label')}（{a.get('key')}，{a.get('type')}）" for a in value if isinstance(a, dict))
 
 
+def _answers_display(value: Any) -> str:
+    """条件响应 in words: each condition by its name, 是/否 for declarations."""
+    if not value:
+        return "—"
+    if not isinstance(value, dict):
+        return _attrs_display(value)
+    from core.views.display import erp_value
+
+    names = dict(db.session.execute(select(EmallCondition.code, EmallCondition.name)).all())
+    return "；".join(f"{names.get(k, k)}：{erp_value(v)}" for k, v in value.items())
+
+
 class EmallView(PbModelView):
     template_folder = TEMPLATE_FOLDER
     show_template = "emall/show.html"
@@ -213,7 +225,7 @@ class AdmissionView(EmallView):
                      "contact": "联系人", "phone": "联系电话", "applied_at": "申请时间",
                      "decided_at": "审核时间", "decided_by": "审核人", "reason": "理由",
                      "suspended_until": "暂停至"}
-    formatters_columns = {"status": _labelled(ADMISSION_STATES), "answers": _attrs_display}
+    formatters_columns = {"status": _labelled(ADMISSION_STATES), "answers": _answers_display}
     search_form_extra_fields = {"status": SelectField("状态", choices=[("", "全部"), *ADMISSION_STATES.items()])}
 
     def _actions(self, item: Any) -> list[dict[str, Any]]:
