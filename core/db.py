@@ -26,7 +26,10 @@ with ``execution_options(sqlite_immediate=True)`` (the installer does).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 from flask import has_request_context, request
@@ -42,7 +45,8 @@ db = SQLA()
 metadata = Model.metadata
 
 __all__ = ["Model", "db", "metadata", "make_engine", "is_sqlite", "contention_status",
-           "set_sqlite_busy_timeout", "SAFE_METHODS", "Url", "is_url_column"]
+           "set_sqlite_busy_timeout", "sqlite_writer_elsewhere", "SAFE_METHODS", "Url",
+           "is_url_column"]
 
 
 class Url(TypeDecorator):
@@ -73,6 +77,23 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _busy_timeout_ms = 10_000
 #: SQLite result codes (extended): busy, locked, stale WAL snapshot
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_BUSY_SNAPSHOT = 5, 6, 517
+
+
+#: set while a platform operation (the installer) holds the write lock on its own connection
+#: inside a request: the request session then stays deferred (it may read meanwhile)
+_own_connection_writes: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "erp_own_connection_writes", default=False)
+
+
+@contextlib.contextmanager
+def sqlite_writer_elsewhere() -> Iterator[None]:
+    """Within this block the request session does not take SQLite's write lock up front:
+    another connection of this same request (the installer's) is the writer."""
+    token = _own_connection_writes.set(True)
+    try:
+        yield
+    finally:
+        _own_connection_writes.reset(token)
 
 
 def set_sqlite_busy_timeout(seconds: float) -> None:
@@ -114,7 +135,7 @@ def _sqlite_write_request_takes_the_lock(session: Any, transaction: Any, conn: C
     """
     if conn.dialect.name != "sqlite" or transaction.nested or not has_request_context():
         return
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or _own_connection_writes.get():
         return
     conn.exec_driver_sql("COMMIT")
     conn.exec_driver_sql("BEGIN IMMEDIATE")

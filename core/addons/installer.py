@@ -201,7 +201,14 @@ class Installer:
         return self._run(fn)
 
     def _run(self, fn: Callable[[Connection], Any]) -> Any:
-        conn = self.engine.connect()
+        from core.db import sqlite_writer_elsewhere
+
+        with sqlite_writer_elsewhere():
+            return self._run_locked(fn)
+
+    def _run_locked(self, fn: Callable[[Connection], Any]) -> Any:
+        # SQLite: the operation holds the write lock from its start (BEGIN IMMEDIATE)
+        conn = self.engine.connect().execution_options(sqlite_immediate=True)
         trans = conn.begin()
         try:
             if conn.dialect.name == "postgresql":
@@ -584,13 +591,16 @@ class Installer:
 
     def purge_report(self, name: str) -> PurgeReport:
         """What a purge would drop, found by doing it and rolling back (a true dry run)."""
-        conn = self.engine.connect()
-        trans = conn.begin()
-        try:
-            return self._purge_steps(conn, name)
-        finally:
-            trans.rollback()
-            conn.close()
+        from core.db import sqlite_writer_elsewhere
+
+        with sqlite_writer_elsewhere():
+            conn = self.engine.connect().execution_options(sqlite_immediate=True)
+            trans = conn.begin()
+            try:
+                return self._purge_steps(conn, name)
+            finally:
+                trans.rollback()
+                conn.close()
 
     def purge(self, name: str) -> PurgeReport:
         def op(conn: Connection) -> PurgeReport:
