@@ -155,3 +155,19 @@ def test_two_banks_approving_one_contract_at_the_same_moment(scf, pg_url):
 
         states = sorted(s for (s,) in db.session.execute(select(Application.status)))
     assert states == ["approved", "submitted"]
+
+
+def test_procurement_base_payment_api_refuses_a_locked_contract(scf):
+    from addons.procurement_base.models import Payment
+
+    pk = apply(scf).json["result"]["id"]
+    write(scf, f"scf_application/{pk}/decision", "bank", APPROVE, expect=200)
+    lock_id = scf.call("GET", "scf_account_lock/", "pur", expect=200).json["ids"][0]
+    body = {"contract": scf.ids["contract"], "paid_date": "2025-04-10", "amount": "1000.00"}
+    # before the purchaser confirms, payments are not restricted
+    scf.post("pb_payment", body, "pur", expect=201)
+    write(scf, f"scf_account_lock/{lock_id}/confirm", "pur", {}, expect=200)
+    before = scf.count(Payment)
+    res = scf.post("pb_payment", body, "pur", expect=422)
+    assert "回款账户已锁定为" in res.json["message"]["payee_account"][0]
+    assert scf.count(Payment) == before
