@@ -33,11 +33,18 @@ DB_FIXTURES = {"db_url", "app_factory", "app", "pg_url"}
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 #: test files whose tests really migrate and install (no snapshots): the installer's own tests
 REAL_INSTALL_FILES = {"test_installer.py"}
+#: this worker's test database location (one per backend), see ``db_url``
+_WORKER_DB: dict[str, str] = {}
+#: apps of the ``app`` fixture kept for the next test: db_url -> (app, fingerprint)
+_APP_POOL: dict[str, tuple[Any, Any]] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "real_install: really migrate and install (no database snapshots) in this test"
+    )
+    config.addinivalue_line(
+        "markers", "fresh_app: the app fixture builds a new app (not one kept from an earlier test)"
     )
 
 
@@ -89,18 +96,28 @@ def pg_server_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of a fresh, empty database (PostgreSQL: a new database per test)."""
-    if BACKEND == "postgresql":
-        from tests import dbcache
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a fresh, empty database.
 
+    The same URL for every test of a worker (SQLite: one file path; PostgreSQL: one database
+    name), emptied between tests: the database is new for every test, the URL is not, so
+    the ``app`` fixture can hand the same app (its engine bound to that URL) to the next test.
+    """
+    from tests import dbcache
+
+    if BACKEND == "postgresql":
         server = request.getfixturevalue("pg_server_url")
-        name = dbcache.scratch_name()
+        name = _WORKER_DB.setdefault("pg", dbcache.scratch_name())
         dbcache.pg_create(name)
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
-        dbcache.pg_drop_later(name)
+        dbcache.pg_discard(name)
     else:
-        yield f"sqlite:///{tmp_path / 'erp.sqlite3'}"
+        if "sqlite" not in _WORKER_DB:
+            _WORKER_DB["sqlite"] = str(tmp_path_factory.mktemp("erp-db") / "erp.sqlite3")
+        path = Path(_WORKER_DB["sqlite"])
+        dbcache.sqlite_discard(path)
+        yield f"sqlite:///{path}"
+        dbcache.sqlite_discard(path)
 
 
 @pytest.fixture
@@ -146,33 +163,86 @@ def app_factory(db_url: str) -> Iterator[Callable[..., Any]]:
 
 
 @pytest.fixture
-def app(app_factory: Callable[..., Any], db_url: str):
+def app(app_factory: Callable[..., Any], db_url: str, request: pytest.FixtureRequest):
     """An app with the fixture add-ons and an initialised core schema (admin / admin12345).
 
     The initialised database comes from a snapshot of ``erp db init`` (made by the first test
     that needs it, per code version); tests of files in ``REAL_INSTALL_FILES`` or marked
-    ``real_install`` run ``erp db init`` themselves.
+    ``real_install`` run ``erp db init`` themselves. The app object itself is kept for the
+    worker's next test when the test left it as it was built (same config, routes, hooks,
+    Jinja globals, extensions: ``_app_fingerprint``); otherwise, or with the ``fresh_app``
+    marker or ``ERP_TEST_REUSE_APP=0``, the next test gets a new one.
     """
     from tests import dbcache
 
     if not dbcache.enabled():
         app = app_factory()
         init_db(app)
-        return app
+        yield app
+        return
     key = dbcache.CORE
-    if dbcache.restore_url(db_url, key):
+    reuse = (os.environ.get("ERP_TEST_REUSE_APP", "1") != "0"
+             and request.node.get_closest_marker("fresh_app") is None)
+    pooled = _APP_POOL.pop(db_url, None) if reuse else None
+    if dbcache.restore_url(db_url, key) is None:
+        with dbcache.building(key) as done:
+            if not done or dbcache.restore_url(db_url, key) is None:
+                if pooled is None:
+                    app = app_factory()
+                    fingerprint = _app_fingerprint(app) if reuse else None
+                else:
+                    app, fingerprint = pooled
+                    _reset_app(app)
+                init_db(app)
+                dbcache.save(app, key, {})
+                pooled = app, fingerprint
+    if pooled is not None:
+        app, fingerprint = pooled
+        _reset_app(app)
+    else:
         app = app_factory()
-        dbcache.mark(app, key)
-        return app
-    with dbcache.building(key) as done:
-        if done and dbcache.restore_url(db_url, key):
-            app = app_factory()
-            dbcache.mark(app, key)
-            return app
-        app = app_factory()
-        init_db(app)
-        dbcache.save(app, key, {})
-    return app
+        fingerprint = _app_fingerprint(app) if reuse else None
+    dbcache.mark(app, key)
+    yield app
+    if fingerprint is None:
+        return
+    from core.db import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if _app_fingerprint(app) == fingerprint:
+        _APP_POOL[db_url] = (app, fingerprint)
+
+
+def _reset_app(app: Any) -> None:
+    """What a request leaves in a kept app: the module cache, permissions, Flask's
+    first-request flag."""
+    from core.security import clear_permission_cache
+
+    app.extensions["erp"].cache.invalidate()
+    clear_permission_cache()
+    app._got_first_request = False
+
+
+def _app_fingerprint(app: Any) -> tuple:
+    """Everything a test could change on an app object that the next test would see."""
+    def counts(funcs: dict) -> tuple:
+        return tuple(sorted((str(k), len(v)) for k, v in funcs.items()))
+
+    state = app.extensions["erp"]
+    return (
+        tuple(sorted((k, repr(v)) for k, v in app.config.items())),
+        tuple(sorted(f"{r.rule} {sorted(r.methods or ())} {r.endpoint}"
+                     for r in app.url_map.iter_rules())),
+        tuple(sorted(app.view_functions)), tuple(sorted(app.blueprints)),
+        counts(app.before_request_funcs), counts(app.after_request_funcs),
+        counts(app.teardown_request_funcs), counts(app.template_context_processors),
+        tuple(sorted((str(k), str(sorted((str(c), len(h)) for c, h in v.items())))
+                     for k, v in app.error_handler_spec.items())),
+        tuple(sorted(app.jinja_env.globals)), tuple(sorted(app.jinja_env.filters)),
+        tuple(sorted(app.extensions)), len(state.activity_checks), tuple(sorted(state.cli_commands)),
+    )
 
 
 @pytest.fixture

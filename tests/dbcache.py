@@ -292,6 +292,24 @@ def pg_drop_later(name: str) -> None:
     _pg["queue"].put(name)
 
 
+def pg_discard(name: str) -> None:
+    """Move the test database ``name`` out of the way: renamed at once and dropped in the
+    background (dropped at once when a connection to it is still open)."""
+    old = scratch_name("erp_old")
+    with pg_admin().connect() as conn:
+        try:
+            conn.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{old}"'))
+        except Exception:  # someone still connected
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+    pg_drop_later(old)
+
+
+def sqlite_discard(path: Path) -> None:
+    for extra in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        extra.unlink(missing_ok=True)
+
+
 def scratch_name(prefix: str = "erp_t") -> str:
     """A database name that says when it was made (``erp_t_<epoch>_<random>``), so that a
     later run can drop what an interrupted one left."""
@@ -358,21 +376,12 @@ def restore_url(url: str, key: str) -> dict[str, Any] | None:
         return None
     if BACKEND == "postgresql":
         name = make_url(url).database
-        old = scratch_name("erp_old")
-        with pg_admin().connect() as conn:
-            try:
-                conn.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{old}"'))
-            except Exception:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            else:
-                pg_drop_later(old)
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{_template(key)}"'))
+        pg_discard(name)
+        pg_create(name, _template(key))
     else:
-        data = _files(key)[0]
         path = Path(make_url(url).database)
-        for extra in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            extra.unlink(missing_ok=True)
-        shutil.copyfile(data, path)
+        sqlite_discard(path)
+        shutil.copyfile(_files(key)[0], path)
     _tracked[_norm(url)] = key
     return meta
 
