@@ -22,7 +22,8 @@ def cli() -> None:
     pass
 
 
-@cli.command("close-comparisons", help="Close the price comparisons whose quote window has passed.")
+@cli.command("close-comparisons", help="Close the price comparisons whose quote window has passed; "
+             "tell purchasers of those closing within 24 hours (once).")
 @with_app
 def close_comparisons(app: Flask) -> None:
     require_installed(app, "emall")
@@ -30,12 +31,16 @@ def close_comparisons(app: Flask) -> None:
 
     from . import services
     from .models import EmallComparison
+    from .services import notices
 
-    closed = 0
+    closed = closing = 0
     for comp in db.session.execute(select(EmallComparison).where(EmallComparison.status == "open")).scalars():
-        closed += services.close_if_due(db.session, comp)
+        if services.close_if_due(db.session, comp):
+            closed += 1
+        else:
+            closing += notices.comparison_closing(db.session, comp)
     db.session.commit()
-    click.echo(f"closed: {closed}")
+    click.echo(f"closed: {closed}, closing soon (purchasers told): {closing}")
 
 
 @cli.command("scan-prices", help="Queue price anomalies (above reference, order-price outliers).")
