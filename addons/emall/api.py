@@ -27,12 +27,12 @@ from marshmallow import Schema, fields
 from marshmallow import validate as mv
 from sqlalchemy import select
 
-from addons.procurement_base.api import PbApi, _transition_error
+from addons.procurement_base.api import PbApi
 from core.api import ApiError, ErpBaseApi, json_object_body
 from core.db import db
-from core.services.statemachine import TransitionError
 from core.tenancy import current_scope
 
+from . import rules as emall_rules
 from . import search_index, services
 from .models import (
     ADMISSION_STATES,
@@ -61,19 +61,6 @@ INVALID_DATE = "日期格式不正确，应为 YYYY-MM-DD"
 def image_folder() -> Path:
     """Product images live under the instance's var folder."""
     return Path(current_app.config.get("VAR_DIR") or "var") / "emall" / "images"
-
-
-def run_service(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a service; conflicts (stock, state, duplicates) become 409, a refused
-    transition its own status; other rule errors propagate (422)."""
-    try:
-        return fn(*args, **kwargs)
-    except (services.ConflictError, services.DuplicateError) as exc:
-        db.session.rollback()
-        raise ApiError(409, exc.messages, getattr(exc, "code", "conflict")) from None
-    except TransitionError as exc:
-        db.session.rollback()
-        raise _transition_error(exc) from None
 
 
 def _user_id() -> int | None:
@@ -120,12 +107,10 @@ class EmallApi(PbApi):
     validator: ClassVar[Any] = None
     max_page_size = 100
 
-    def _pb_validate(self, item: Any) -> None:
-        validator = type(self).validator
-        if validator is not None:
-            run_service(validator, self.datamodel.session, item)
-
     def pre_delete(self, item: Any) -> None:
+        if type(self).rules is not None:  # the model's rules object decides (as on its page)
+            super().pre_delete(item)
+            return
         raise ApiError(409, {"id": ["该记录不能删除"]}, "conflict")
 
     def _get_or_404(self, pk: Any) -> Any:
@@ -244,7 +229,7 @@ class AdmissionApi(EmallApi):
             org = db.session.get(Organization, scope.org_id) if scope.org_id else None
             if org is None:
                 raise services.RuleError({"supplier": ["只有供应商可以申请入驻电子卖场"]})
-            adm = run_service(services.apply_for_admission, db.session, org, answers=body["answers"],
+            adm = services.apply_for_admission(db.session, org, answers=body["answers"],
                               category_ids=body["categories"], contact=body["contact"],
                               phone=body["phone"])
             db.session.commit()
@@ -282,7 +267,7 @@ class AdmissionApi(EmallApi):
         def run():
             adm = self._get_or_404(pk)
             body = DecisionSchema().load(_body())
-            run_service(services.decide_admission, db.session, adm, name, reason=body["reason"],
+            services.decide_admission(db.session, adm, name, reason=body["reason"],
                         until=body["until"])
             db.session.commit()
             return self.response(200, result={"id": adm.id, "status": adm.status,
@@ -296,6 +281,7 @@ class AdmissionApi(EmallApi):
 class ListingApi(EmallApi):
     pb_title = "商品"
     resource_name = "emall_listing"
+    rules = emall_rules.LISTING
     datamodel = SQLAInterface(EmallListing)
     class_permission_name = "EmallListing"
     base_filters = [["id", OwnSupplierFilter, None]]
@@ -323,32 +309,6 @@ class ListingApi(EmallApi):
                      "description": "商品描述", "review_note": "审核意见", "regions": "供货地区",
                      "listed_at": "上架时间", "updated_at": "更新时间"}
     description_columns = {"status": "、".join(f"{k}={v}" for k, v in LISTING_STATES.items())}
-
-    def pre_add(self, item: EmallListing) -> None:
-        item.status = "draft"
-        run_service(services.validate_listing, self.datamodel.session, item)
-
-    def pre_update(self, item: EmallListing) -> None:
-        from sqlalchemy import inspect as sa_inspect
-
-        state = sa_inspect(item)
-        identity = [k for k in ("category_id", "category", "brand", "model", "name", "supplier",
-                                "supplier_id", "exclusive_model", "attributes")
-                    if state.attrs[k].history.has_changes()]
-        if item.status in ("listed", "review") and identity:
-            raise ApiError(409, {"status": ["商品已上架或在审核中：只能修改价格、库存、描述和供货地区；"
-                                            "修改品牌、型号、分类或属性请先下架"]}, "conflict")
-        run_service(services.validate_listing, self.datamodel.session, item)
-
-    def pre_delete(self, item: EmallListing) -> None:
-        from .models import EmallOrderLine
-
-        if item.status != "draft":
-            raise ApiError(409, {"status": ["只能删除草稿商品；已上架的商品请下架"]}, "conflict")
-        used = self.datamodel.session.execute(
-            select(EmallOrderLine.id).where(EmallOrderLine.listing_id == item.id)).first()
-        if used:
-            raise ApiError(409, {"id": ["该商品已有订单，不能删除"]}, "conflict")
 
     @expose("/<int:pk>/transition/<string:name>", methods=["POST"])
     @protect()
@@ -380,7 +340,7 @@ class ListingApi(EmallApi):
         def run():
             item = self._get_or_404(pk)
             body = DecisionSchema().load(_body())
-            run_service(services.transition_listing, db.session, item, name, reason=body["reason"])
+            services.transition_listing(db.session, item, name, reason=body["reason"])
             db.session.commit()
             return self.response(200, result={"id": item.id, "status": item.status,
                                               "status_label": LISTING_STATES[item.status]})
@@ -408,7 +368,7 @@ class ListingApi(EmallApi):
                 raise services.RuleError({"image": ["请选择图片文件（表单字段 image）"]})
             limit = services.settings.get("emall.image_max_kb", session=db.session) * 1024
             data = upload.stream.read(limit + 1)
-            img = run_service(services.add_image, db.session, item, data, upload.filename,
+            img = services.add_image(db.session, item, data, upload.filename,
                               image_folder())
             db.session.commit()
             return self.response(201, id=img.id, result={"url": f"/emall/image/{img.id}",
@@ -522,7 +482,7 @@ class OrderApi(EmallApi):
             scope = current_scope()
             if scope.actor == "purchaser" and scope.region_id is not None:
                 _check_region_matches(body["region"], scope.region_id)
-            order = run_service(services.buy_now, db.session, _user_id(), body["lines"],
+            order = services.buy_now(db.session, _user_id(), body["lines"],
                                 delivery_address=body["delivery_address"], contact=body["contact"],
                                 phone=body["phone"], note=body["note"])
             db.session.commit()
@@ -531,7 +491,7 @@ class OrderApi(EmallApi):
         return self._erp_answer(post)
 
     def pre_update(self, item: EmallOrder) -> None:
-        run_service(services.validate_order_edit, self.datamodel.session, item)
+        services.validate_order_edit(self.datamodel.session, item)
 
     def pre_delete(self, item: Any) -> None:
         raise ApiError(409, {"status": ["订单不能删除：未确认的订单可以取消"]}, "conflict")
@@ -605,7 +565,7 @@ class OrderApi(EmallApi):
                 acceptance = {"accepted_on": body["accepted_on"] or services.today(),
                               "inspectors": body["inspectors"], "note": body["note"],
                               "quantity_ok": body["quantity_ok"], "quality_ok": body["quality_ok"]}
-            run_service(services.transition_order, db.session, order, name, reason=body["reason"],
+            services.transition_order(db.session, order, name, reason=body["reason"],
                         tracking=body["tracking"], acceptance=acceptance,
                         paid_on=body["paid_on"] or (services.today() if name == "pay" else None),
                         payment_ref=body["payment_ref"], outcome=body["outcome"])
@@ -676,7 +636,7 @@ class ComparisonApi(EmallApi):
                                                                               purchaser.region_id)]})
             if band == "direct":
                 raise services.RuleError({"amount": ["金额未超过直购限额，请直接下单（直购），无需竞价"]})
-            comp = run_service(services.publish_comparison, db.session, purchaser, reqs,
+            comp = services.publish_comparison(db.session, purchaser, reqs,
                                user_id=_user_id(), title=body["title"],
                                delivery_address=body["delivery_address"],
                                requirements=body["requirements"])
@@ -742,7 +702,7 @@ class ComparisonApi(EmallApi):
         def run():
             comp = self._get_or_404(pk)
             body = DecisionSchema().load(_body())
-            run_service(services.cancel_comparison, db.session, comp, reason=body["reason"])
+            services.cancel_comparison(db.session, comp, reason=body["reason"])
             db.session.commit()
             return self.response(200, result=comparison_dict(comp))
 
@@ -793,7 +753,7 @@ class QuoteApi(EmallApi):
                 raise services.RuleError({"supplier": ["只有供应商可以报价"]})
             comp = self._comparison(body["comparison"])
             _check_region_matches(body["region"], comp.region_id)
-            quote = run_service(services.submit_quote, db.session, comp, body["lines"], note=body["note"])
+            quote = services.submit_quote(db.session, comp, body["lines"], note=body["note"])
             db.session.commit()
             return self.response(201, id=quote.id, result={"id": quote.id, "total": str(quote.total),
                                                            "status": quote.status})
@@ -809,7 +769,7 @@ class QuoteApi(EmallApi):
             self._erp_region_first()
             body = QuoteBodySchema(partial=("comparison",)).load(raw, unknown="exclude")
             comp = db.session.get(EmallComparison, quote.comparison_id)
-            quote_ = run_service(services.submit_quote, db.session, comp, body["lines"],
+            quote_ = services.submit_quote(db.session, comp, body["lines"],
                                  note=body["note"])
             if quote_.id != quote.id:
                 raise ApiError(404)
@@ -885,7 +845,7 @@ class PriceAlertApi(EmallApi):
         def run():
             alert = self._get_or_404(pk)
             body = ReviewSchema().load(_body())
-            run_service(services.review_alert, db.session, alert, body["decision"], body["note"])
+            services.review_alert(db.session, alert, body["decision"], body["note"])
             db.session.commit()
             return self.response(200, result={"id": alert.id, "status": alert.status})
 
@@ -1004,7 +964,7 @@ class CartApi(ErpBaseApi):
         """
         def run():
             body = CheckoutSchema().load(_body())
-            res = run_service(services.checkout, db.session, _user_id(), **body)
+            res = services.checkout(db.session, _user_id(), **body)
             db.session.commit()
             return self.response(200, result={
                 "mode": res["mode"], "amount": str(res["amount"]),

@@ -24,13 +24,18 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from wtforms import BooleanField, SelectField, TextAreaField
 
-from addons.procurement_base.views import PbModelView, _labelled, _message_text, _money
+from addons.procurement_base.views import PbModelView
 from core.db import db
+from core.errors import message_text as _message_text
 from core.services.charts import bar_chart, line_chart
 from core.services.money import fmt_yuan
 from core.services.statemachine import TransitionError
 from core.tenancy import ScopeViolation, current_scope
+from core.views.base import ErpModelView
+from core.views.base import labelled as _labelled
+from core.views.base import money_text as _money
 
+from . import rules as emall_rules
 from . import search_index, services
 from .api import OwnSupplierFilter, image_folder
 from .models import (
@@ -105,10 +110,17 @@ class EmallView(PbModelView):
     flow: ClassVar[Any] = None
     json_fields: ClassVar[dict[str, str]] = {}
 
-    def _pb_validate(self, item: Any) -> None:
+    def _parse_json_fields(self, item: Any) -> None:
         for field, label in self.json_fields.items():
             _parse_json_field(item, field, label)
-        super()._pb_validate(item)
+
+    def pre_add(self, item: Any) -> None:
+        self._parse_json_fields(item)
+        super().pre_add(item)
+
+    def pre_update(self, item: Any) -> None:
+        self._parse_json_fields(item)
+        super().pre_update(item)
 
     def prefill_form(self, form: Any, pk: Any) -> None:
         for field in self.json_fields:
@@ -253,7 +265,7 @@ class ListingView(EmallView):
     datamodel = SQLAInterface(EmallListing)
     class_permission_name = "EmallListing"
     base_filters = [["id", OwnSupplierFilter, None]]
-    validator = staticmethod(services.validate_listing)
+    rules = emall_rules.LISTING
     flow = services.LISTING_FLOW
     json_fields = {"attributes": "商品属性"}
     list_title = show_title = "商品管理"
@@ -311,6 +323,10 @@ class ListingView(EmallView):
             db.session.rollback()
             flash(_message_text(exc), "danger")
         return redirect(url_for("ListingView.show", pk=pk))
+
+    def pre_delete(self, item: Any) -> None:
+        ErpModelView.pre_delete(self, item)  # the rules object decides, as for the API
+
 
 
 class OrderView(EmallView):

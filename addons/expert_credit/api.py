@@ -22,7 +22,6 @@ from addons.procurement_base.api import ZH_INVALID, PbApi
 from addons.procurement_base.models import CatalogItem, Project
 from core.api import ApiError, json_object_body
 from core.models import Region
-from core.services.statemachine import TransitionError
 from core.tenancy import current_scope
 
 from . import draw as algo
@@ -49,10 +48,6 @@ from .models import (
 
 def _desc(mapping: dict[str, str]) -> str:
     return "、".join(f"{k}={v}" for k, v in mapping.items())
-
-
-def _transition_error(exc: TransitionError) -> ApiError:
-    return ApiError(exc.status, exc.message, exc.code, transition=exc.transition, state=exc.state)
 
 
 def _body(schema: Schema) -> dict[str, Any]:
@@ -85,11 +80,6 @@ class EcApi(PbApi):
             raise ApiError(404)
         return item
 
-    def _transition(self, fn: Any) -> Any:
-        try:
-            return fn()
-        except TransitionError as exc:
-            raise _transition_error(exc) from None
 
 
 # -- registry ---------------------------------------------------------------------------------
@@ -198,9 +188,9 @@ class ExpertApi(EcApi):
                 if body["until"] is None:
                     raise ValidationError({"until": ["请填写暂停截止日期"]})
                 item.suspended_until = body["until"]
-            self._transition(lambda: services.EXPERT_FLOW.trigger(
+            services.EXPERT_FLOW.trigger(
                 item, name, reason=body["reason"], session=session,
-                suspended_until=body["until"]))
+                suspended_until=body["until"])
             session.commit()
             return self.response(200, result={"id": item.id, "status": item.status,
                                               "status_label": EXPERT_STATES[item.status],
@@ -422,7 +412,7 @@ class DrawRequestApi(EcApi):
             req = self._item(pk)
             self._manage(req)
             session = self.datamodel.session
-            d = self._transition(lambda: services.perform_draw(session, req))
+            d = services.perform_draw(session, req)
             session.commit()
             return self.response(200, result={
                 "draw_id": d.id, "seq": d.seq, "drawn": d.drawn_count, "needed": d.needed,
@@ -451,7 +441,7 @@ class DrawRequestApi(EcApi):
             req = self._item(pk)
             self._manage(req)
             session = self.datamodel.session
-            self._transition(lambda: services.close_request(session, req))
+            services.close_request(session, req)
             session.commit()
             return self.response(200, result=request_record(session, req))
 
@@ -534,8 +524,7 @@ class AssignmentApi(EcApi):
                 raise ApiError(403, "只有专家本人或代理机构可以答复评审任务", "forbidden")
             body = _body(Body())
             session = self.datamodel.session
-            self._transition(lambda: services.respond(session, item, body["accept"],
-                                                      reason=body["reason"]))
+            services.respond(session, item, body["accept"], reason=body["reason"])
             session.commit()
             return self.response(200, result={"id": item.id, "status": item.status,
                                               "status_label": ASSIGNMENT_STATES[item.status]})
@@ -594,7 +583,7 @@ class EvaluationApi(EcApi):
         def run():
             item = self._item(pk)
             session = self.datamodel.session
-            self._transition(lambda: fn(session, item))
+            fn(session, item)
             session.commit()
             return self.response(200, result={"id": item.id, "status": item.status,
                                               "status_label": EVALUATION_STATES[item.status],

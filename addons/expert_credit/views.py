@@ -23,12 +23,13 @@ from sqlalchemy import select
 from wtforms import BooleanField, SelectField
 
 from addons.procurement_base.models import CatalogItem, Project
-from addons.procurement_base.views import PbModelView, _labelled
+from addons.procurement_base.views import PbModelView
 from core.db import db
 from core.models import Region
 from core.services.export import send_xlsx
 from core.services.statemachine import TransitionError
 from core.tenancy import ScopeViolation, current_scope
+from core.views.base import labelled as _labelled
 
 from . import masking, reports, services
 from .models import (
