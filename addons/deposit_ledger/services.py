@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import case, event, func, select
 from sqlalchemy.orm import Session
 
-from addons.procurement_base.models import Contract, Project
+from addons.procurement_base.models import PROJECT_STATES, Bid, Contract, Project
 from addons.procurement_base.services import (
     DuplicateError,
     Errors,
@@ -571,7 +571,95 @@ def _finish_trigger(session: Session, dep: Deposit, errors: Errors) -> None:
         errors.add("supplier_fault_reason", "记录为供应商自身原因延误时须填写原因")
     if errors.messages:
         return
+    mismatch = trigger_mismatch(session, dep)
+    if mismatch is not None:
+        override = _text(getattr(dep, "_trigger_override_reason", None))
+        if not override:
+            errors.add("trigger_date" if mismatch[0] == "date" else "trigger", mismatch[1] +
+                       "；如确需不同，请填写书面说明（override_reason），该操作将记入审计日志")
+            return
+        audit.record(session, action="trigger_override", object_type="dl_deposit",
+                     object_id=dep.id, module="deposit_ledger", region_id=dep.region_id,
+                     after={"trigger": dep.trigger, "trigger_date": dep.trigger_date,
+                            "record": mismatch[1]}, reason=override)
     dep.due_date = compute_due(session, dep)
+
+
+#: the Beijing time offset: the date of a transition recorded in UTC in the audit log
+_BEIJING = dt.timedelta(hours=8)
+
+
+def _termination_date(session: Session, project: Project) -> dt.date | None:
+    """The date the project was terminated (or failed): its 终止/废标 transition in the
+    audit log, in Beijing time."""
+    from core.models import AuditLog
+
+    at = session.execute(select(func.max(AuditLog.at)).where(
+        AuditLog.object_type == "pb_project", AuditLog.object_id == str(project.id),
+        AuditLog.action.in_(("transition:terminate", "transition:fail")))).scalar()
+    return (at + _BEIJING).date() if at is not None else None
+
+
+def _withdrawal_date(bid: Bid) -> dt.date | None:
+    at = getattr(bid, "withdrawn_at", None)
+    return at.date() if isinstance(at, dt.datetime) else at
+
+
+def trigger_mismatch(session: Session, dep: Deposit) -> tuple[str, str] | None:
+    """Whether a deposit's refund trigger and its date disagree with the procurement
+    record (issue 12 finding 13): ``("trigger" | "date", message)`` or None.
+
+    * 中标通知书发出: a losing (not the winning, not a withdrawn) bid, dated the project's
+      award date;
+    * 合同签订: the winning bid, dated its contract's signing date;
+    * 撤回投标: a withdrawn bid, dated no later than the bid deadline (and its recorded
+      withdrawal date when there is one);
+    * 采购活动终止: a terminated or failed project, dated its termination.
+    """
+    if not dep.trigger or dep.trigger_date is None or dep.project is None:
+        return None
+    project, bid, on = dep.project, dep.bid, dep.trigger_date
+    label = TRIGGERS.get(dep.trigger, dep.trigger)
+    if dep.trigger == "termination":
+        if project.status not in ("terminated", "failed"):
+            state = PROJECT_STATES.get(project.status, project.status)
+            return "trigger", f"退还事由“{label}”与采购记录不符：项目状态为“{state}”，未终止"
+        ended = _termination_date(session, project)
+        if ended is not None and on != ended:
+            return "date", f"触发事件日期应为项目终止日期 {ended.isoformat()}"
+        return None
+    if dep.kind != "bid":
+        return None
+    if dep.trigger == "award_notice":
+        if bid is not None and bid.status == "won":
+            return "trigger", "中标人的投标保证金应以“合同签订（中标人）”为退还事由"
+        if bid is not None and bid.status == "withdrawn":
+            return "trigger", "该投标已撤回，退还事由应为“投标截止前书面撤回投标”"
+        if project.award_date is None:
+            return "trigger", "项目尚未记录中标通知书发出日期（中标日期）"
+        if on != project.award_date:
+            return "date", f"触发事件日期应为中标通知书发出日期 {project.award_date.isoformat()}"
+    elif dep.trigger == "contract_signed":
+        if bid is None or bid.status != "won":
+            return "trigger", "只有中标人的投标保证金以“合同签订”为退还事由；未中标人应为“中标通知书发出”"
+        signed = session.execute(select(func.min(Contract.signed_date)).where(
+            Contract.package_id == bid.package_id, Contract.supplier_id == bid.supplier_id,
+            Contract.signed_date.is_not(None))).scalar()
+        if signed is None:
+            return "trigger", "中标人尚未签订合同"
+        if on != signed:
+            return "date", f"触发事件日期应为合同签订日期 {signed.isoformat()}"
+    elif dep.trigger == "withdrawal":
+        if bid is not None and bid.status != "withdrawn":
+            return "trigger", "该投标未撤回，退还事由不能是“投标截止前书面撤回投标”"
+        deadline = project.bid_deadline
+        if deadline is not None and on > deadline.date():
+            return "date", (f"撤回日期 {on.isoformat()} 晚于投标截止时间 "
+                            f"{deadline.strftime('%Y-%m-%d %H:%M')}：截止后撤回不适用此退还事由")
+        recorded = _withdrawal_date(bid) if bid is not None else None
+        if recorded is not None and on != recorded:
+            return "date", f"触发事件日期应为书面撤回日期 {recorded.isoformat()}"
+    return None
 
 
 def record_deposit(session: Session, dep: Deposit, *, scope: Scope | None = None) -> Deposit:
@@ -860,9 +948,13 @@ def reverse(session: Session, deposit_id: int, *, reason: str | None, entry_id: 
 
 def record_trigger(session: Session, deposit_id: int, *, trigger: str | None, on: Any,
                    supplier_fault: bool | None = None, fault_reason: str | None = None,
+                   override_reason: str | None = None,
                    scope: Scope | None = None) -> Deposit:
-    """Record the refund trigger (and the supplier's fault), recomputing the due date."""
+    """Record the refund trigger (and the supplier's fault), recomputing the due date. The
+    trigger and its date must agree with the procurement record (:func:`trigger_mismatch`);
+    ``override_reason``: the written reason for a different one (audited)."""
     dep = _lock(session, deposit_id)
+    dep._trigger_override_reason = override_reason
     scope = scope or current_scope()
     tenancy.check_region_writable(Deposit, dep.region_id, scope=scope)
     errors = Errors()

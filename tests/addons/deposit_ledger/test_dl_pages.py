@@ -32,7 +32,8 @@ def token(client, url: str) -> str:
 
 def test_every_page_answers_for_its_roles(dl):
     dep = dl.deposit().json["id"]
-    dl.act(dep, "trigger", trigger="award_notice", date="2025-03-21")
+    dl.act(dep, "trigger", trigger="award_notice", date="2025-03-21",
+           override_reason="假设的中标通知书日期（计算应退还日期）")
     admin = web(dl)
     for url in [*PAGES, "/deposit/dashboard/", f"/depositview/show/{dep}",
                 "/deposit/cleanup/announcement"]:
