@@ -1,7 +1,8 @@
 """Test configuration: every database test runs on a fresh database of the chosen backend.
 
-``ERP_TEST_DB=sqlite`` (default): a new SQLite file per test.
-``ERP_TEST_DB=postgresql``: a new database per test (dropped in the background after it). URL from ``ERP_TEST_PG_URL`` (default
+``ERP_TEST_DB=sqlite`` (default): a new SQLite file per test (same path within a worker).
+``ERP_TEST_DB=postgresql``: a new database per test (same name within a worker; the previous
+one is renamed away and dropped in the background). URL from ``ERP_TEST_PG_URL`` (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``). With ``CI=true`` an
 unreachable server fails the run; otherwise PostgreSQL tests are skipped.
 In PostgreSQL mode only the tests that use a database run (the rest ran under SQLite).
@@ -9,7 +10,8 @@ In PostgreSQL mode only the tests that use a database run (the rest ran under SQ
 Database snapshots (``tests/dbcache.py``): the ``app`` fixture, ``installer(app).install(...)``
 and the module worlds (``pb``, ``em``, ``xm``, ``dl``, ``ec``) restore a database that an
 identical earlier setup saved, instead of migrating and installing again. Every test still
-gets its own database; see tests/dbcache.py and docs/decisions.md.
+gets its own database; see tests/dbcache.py and docs/decisions.md. The ``app`` fixture hands
+a worker's next test the same app object when the test left it unchanged.
 """
 
 from __future__ import annotations

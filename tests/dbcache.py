@@ -7,7 +7,8 @@ saves a snapshot of its database; later tests with the same starting point resto
 
 - SQLite: a copy of the database file (``sqlite3`` backup API, so WAL content is included);
   restoring is a file copy over the test's own file.
-- PostgreSQL: every test has its own database (``db_url``). A snapshot is a template
+- PostgreSQL: every test has its own database (``db_url``: one name per worker, created
+  anew for each test). A snapshot is a template
   database (``CREATE DATABASE erp_tpl_<code>_<state> TEMPLATE <test db>``); restoring renames
   the test's database away and creates it again with ``TEMPLATE erp_tpl_...``. Databases
   are dropped by a background thread (a ``DROP DATABASE`` waits for a checkpoint, 1-2 s).
@@ -245,8 +246,8 @@ def pg_admin_check() -> None:
     with pg_admin().connect() as conn:
         scratch = conn.execute(text(
             "SELECT datname FROM pg_database WHERE datname ~ '^erp_(t|old)_[0-9]+_'")).scalars().all()
-    for name in scratch:  # test databases of interrupted runs, older than a day
-        if time.time() - int(name.split("_")[2]) > 86400:
+    for name in scratch:  # test databases left by earlier runs, older than an hour
+        if time.time() - int(name.split("_")[2]) > 3600:
             pg_drop_later(name)
 
 
@@ -316,7 +317,7 @@ def scratch_name(prefix: str = "erp_t") -> str:
     return f"{prefix}_{int(time.time())}_{uuid.uuid4().hex[:10]}"
 
 
-def pg_finish(wait: float = 15.0) -> None:
+def pg_finish(wait: float = 5.0) -> None:
     """At the end of the session: give the background drops ``wait`` seconds; what is left
     is dropped by a later run (``pg_admin_check``)."""
     q = _pg.get("queue")
