@@ -55,7 +55,11 @@ def test_install_chain_pulls_dependencies_data_roles_and_hook(app) -> None:
     assert items["A"] == "hooked", "post_install hook ran inside the install"
     qty = dict(query(app, "SELECT i.code, c.qty FROM fx_child c JOIN fx_item i ON i.id = c.item_id"))
     assert qty == {"A": 5, "B": 7}, "references by external id across modules"
-    assert role_grants(app, "FX Viewer") == {("can_get", "FxItemApi"), ("menu_access", "FX Items")}
+    from core.addons.installer import SELF_SERVICE_GRANTS
+
+    self_service = {tuple(g.split(" on ")) for g in SELF_SERVICE_GRANTS}  # 用户信息, 修改密码
+    assert role_grants(app, "FX Viewer") == {("can_get", "FxItemApi"),
+                                             ("menu_access", "FX Items")} | self_service
     admin = role_grants(app, "Admin")
     assert {("can_get", "FxItemApi"), ("can_list", "FxItemView"), ("can_read", "Modules")} <= admin
 
