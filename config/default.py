@@ -102,6 +102,11 @@ MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 ERP_REQUEST_LIMITS: list[tuple[str, int]] = [
     ("/login/", 64 * 1024),
     ("/api/v1/security/", 64 * 1024),
+    # uploads: product images (the setting emall.image_max_kb decides below this) and bank
+    # statements; a view can also declare its own with core.web_security.upload_limit
+    ("ListingApi.add_image", 8 * 1024 * 1024),
+    ("ReconcileApi.import_", 10 * 1024 * 1024),
+    ("ReconcileView.upload", 10 * 1024 * 1024),
 ]
 #: Bodies of JSON API calls (not uploads): bytes, and the deepest nesting of arrays/objects.
 ERP_JSON_MAX_BYTES = 2 * 1024 * 1024

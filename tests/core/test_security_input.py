@@ -216,6 +216,26 @@ def test_bodies_over_the_limits_are_413_before_they_are_read(app_factory) -> Non
     assert res.status_code == 413 and read == []
 
 
+def test_upload_endpoints_have_their_own_limits(app) -> None:
+    """Statement imports (10 MB) and product images (8 MB): 413 from the Content-Length."""
+    client = app.test_client()
+    headers = jwt(client)
+    read = []
+
+    class Stream:
+        def read(self, *args):
+            read.append(args)
+            return b""
+
+    for path, size in (("/api/v1/dl_reconcile/import", 10), ("/api/v1/emall_listing/1/images", 8)):
+        env = {"CONTENT_LENGTH": str(size * 1024 * 1024 + 1),
+               "CONTENT_TYPE": "multipart/form-data; boundary=x", "wsgi.input": Stream()}
+        res = client.post(path, environ_overrides=env, headers=headers)
+        assert res.status_code == 413, (path, res.status_code)
+        assert res.json["code"] == "too_large" and f"{size} MB" in res.json["message"]
+    assert read == []
+
+
 def test_upload_limit_decorator_is_checked_before_reading(app_factory) -> None:
     from core.web_security import upload_limit
     from tests.conftest import init_db
