@@ -152,9 +152,10 @@ def _id(value: Any) -> int:
 
 
 def _lock_row(session: Session, model: Any, ident: int) -> Any:
-    """Load a row with ``SELECT ... FOR UPDATE`` (PostgreSQL; SQLite serialises writers)."""
+    """Load a row with ``SELECT ... FOR UPDATE OF <its table>`` (PostgreSQL; SQLite serialises
+    writers). ``OF``: the eagerly joined rows (the region) are not locked."""
     return session.execute(
-        select(model).where(model.id == ident).with_for_update().execution_options(
+        select(model).where(model.id == ident).with_for_update(of=model).execution_options(
             populate_existing=True, **UNSCOPED)
     ).scalars().first()
 

@@ -113,7 +113,7 @@ def deliver_due(session: Session, *, post: Post | None = None, limit: int = 100,
     at = at or _utcnow()
     rows = list(session.execute(
         select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt_at <= at)
-        .order_by(Outbox.id).limit(limit).with_for_update(skip_locked=True)).scalars())
+        .order_by(Outbox.id).limit(limit).with_for_update(skip_locked=True, of=Outbox)).scalars())
     counts = {"delivered": 0, "retry": 0, "failed": 0}
     for row in rows:
         inst = row.institution

@@ -161,3 +161,31 @@ def test_cli_deliver(scf):
         assert res.exit_code == 0, res.output
         assert "已送达 1" in res.output
     assert len(bank.accepted) == 1
+
+
+def test_events_of_the_whole_flow_are_queued(scf):
+    import datetime as dt2
+    from decimal import Decimal
+
+    from addons.procurement_base.models import Contract
+    from addons.procurement_base.services import record_payment
+    from addons.supply_chain_finance import services
+    from addons.supply_chain_finance.models import AccountLock, Outbox
+
+    _configure(scf, "http://127.0.0.1:9/hook")
+    pk = scf.apply()
+    scf.run(services.decide, pk, bank_id=scf.org["bank"], decision="request_info", reason="请补充发票")
+    scf.run(services.reply, pk, supplier_id=scf.org["sup_a"], text="已补充")
+    scf.approve(pk)
+    with scf.app.app_context():
+        lock_id = db.session.execute(select(AccountLock.id)).scalar_one()
+    scf.run(services.confirm_account, lock_id, purchaser_ids={scf.org["pur_cc"]})
+    with scf.app.app_context():
+        record_payment(db.session, db.session.get(Contract, scf.ids["contract"]), Decimal("1000.00"),
+                       dt2.date(2025, 4, 10), payee_account="6216 6102 0001 2345")
+        db.session.commit()
+        events = [e for (e,) in db.session.execute(select(Outbox.event).order_by(Outbox.id))]
+        payload = json.loads(db.session.execute(select(Outbox.payload).order_by(Outbox.id.desc())).scalars().first())
+    assert events == ["application.submitted", "application.updated", "account.confirmed",
+                      "payment.recorded"]
+    assert payload["data"]["amount"] == "1000.00" and payload["data"]["application_id"] == pk
