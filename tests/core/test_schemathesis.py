@@ -1,5 +1,7 @@
 """Property-based API test: every operation of the OpenAPI spec at /api/v1/_openapi, with
-generated valid and invalid input, as admin, in-process (WSGI). No answer may be a 5xx.
+generated valid and invalid input, as admin and as two limited roles, in-process (WSGI).
+No answer may be a 5xx or disagree with the spec (status code, content type, response
+schema, headers: issue 12 finding 15).
 
 The fixture add-on fx_base is installed and enabled for Jilin (220000); the other fixture
 APIs are in the spec too but not installed (they answer 404). Bounded and repeatable:
@@ -22,7 +24,13 @@ import os  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.checks import (  # noqa: E402
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.core.result import Ok  # noqa: E402
 
 from tests.conftest import cli, installer, query  # noqa: E402
@@ -42,13 +50,48 @@ CONFIG = {"generation": {"max-examples": MAX_EXAMPLES, "deterministic": True,
                          "database": "none"}}
 
 
-def test_no_operation_answers_5xx(app) -> None:
+#: who runs the operations: admin at full size; two limited roles (fx_base's FX Viewer, and a
+#: role holding only the self-service grants) at a smaller one: mostly 403/404, all declared
+USERS = {
+    "admin": MAX_EXAMPLES,
+    "FX Viewer": max(3, MAX_EXAMPLES // 5),
+    "无业务权限": max(3, MAX_EXAMPLES // 5),
+}
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance,
+          status_code_conformance, response_headers_conformance]
+
+
+def _user_headers(app, role: str) -> dict[str, str]:
+    if role == "admin":
+        return jwt(app.test_client())
+    if role == "无业务权限":
+        from core.db import db
+
+        with app.app_context():
+            if app.appbuilder.sm.find_role(role) is None:
+                app.appbuilder.sm.add_role(role)
+                db.session.commit()
+    username = {"FX Viewer": "fuzz_viewer", "无业务权限": "fuzz_nobody"}[role]
+    res = cli(app, "user", "create", "--username", username, "--password", "fuzz-pass-12",
+              "--role", role)
+    assert res.exit_code == 0, res.output
+    return jwt(app.test_client(), username, "fuzz-pass-12")
+
+
+@pytest.mark.parametrize("role", list(USERS), ids=["admin", "fx_viewer", "no_business_role"])
+def test_no_operation_answers_5xx_or_disagrees_with_the_spec(app, role: str) -> None:
+    """0 server errors and 0 conformance failures (status codes, content types, response
+    schemas, headers), positive and negative, as admin and as two limited roles."""
     installer(app).install(["fx_base"])
     res = cli(app, "tenant", "enable", "220000", "fx_base")
     assert res.exit_code == 0, res.output
-    headers = jwt(app.test_client())
-    schema = schemathesis.openapi.from_wsgi(
-        "/api/v1/_openapi", app, config=schemathesis.Config.from_dict(CONFIG), headers=headers
+    headers = _user_headers(app, role)
+    examples = USERS[role]
+    config = {"generation": {"max-examples": examples, "deterministic": True,
+                             "database": "none"}}
+    schema = schemathesis.openapi.from_wsgi(  # the spec is read as admin, the calls as `role`
+        "/api/v1/_openapi", app, config=schemathesis.Config.from_dict(config),
+        headers=_user_headers(app, "admin"),
     )
     operations = []
     for result in schema.get_all_operations():
@@ -68,15 +111,16 @@ def test_no_operation_answers_5xx(app) -> None:
                 runs.append((operation, mode, existing))
 
     runs.sort(key=lambda run: run[0].method.upper() == "DELETE")  # the record goes last
+    limited = SETTINGS if examples == MAX_EXAMPLES else settings(SETTINGS, max_examples=examples)
 
     failures: list[str] = []
     unsatisfiable: list[str] = []
     for operation, mode, path_parameters in runs:
 
-        @SETTINGS
+        @limited
         @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters))
         def run(case) -> None:
-            case.call_and_validate(headers=headers, checks=[not_a_server_error])
+            case.call_and_validate(headers=headers, checks=CHECKS)
 
         try:
             run()
@@ -89,7 +133,7 @@ def test_no_operation_answers_5xx(app) -> None:
         except (Exception, BaseExceptionGroup) as exc:  # collect, report every operation at once
             where = f" pk={path_parameters['pk']}" if path_parameters else ""
             failures.append(f"{operation.label}{where} [{mode.value}]: {exc}")
-    assert not failures, "\n\n".join(failures)
+    assert not failures, f"{len(failures)} failures\n\n" + "\n\n".join(failures)
     # most operations do have invalid inputs: the skip above must stay the exception
     assert len(unsatisfiable) < len(operations) // 4, unsatisfiable
 
@@ -123,3 +167,36 @@ def test_inputs_that_once_caused_500s_on_every_operation(app) -> None:
                     if res.status_code >= 500:
                         failures.append(f"{method.upper()} {url} [{name}]: {res.status_code}")
     assert not failures, "\n".join(failures)
+
+
+ADDONS = ["procurement_base", "deposit_ledger", "emall", "emall_livestock", "expert_credit",
+          "supply_chain_finance"]
+
+
+def test_every_file_answer_is_declared_with_its_media_type(app) -> None:
+    """Every module installed with its demo data: each GET without path parameters (lists,
+    exports, reports) as admin; an xlsx answer is declared as xlsx, a JSON one as JSON."""
+    from core.api.conformance import XLSX_MIME
+
+    installer(app).install(ADDONS, demo=True)
+    for name in ADDONS:
+        assert cli(app, "tenant", "enable", "220000", name).exit_code == 0
+    client = app.test_client()
+    headers = jwt(client)
+    spec = client.get("/api/v1/_openapi", headers=headers).json
+    wrong, xlsx = [], []
+    for path, item in spec["paths"].items():
+        op = item.get("get")
+        if op is None or "{" in path:
+            continue
+        res = client.get(path, headers=headers)
+        if res.status_code != 200:
+            continue
+        declared = set(((op.get("responses") or {}).get("200") or {}).get("content") or {})
+        media = res.mimetype
+        if media == XLSX_MIME:
+            xlsx.append(path)
+        if (declared or media == XLSX_MIME) and media not in declared:
+            wrong.append(f"GET {path}: answers {media}, declares {sorted(declared)}")
+    assert wrong == []
+    assert any(p.endswith("/export/") for p in xlsx), xlsx
