@@ -93,7 +93,10 @@ def code_hash() -> str:
     files += [ROOT / f for f in _HASHED_FILES if (ROOT / f).is_file()]
     for path in sorted(set(files)):
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
-        digest.update(path.read_bytes())
+        try:
+            digest.update(path.read_bytes())
+        except OSError:  # removed while we looked (an editor's temporary file)
+            continue
     return digest.hexdigest()
 
 
