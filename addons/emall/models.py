@@ -36,7 +36,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Model
 from core.models import Organization, Region
 from core.services.money import Money
-from core.tenancy import RegionScoped, SecretUntil
+from core.tenancy import OWN_RULE, RegionScoped, SecretUntil
 
 #: pavilions (行业馆): None is the general mall
 PAVILIONS = {"livestock": "畜牧行业馆"}
@@ -308,6 +308,8 @@ class EmallComparison(RegionScoped, Model):
             cls.id.in_(select(EmallQuote.comparison_id).where(EmallQuote.supplier_id == scope.org_id)),
         ),
         "purchaser": lambda cls, scope: cls.purchaser_id.in_(_own_units(scope)),
+        # own reach (core.tenancy): a private procurement agency sees no e-mall records
+        OWN_RULE: lambda cls, scope: cls.purchaser_id.in_(_own_units(scope)),
     }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -350,6 +352,9 @@ class EmallQuote(RegionScoped, Model):
         "purchaser": lambda cls, scope: cls.comparison_id.in_(
             select(EmallComparison.id).where(EmallComparison.purchaser_id.in_(_own_units(scope)))
         ),
+        OWN_RULE: lambda cls, scope: cls.comparison_id.in_(
+            select(EmallComparison.id).where(EmallComparison.purchaser_id.in_(_own_units(scope)))
+        ),
     }
     # sealed until the quote window closes: nobody but the quoting supplier, supervisors
     # and the platform admin included, knows a quote exists before then
@@ -388,6 +393,8 @@ class EmallOrder(RegionScoped, Model):
     __record_rules__ = {
         "supplier": lambda cls, scope: cls.supplier_id == scope.org_id,
         "purchaser": lambda cls, scope: cls.purchaser_id.in_(_own_units(scope)),
+        # own reach (core.tenancy): a private procurement agency sees no e-mall records
+        OWN_RULE: lambda cls, scope: cls.purchaser_id.in_(_own_units(scope)),
     }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -441,6 +448,8 @@ class EmallOrderLine(RegionScoped, Model):
     __record_rules__ = {
         "supplier": lambda cls, scope: cls.supplier_id == scope.org_id,
         "purchaser": lambda cls, scope: cls.purchaser_id.in_(_own_units(scope)),
+        # own reach (core.tenancy): a private procurement agency sees no e-mall records
+        OWN_RULE: lambda cls, scope: cls.purchaser_id.in_(_own_units(scope)),
     }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

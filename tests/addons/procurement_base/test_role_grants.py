@@ -34,7 +34,8 @@ _serial = itertools.count(1)
 def grants(pb):  # noqa: F811
     """pb's world with the e-mall installed (it adds 电子卖场管理 for centralized procurement
     institutions), one organisation of every type in 南关区 (inside every admin's reach)."""
-    from addons.procurement_base.services import ACTOR_ROLES, ORG_TYPES
+    from addons.procurement_base.services import ACTOR_ROLES
+    from core.models import ORG_TYPES
 
     app = pb.app
     installer(app).install(["emall"])
