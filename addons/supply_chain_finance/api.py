@@ -143,17 +143,6 @@ def idempotent(api: Any, do: Callable[[Any, dict[str, Any]], tuple[int, dict[str
     return res
 
 
-RESPONSES = """
-          responses:
-            200: {description: 申请的最新状态}
-            400: {$ref: '#/components/responses/400'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-"""
-
-
 class ApplicationApi(ErpModelRestApi):
     resource_name = "scf_application"
     datamodel = SQLAInterface(Application)
@@ -243,7 +232,14 @@ class ApplicationApi(ErpModelRestApi):
               application/json:
                 schema: {type: object, properties: {contract: {type: integer}, bank: {type: integer},
                   amount: {type: string}, purpose: {type: string}, contact: {type: string}, phone: {type: string}}}
-""" + RESPONSES.replace("200: {description: 申请的最新状态}", "201: {description: 已提交的申请}")
+          responses:
+            201: {description: 已提交的申请}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
         return self._write(None, lambda s, b: services.apply(
             s, supplier_id=_org_id(), contract_id=b.get("contract"), bank_id=b.get("bank"),
             amount=b.get("amount"), purpose=b.get("purpose"), contact=b.get("contact"),
@@ -260,7 +256,14 @@ class ApplicationApi(ErpModelRestApi):
           parameters:
           - {in: path, name: pk, schema: {type: integer}}
           - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-""" + RESPONSES
+          responses:
+            200: {description: 申请的最新状态}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
         return self._write(pk, lambda s, b: services.reply(s, pk, supplier_id=_org_id(),
                                                            text=b.get("text")))
 
@@ -275,7 +278,14 @@ class ApplicationApi(ErpModelRestApi):
           parameters:
           - {in: path, name: pk, schema: {type: integer}}
           - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-""" + RESPONSES
+          responses:
+            200: {description: 申请的最新状态}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
         return self._write(pk, lambda s, b: services.withdraw(s, pk, supplier_id=_org_id()))
 
     @expose("/<int:pk>/decision", methods=["POST"])
@@ -292,7 +302,14 @@ class ApplicationApi(ErpModelRestApi):
           parameters:
           - {in: path, name: pk, schema: {type: integer}}
           - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-""" + RESPONSES
+          responses:
+            200: {description: 申请的最新状态}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
         return self._write(pk, lambda s, b: services.decide(
             s, pk, bank_id=_org_id(), decision=b.get("decision"), amount=b.get("amount"),
             rate_percent=b.get("rate_percent"), term_months=b.get("term_months"),
@@ -312,7 +329,14 @@ class ApplicationApi(ErpModelRestApi):
           parameters:
           - {in: path, name: pk, schema: {type: integer}}
           - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-""" + RESPONSES
+          responses:
+            200: {description: 申请的最新状态}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
         return self._write(pk, lambda s, b: services.disburse(
             s, pk, bank_id=_org_id(), amount=b.get("amount"), on=b.get("date"),
             maturity=b.get("maturity"), reference=b.get("reference"),
@@ -330,7 +354,14 @@ class ApplicationApi(ErpModelRestApi):
           parameters:
           - {in: path, name: pk, schema: {type: integer}}
           - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-""" + RESPONSES
+          responses:
+            200: {description: 申请的最新状态}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
         return self._write(pk, lambda s, b: services.repay(
             s, pk, bank_id=_org_id(), amount=b.get("amount"), on=b.get("date"),
             reference=b.get("reference")))
@@ -346,7 +377,14 @@ class ApplicationApi(ErpModelRestApi):
           parameters:
           - {in: path, name: pk, schema: {type: integer}}
           - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-""" + RESPONSES
+          responses:
+            200: {description: 申请的最新状态}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
         return self._write(pk, lambda s, b: services.release(s, pk, bank_id=_org_id(),
                                                              reason=b.get("reason")))
 
@@ -389,7 +427,14 @@ class AccountLockApi(ErpModelRestApi):
           parameters:
           - {in: path, name: pk, schema: {type: integer}}
           - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-""" + RESPONSES
+          responses:
+            200: {description: 申请的最新状态}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
         def run():
             item = self.datamodel.get(self._erp_pk(pk), self._base_filters)
             if item is None:

@@ -171,3 +171,14 @@ def test_procurement_base_payment_api_refuses_a_locked_contract(scf):
     res = scf.post("pb_payment", body, "pur", expect=422)
     assert "回款账户已锁定为" in res.json["message"]["payee_account"][0]
     assert scf.count(Payment) == before
+
+
+def test_openapi_documents_the_bank_api(scf):
+    spec = scf.call("GET", "_openapi", "admin", expect=200).json
+    paths = spec["paths"]
+    decision = paths["/api/v1/scf_application/{pk}/decision"]["post"]
+    assert any(p.get("name") == "Idempotency-Key" for p in decision["parameters"])
+    assert "409" in decision["responses"] and "422" in decision["responses"]
+    assert "/api/v1/scf_application/apply" in paths
+    assert "/api/v1/scf_account_lock/{pk}/confirm" in paths
+    assert "/api/v1/scf_institution/choices/{contract_id}" in paths
