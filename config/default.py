@@ -89,6 +89,8 @@ AUTH_RATE_LIMIT = "10 per 5 minute"
 #: platform's database, default) or a Redis URL ("redis://127.0.0.1:6379/1"). The
 #: environment variable ERP_RATELIMIT_STORAGE overrides it.
 ERP_RATELIMIT_STORAGE = "database"
+#: Prefix of the counters' keys (several platforms sharing one Redis use different ones).
+ERP_RATELIMIT_KEY_PREFIX = "erp"
 #: Reverse proxies in front of the platform that append to X-Forwarded-For (and set
 #: X-Forwarded-Proto/Host): 0 = none (the address is the TCP peer), 1 = one nginx, ...
 #: Never set it higher than the real number of proxies: clients could fake their address.

@@ -189,8 +189,10 @@ class LoginLimiter:
         account = (username or "").strip().lower()
         address = request.remote_addr or "unknown"
         out = []
+        prefix = current_app.config.get("ERP_RATELIMIT_KEY_PREFIX") or "erp"
         for kind, amount, period in self.limits():
-            out.append((_key(kind, account if kind == "acct" else address), amount, period))
+            key = _key(kind, account if kind == "acct" else address)
+            out.append((f"{prefix}:{key}"[:80], amount, period))
         return out
 
     def retry_after(self, username: str) -> int | None:

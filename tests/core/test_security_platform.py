@@ -4,40 +4,17 @@ gunicorn control socket)."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI, ROOT, cli, init_db, installer
+from tests.conftest import ROOT, cli, init_db, installer
 from tests.core.test_web import jwt, login_form
 
 BAD = {"password": "wrong-password", "provider": "db"}
-
-
-def _redis_url() -> str:
-    url = os.environ.get("ERP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            pass
-    except OSError as exc:
-        if IN_CI:
-            pytest.fail(f"Redis unreachable at {url}: {exc}", pytrace=False)
-        pytest.skip(f"Redis unreachable at {url}")
-    return url
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """Redis for the shared-counter test (fails under CI=true when unreachable)."""
-    import redis
-
-    url = _redis_url()
-    redis.Redis.from_url(url).flushdb()
-    return url
 
 
 def _two_instances(app_factory, **config):
@@ -62,8 +39,9 @@ def _login(client, user, password="wrong-password", addr="10.0.0.1", **headers):
 @pytest.mark.parametrize("storage", ["database", "redis"])
 def test_login_limit_is_shared_by_instances_per_account(app_factory, storage, request) -> None:
     extra = {}
-    if storage == "redis":
+    if storage == "redis":  # tests/conftest.py's redis_url: fails under CI=true if unreachable
         extra["ERP_RATELIMIT_STORAGE"] = request.getfixturevalue("redis_url")
+        extra["ERP_RATELIMIT_KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
     one, two = _two_instances(app_factory, **extra)
     a, b = one.test_client(), two.test_client()
     codes = [_login(c, "admin").status_code for c in (a, b, a)]
