@@ -91,6 +91,22 @@ class PbModelView(ErpModelView):
     def _pb_export(self, build: Any):
         return self.export_xlsx(build)
 
+    # modules that override ``_pb_validate`` (normalise a value, then validate) keep working
+    def _pb_validate(self, item: Any) -> None:
+        self.model_rules().validate(self.datamodel.session, item)
+
+    def pre_add(self, item: Any) -> None:
+        if type(self)._pb_validate is not PbModelView._pb_validate:
+            self._pb_validate(item)
+        else:
+            super().pre_add(item)
+
+    def pre_update(self, item: Any) -> None:
+        if type(self)._pb_validate is not PbModelView._pb_validate:
+            self._pb_validate(item)
+        else:
+            super().pre_update(item)
+
 
 # -- catalog ----------------------------------------------------------------------------------
 class CatalogView(PbModelView):

@@ -250,6 +250,8 @@ class ErpModelView(ModelView):
             # write a half-checked record (and run flush listeners on it) mid-validation
             with self.datamodel.session.no_autoflush:
                 form.populate_obj(item)
+                _json_columns_from_text(self.datamodel, item)
+                _blank_text_as_null(item)
                 if not new and not self.datamodel.session.is_modified(item):
                     # an edit form posted back unchanged: nothing to check or write (a record
                     # whose state forbids changes may still be re-saved as it is)
@@ -356,6 +358,45 @@ class ErpModelView(ModelView):
                                          order_column, order_direction).order_by(model.id)
         body, name = build(query)
         return send_xlsx(body, name)
+
+
+def _json_columns_from_text(datamodel: Any, item: Any) -> None:
+    """A JSON column edited as text on a page holds the parsed value, never the text (a
+    re-posted form then compares equal; invalid JSON is left for the rules to refuse)."""
+    import json
+
+    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy import types as sa_types
+
+    for attr in sa_inspect(type(item)).column_attrs:
+        column = attr.columns[0]
+        if not isinstance(column.type, sa_types.JSON):
+            continue
+        value = getattr(item, attr.key, None)
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                setattr(item, attr.key, None)
+                continue
+            try:
+                setattr(item, attr.key, json.loads(text))
+            except ValueError:
+                pass
+
+
+def _blank_text_as_null(item: Any) -> None:
+    """An empty text box leaves a nullable text column NULL (FAB would store ''): an
+    unchanged form compares equal, and '' never collides in a unique column."""
+    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy import types as sa_types
+
+    for attr in sa_inspect(type(item)).column_attrs:
+        column = attr.columns[0]
+        if not isinstance(column.type, sa_types.String) or not getattr(column, "nullable", False):
+            continue
+        value = getattr(item, attr.key, None)
+        if isinstance(value, str) and not value.strip():
+            setattr(item, attr.key, None)
 
 
 def _non_null_boolean(datamodel: Any, col: str) -> bool:

@@ -225,7 +225,9 @@ class _Form(HTMLParser):
                 self.fields.append((name, self.first_option[name]))  # what a browser sends
             self.select = None
         elif tag == "textarea" and self.textarea:
-            self.fields.append((self.textarea, self.text))
+            text = self.text  # a browser drops the newline right after <textarea>
+            text = text[2:] if text.startswith("\r\n") else text[1:] if text.startswith("\n") else text
+            self.fields.append((self.textarea, text))
             self.textarea = None
 
 
