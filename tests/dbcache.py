@@ -268,19 +268,16 @@ def _drop(name: str) -> None:
 
 
 def _dropper() -> None:
-    """Drop queued databases, all waiting ones at once (their checkpoints coalesce)."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Drop queued databases; several of these threads run, so that the checkpoints of
+    concurrent drops coalesce. Daemon threads: a drop still running at exit is abandoned
+    (a later run drops what is left)."""
     q: queue.Queue = _pg["queue"]
-    with ThreadPoolExecutor(max_workers=6, thread_name_prefix="erp-test-dropdb") as pool:
-        while True:
-            names = [q.get()]
-            with contextlib.suppress(queue.Empty):
-                while len(names) < 24:
-                    names.append(q.get_nowait())
-            list(pool.map(_drop, names))
-            for _ in names:
-                q.task_done()
+    while True:
+        name = q.get()
+        try:
+            _drop(name)
+        finally:
+            q.task_done()
 
 
 def pg_drop_later(name: str) -> None:
@@ -292,7 +289,8 @@ def pg_drop_later(name: str) -> None:
         _pg["dropper_engine"] = create_engine(pg_admin().url, isolation_level="AUTOCOMMIT",
                                               poolclass=NullPool)
         _pg["queue"] = queue.Queue()
-        threading.Thread(target=_dropper, name="erp-test-dropdb", daemon=True).start()
+        for n in range(4):
+            threading.Thread(target=_dropper, name=f"erp-test-dropdb-{n}", daemon=True).start()
     _pg["queue"].put(name)
 
 
