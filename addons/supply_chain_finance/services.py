@@ -661,17 +661,20 @@ def locked_account_payments(session: Session, payment: Payment, contract: Contra
     """A contract whose repayment account the purchaser confirmed is paid only there; a
     payment on a financed contract is announced to the bank (webhook ``payment.recorded``,
     in the payment's transaction)."""
-    lock = active_lock(session, contract.id)
+    with session.no_autoflush:  # the payment is still being built: never flush it from here
+        lock = active_lock(session, contract.id)
+        financing = active_financing(session, contract.id)
     account = (getattr(payment, "payee_account", None) or "").replace(" ", "")
     if lock is not None and lock.status == "locked" and account != lock.account.replace(" ", ""):
         raise RuleError({"payee_account": [
             f"该合同已办理政府采购合同融资，回款账户已锁定为 {lock.account_bank or ''} {lock.account}，"
-            "付款只能付至该账户（请在“融资合同付款”中登记）"]})
-    financing = active_financing(session, contract.id)
+            "付款只能付至该账户，登记付款时须注明付至该收款账户"]})
     if financing is not None:
         from .webhooks import enqueue
 
-        enqueue(session, institution_of(session, financing.bank_id), "payment.recorded", {
+        with session.no_autoflush:
+            inst = institution_of(session, financing.bank_id)
+        enqueue(session, inst, "payment.recorded", {
             "application_id": financing.id, "contract_number": contract.number,
             "amount": str(to_money(payment.amount, strict=False)),
             "paid_date": payment.paid_date.isoformat() if payment.paid_date else None,

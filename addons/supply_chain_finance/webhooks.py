@@ -61,8 +61,7 @@ def enqueue(session: Session, inst: Institution | None, event: str, data: dict[s
     row = Outbox(event_id=event_id, institution_id=inst.id, event=event,
                  payload=json.dumps(body, ensure_ascii=False, sort_keys=True, default=str),
                  status="pending", attempts=0, next_attempt_at=at, created_at=at)
-    session.add(row)
-    session.flush()
+    session.add(row)  # flushed with the caller's change (never from inside a validator)
     return row
 
 
