@@ -361,8 +361,11 @@ class EmallQuote(RegionScoped, Model):
     __secret_until__ = SecretUntil(
         moment="竞价截止（竞价不再是“进行中”）",
         source="电子卖场网上竞价规则：报价截止前报价保密",
+        # on the table, not the entity: the moment is a fact whoever asks, and the
+        # comparison's own rules (which look at quotes) must not recurse into it
         opened=lambda cls: cls.comparison_id.in_(
-            select(EmallComparison.id).where(EmallComparison.status != "open").correlate(None)),
+            select(EmallComparison.__table__.c.id)
+            .where(EmallComparison.__table__.c.status != "open").correlate(None)),
         known_to={"supplier": lambda cls, scope: cls.supplier_id == scope.org_id},
     )
 

@@ -94,10 +94,12 @@ def own_contracts(scope: Scope) -> Any:
 
 def bids_opened(cls: Any) -> Any:
     """SQL: the bid's project has passed bid opening (开标)."""
+    # on the tables, not the entities: the moment is a fact whoever asks
+    pkg, prj = Package.__table__, Project.__table__
     return cls.package_id.in_(
-        select(Package.id).join(Project, Package.project_id == Project.id).where(or_(
-            Project.status.in_(OPENED_STATES),
-            Project.status.in_(("terminated", "failed")) & Project.opening_date.is_not(None),
+        select(pkg.c.id).join(prj, pkg.c.project_id == prj.c.id).where(or_(
+            prj.c.status.in_(OPENED_STATES),
+            prj.c.status.in_(("terminated", "failed")) & prj.c.opening_date.is_not(None),
         )).correlate(None)
     )
 
