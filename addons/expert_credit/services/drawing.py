@@ -188,8 +188,9 @@ def assert_extracting_agency(session: Session, req: DrawRequest) -> Project:
 
 
 def close_request(session: Session, req: DrawRequest, *, actor: Any = None) -> None:
-    """End the request: no further draws; the seed is revealed."""
-    REQUEST_FLOW.trigger(req, "close", actor=actor, session=session, seed=req.seed)
+    """End the request: no further draws. The audit entry names the seed's hash only: the
+    seed itself is disclosed with the award notice (``api.seed_disclosed``)."""
+    REQUEST_FLOW.trigger(req, "close", actor=actor, session=session, seed_hash=req.seed_hash)
     req.seed_revealed_at = _now()
 
 
@@ -197,7 +198,7 @@ def cancel_request(session: Session, req: DrawRequest, reason: str | None, *,
                    actor: Any = None) -> None:
     """Cancel a request nothing was drawn for (its seed is revealed too)."""
     REQUEST_FLOW.trigger(req, "cancel", actor=actor, reason=reason, session=session,
-                         seed=req.seed)
+                         seed_hash=req.seed_hash)
     req.seed_revealed_at = _now()
 
 

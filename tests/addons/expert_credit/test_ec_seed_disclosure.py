@@ -91,3 +91,14 @@ def test_an_open_request_never_shows_its_seed(ec) -> None:  # noqa: F811
     _award(ec)
     assert _record(ec, rid2, "pur")["seed"] is None  # not closed: nothing to verify yet
     assert _record(ec, rid, "pur")["seed"] is not None
+
+
+def test_the_audit_log_never_holds_the_seed(ec) -> None:  # noqa: F811
+    """Auditors read the audit log: closing (or cancelling) a request records the seed's
+    hash, never the seed, so the log cannot be used to recompute a draw before the award."""
+    from tests.conftest import query
+
+    rid, _draw_id, seed, seed_hash = _closed_draw(ec)
+    rows = query(ec.app, "SELECT action, before, after, reason FROM erp_audit_log")
+    assert rows, "the close transition is audited"
+    assert not [r for r in rows if any(seed in (v or "") for v in r)], "seed in the audit log"
