@@ -222,7 +222,7 @@ def _parse_q(value: str) -> Any:
 
 
 def _bad_text(value: Any) -> bool:
-    from core.api import bad_strings
+    from core.api.envelope import bad_strings
 
     return bool(bad_strings(value))
 
@@ -261,7 +261,7 @@ def _check_request() -> None:
             if not isinstance(parsed, dict):
                 raise InputRefused(400, {"q": [MSG_Q_NOT_OBJECT]}, "invalid_query")
             if _bad_text(parsed):
-                from core.api import MSG_BAD_CHARS
+                from core.api.envelope import MSG_BAD_CHARS
 
                 raise InputRefused(400, {"q": [MSG_BAD_CHARS]}, "invalid_query")
     if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json:
@@ -279,14 +279,14 @@ def _check_request() -> None:
                            "invalid_json")
     data = request.get_json(silent=True)  # parsed once; views reuse the cached value
     if data is not None and _bad_text(data):
-        from core.api import bad_strings
+        from core.api.envelope import bad_strings
 
         raise InputRefused(422, bad_strings(data), "validation_error")
 
 
 def _answer(status: int, message: Any, code: str, headers: dict[str, str] | None = None):
     if request.path.startswith("/api/"):
-        from core.api import envelope
+        from core.api.envelope import envelope
 
         return envelope(status, message, code, headers=headers or {})
     from core.views.errors import error_page

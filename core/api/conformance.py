@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, request
 
+from .envelope import ENVELOPE_SCHEMA
+
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSX_CONTENT = {XLSX_MIME: {"schema": {"type": "string", "format": "binary"}}}
 ID_SCHEMA = {"anyOf": [{"type": "integer"}, {"type": "string"}],
@@ -137,8 +139,6 @@ EXTRA_RESPONSES = {
 
 
 def _common_responses(spec: dict[str, Any]) -> None:
-    from .mixin import ENVELOPE_SCHEMA
-
     known = spec.setdefault("components", {}).setdefault("responses", {})
     for status, description in EXTRA_RESPONSES.items():
         known.setdefault(status, {

@@ -78,6 +78,21 @@ CODES: dict[int, str] = {
     503: "unavailable",
 }
 
+#: the OpenAPI schema of the envelope every error answer has
+ENVELOPE_SCHEMA = {
+    "type": "object",
+    "required": ["status", "message", "code"],
+    "properties": {
+        "status": {"type": "integer", "description": "the HTTP status"},
+        "message": {
+            "description": "a sentence, or {field: [messages]} (``_schema``: the whole body)",
+            "oneOf": [{"type": "string"}, {"type": "object"}],
+        },
+        "code": {"type": "string", "description": "machine code, e.g. duplicate, not_found"},
+        "request_id": {"type": "string", "description": "500 only: quote it to the admins"},
+    },
+}
+
 #: default message per status (the platform's UI language is Simplified Chinese)
 MESSAGES: dict[int, str] = {
     400: "请求格式有误",

@@ -19,7 +19,9 @@ from werkzeug.exceptions import BadRequest
 from core.errors import ErpError
 from core.tenancy import ScopeViolation
 
+from .conformance import field_info
 from .envelope import (
+    ENVELOPE_SCHEMA,
     MAX_OFFSET,
     MSG_BAD_CHARS,
     MSG_INVALID_JSON,
@@ -48,19 +50,6 @@ SCALAR_OPS = {"eq", "neq", "gt", "lt"}
 RELATION_OPS = {"rel_o_m", "nrel_o_m", "rel_m_m"}
 
 
-ENVELOPE_SCHEMA = {
-    "type": "object",
-    "required": ["status", "message", "code"],
-    "properties": {
-        "status": {"type": "integer", "description": "the HTTP status"},
-        "message": {
-            "description": "a sentence, or {field: [messages]} (``_schema``: the whole body)",
-            "oneOf": [{"type": "string"}, {"type": "object"}],
-        },
-        "code": {"type": "string", "description": "machine code, e.g. duplicate, not_found"},
-        "request_id": {"type": "string", "description": "500 only: quote it to the admins"},
-    },
-}
 #: FAB's OpenAPI response components, in the envelope (plus 403, 405, 409)
 ENVELOPE_RESPONSES = {
     str(status): {
@@ -177,8 +166,6 @@ class ErpApiMixin:
 
     def _get_field_info(self, field: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """``_info``: a real description per field (core.api.conformance, issue 12 #15)."""
-        from .conformance import field_info
-
         return field_info(self, super()._get_field_info(field, *args, **kwargs), field)  # type: ignore[misc]
 
     def _erp_region_first(self) -> None:
