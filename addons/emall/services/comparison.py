@@ -24,7 +24,7 @@ from ..models import (
     EmallQuote,
 )
 from . import notices
-from .admission import is_admitted
+from .admission import admitted_supplier_ids, is_admitted
 from .common import MODULE, ZERO, ConflictError, _actor_scope, _own_units, _text, now
 from .orders import _order_number, place_order
 from .search import region_and_ancestors
@@ -63,7 +63,7 @@ def publish_comparison(session: Session, purchaser: Organization, reqs: list[dic
     audit.record(session, action="create", object_type="emall_comparison", object_id=comp.id,
                  after={"number": comp.number, "budget": comp.budget, "deadline": comp.quote_deadline},
                  module=MODULE, region_id=comp.region_id)
-    notices.comparison_opened(session, comp)
+    notices.comparison_opened(session, comp, _qualified_suppliers(session, comp))
     return comp
 
 
@@ -83,6 +83,13 @@ def qualified_for(session: Session, comp: EmallComparison, supplier_id: int) -> 
         if cat is None or not is_admitted(session, supplier_id, cat):
             return f"未获准在第 {line['line']} 行商品所属分类入驻（或入驻资格已暂停）"
     return None
+
+
+def _qualified_suppliers(session: Session, comp: EmallComparison) -> list[int]:
+    """The admitted suppliers qualified to quote on ``comp`` (invited when it opens)."""
+    with use_scope(SYSTEM):
+        ids = list(session.execute(admitted_supplier_ids(session)).scalars())
+        return [sid for sid in ids if qualified_for(session, comp, sid) is None]
 
 
 def submit_quote(session: Session, comp: EmallComparison, lines: Any, *, note: str | None = None,

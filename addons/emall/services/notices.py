@@ -79,17 +79,10 @@ def order_changed(session: Session, order: EmallOrder, name: str) -> None:
                body=f"采购人已验收订单 {order.number}，金额 {_money(order.amount)}。", link=link)
 
 
-def _qualified_suppliers(session: Session, comp: EmallComparison) -> list[int]:
-    from .admission import admitted_supplier_ids
-    from .comparison import qualified_for
-
-    with use_scope(SYSTEM):
-        ids = list(session.execute(admitted_supplier_ids(session)).scalars())
-        return [sid for sid in ids if qualified_for(session, comp, sid) is None]
-
-
-def comparison_opened(session: Session, comp: EmallComparison) -> None:
-    for supplier_id in _qualified_suppliers(session, comp):
+def comparison_opened(session: Session, comp: EmallComparison, supplier_ids: list[int]) -> None:
+    """Invite ``supplier_ids`` (the suppliers qualified to quote, chosen by the comparison
+    service) to the newly published comparison."""
+    for supplier_id in supplier_ids:
         notify(session, org_id=supplier_id, kind="emall.comparison_opened",
                title=f"竞价邀请：{comp.title}",
                body=f"竞价 {comp.number} 已发布，最高限价 {_money(comp.budget)}，"
