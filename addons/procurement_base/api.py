@@ -426,16 +426,16 @@ class PaymentApi(PbApi):
     datamodel = SQLAInterface(Payment)
     class_permission_name = "PbPayment"
     rules = pb_rules.PAYMENT
-    list_columns = ["id", "contract_id", "paid_date", "amount", "reference", "region.id",
-                    "region.name"]
+    list_columns = ["id", "contract_id", "paid_date", "amount", "reference", "payee_account",
+                    "region.id", "region.name"]
     show_columns = list_columns
-    add_columns = ["contract", "paid_date", "amount", "reference", "region"]
+    add_columns = ["contract", "paid_date", "amount", "reference", "payee_account", "region"]
     edit_columns = add_columns
-    search_columns = ["contract", "paid_date", "amount", "reference", "region"]
+    search_columns = ["contract", "paid_date", "amount", "reference", "payee_account", "region"]
     order_columns = ["paid_date", "amount"]
     base_order = ("id", "asc")
     label_columns = {"contract": "合同", "paid_date": "付款日期", "amount": "付款金额",
-                     "reference": "支付凭证号", "region": "所在地区"}
+                     "reference": "支付凭证号", "payee_account": "收款账户", "region": "所在地区"}
 
 
 APIS = (CatalogItemApi, PurchaserApi, AgencyApi, SupplierApi, BankApi, OrgUserApi, ProjectApi,

@@ -319,6 +319,8 @@ class Payment(RegionScoped, Model):
     paid_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     amount: Mapped[Decimal] = mapped_column(Money(), nullable=False)
     reference: Mapped[str | None] = mapped_column(String(100))
+    #: 收款账户: the account paid (a financed contract's locked repayment account)
+    payee_account: Mapped[str | None] = mapped_column(String(64))
 
     contract: Mapped[Contract] = relationship(back_populates="payments")
 

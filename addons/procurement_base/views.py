@@ -12,11 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from flask import request
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual, FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
+from sqlalchemy import select
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -54,6 +56,7 @@ from .models import (
     Project,
 )
 from .rules import PbRules
+from .services import contracts as contract_services
 
 CATEGORY = "采购管理"
 TEMPLATES = "procurement_base"
@@ -285,15 +288,49 @@ class PaymentView(PbModelView):
     list_title = show_title = "付款记录"
     add_title = "登记付款"
     edit_title = "修改付款记录"
-    list_columns = ["contract", "paid_date", "amount", "reference"]
-    show_columns = ["contract", "paid_date", "amount", "reference", "region"]
-    add_columns = ["contract", "paid_date", "amount", "reference"]
+    list_columns = ["contract", "paid_date", "amount", "reference", "payee_account"]
+    show_columns = ["contract", "paid_date", "amount", "reference", "payee_account", "region"]
+    add_columns = ["contract", "paid_date", "amount", "reference", "payee_account"]
     edit_columns = add_columns
-    search_columns = ["contract", "paid_date", "amount", "reference", "region"]
+    search_columns = ["contract", "paid_date", "amount", "reference", "payee_account", "region"]
     base_order = ("paid_date", "desc")
     label_columns = {"contract": "合同", "paid_date": "付款日期", "amount": "付款金额（元）",
-                     "reference": "支付凭证号", "region": "所在地区"}
+                     "reference": "支付凭证号", "payee_account": "收款账户", "region": "所在地区"}
+    description_columns = {"payee_account": "款项付至的银行账号；合同办理融资且回款账户已锁定时，"
+                                            "只能付至锁定的回款账户"}
     formatters_columns = {"amount": _money}
+
+    # 收款账户: when the contract's payments must go to one account (a confirmed financing lock),
+    # the form says so beside the field and offers that account as the default
+    def _payee_contract(self, form: Any) -> Contract | None:
+        field = getattr(form, "contract", None)
+        if field is not None and isinstance(field.data, Contract):
+            return field.data
+        raw = request.args.get("_flt_0_contract") or request.args.get("contract")
+        if not raw or not str(raw).isdigit():
+            return None
+        return self.datamodel.session.execute(
+            select(Contract).where(Contract.id == int(raw))).scalars().first()
+
+    def _payee_hint(self, form: Any) -> None:
+        field = getattr(form, "payee_account", None)
+        if field is None:
+            return
+        hint = contract_services.payee_account_hint(self.datamodel.session, self._payee_contract(form))
+        if hint is None:
+            return
+        account, text = hint
+        field.description = text
+        if request.method == "GET" and not field.data:
+            field.data = account
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        self._payee_hint(form)
+        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+
+    def _get_edit_widget(self, form, exclude_cols=None, widgets=None):
+        self._payee_hint(form)
+        return super()._get_edit_widget(form, exclude_cols=exclude_cols, widgets=widgets)
 
 
 class BidView(PbModelView):

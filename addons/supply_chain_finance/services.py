@@ -29,7 +29,7 @@ import secrets
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,7 @@ from addons.procurement_base.models import (
     PaymentPlan,
 )
 from addons.procurement_base.services import CST, today
-from addons.procurement_base.services.contracts import PAYMENT_VALIDATORS
+from addons.procurement_base.services.contracts import PAYEE_ACCOUNT_HINTS, PAYMENT_VALIDATORS
 from core.errors import ConflictError, ForbiddenError, NotFoundError, RuleError
 from core.models import Region
 from core.services import audit, settings, workdays
@@ -656,6 +656,16 @@ def _end_financing(session: Session, app: Application, reason: str) -> None:
 
 
 # -- the payment validator (procurement_base.payment_validators) --------------------------
+def _pays_money(payment: Payment) -> bool:
+    """A new payment, or a saved one whose contract, amount or payee account changes (a payment
+    recorded before the lock keeps its account when only its date or voucher is corrected)."""
+    state = inspect(payment)
+    if not state.persistent:
+        return True
+    return any(state.attrs[name].history.has_changes()
+               for name in ("contract_id", "contract", "amount", "payee_account"))
+
+
 @PAYMENT_VALIDATORS.implement(MODULE)
 def locked_account_payments(session: Session, payment: Payment, contract: Contract) -> None:
     """A contract whose repayment account the purchaser confirmed is paid only there; a
@@ -665,7 +675,8 @@ def locked_account_payments(session: Session, payment: Payment, contract: Contra
         lock = active_lock(session, contract.id)
         financing = active_financing(session, contract.id)
     account = (getattr(payment, "payee_account", None) or "").replace(" ", "")
-    if lock is not None and lock.status == "locked" and account != lock.account.replace(" ", ""):
+    if lock is not None and lock.status == "locked" and account != lock.account.replace(" ", "") \
+            and _pays_money(payment):
         raise RuleError({"payee_account": [
             f"该合同已办理政府采购合同融资，回款账户已锁定为 {lock.account_bank or ''} {lock.account}，"
             "付款只能付至该账户，登记付款时须注明付至该收款账户"]})
@@ -680,6 +691,18 @@ def locked_account_payments(session: Session, payment: Payment, contract: Contra
             "paid_date": payment.paid_date.isoformat() if payment.paid_date else None,
             "reference": payment.reference or "", "payee_account": account,
         })
+
+
+@PAYEE_ACCOUNT_HINTS.implement(MODULE)
+def locked_account_hint(session: Session, contract: Contract) -> tuple[str, str] | None:
+    """The confirmed lock's account, the default of the payment page's 收款账户."""
+    with session.no_autoflush:
+        lock = active_lock(session, contract.id)
+    if lock is None or lock.status != "locked":
+        return None
+    bank = f"（{lock.account_bank}）" if lock.account_bank else ""
+    return lock.account, (f"该合同已办理政府采购合同融资，回款账户已锁定为 {lock.account}{bank}，"
+                          "付款只能付至该账户")
 
 
 # -- figures for the finance bureau --------------------------------------------------------
@@ -728,5 +751,5 @@ def label(mapping: dict[str, str], value: Any) -> str:
 __all__ = [
     "APP_STATES", "DECISIONS", "INSTITUTION_KINDS", "apply", "bureau_figures",
     "confirm_account", "contract_data", "decide", "disburse", "institutions_for", "is_overdue",
-    "locked_account_payments", "release", "repay", "reply", "unpaid_remainder", "withdraw",
+    "locked_account_hint", "locked_account_payments", "release", "repay", "reply", "unpaid_remainder", "withdraw",
 ]

@@ -518,7 +518,12 @@ CONTRACT_FIELDS = ["id", "number", "source", "project_id:ref", "package_id:ref",
                    "purchaser_id:ref", "supplier_id:ref", "amount", "signed_date", "sme_label",
                    "over_bid_reason", "status", "region_id:ref"]
 PLAN_FIELDS = ["id", "contract_id:ref", "seq", "due_date", "amount", "note", "region_id:ref"]
-PAYMENT_FIELDS = ["id", "contract_id:ref", "paid_date", "amount", "reference", "region_id:ref"]
+PAYMENT_FIELDS = ["id", "contract_id:ref", "paid_date", "amount", "reference", "payee_account",
+                  "region_id:ref"]
+#: 收款账户 of payments made after the purchaser confirmed the contract's financing lock in the
+#: supply_chain_finance demo (scf_application.yaml): paid to the locked repayment account
+PAYEE_ACCOUNTS = {"pay_cczc_002_2_2": "6216610200087654321",
+                  "pay_jlzc_002_1_2": "0801012000123456789"}
 
 
 def org_by_ref() -> dict[str, Org]:
@@ -754,6 +759,7 @@ def build() -> dict[str, list[dict[str, str]]]:
                     "id": f"pay_{pid[4:]}_{n}_{k}", "contract_id:ref": cid,
                     "paid_date": paid.isoformat(), "amount": fmt(a),
                     "reference": f"国库集中支付 GKZF{paid:%Y%m%d}{voucher:04d}",
+                    "payee_account": PAYEE_ACCOUNTS.get(f"pay_{pid[4:]}_{n}_{k}", ""),
                     "region_id:ref": f"core.region_{region}",
                 })
         tables["pb_project"].append({

@@ -45,9 +45,28 @@ from .projects import PURCHASER_TYPES, _own_units
 PAYMENT_VALIDATORS = Hook(
     "procurement_base.payment_validators",
     doc="fn(session, payment, contract) -> None; raise core.errors.RuleError to refuse the "
-        "payment. ``payment.payee_account`` is the account the money goes to when the caller "
-        "named one (record_payment(..., payee_account=...)), else None.",
+        "payment. ``payment.payee_account`` is the account the money goes to (收款账户, the "
+        "column entered on the payment page and API, or record_payment(..., payee_account=...)), "
+        "else None.",
 )
+
+#: extension point: the account a contract's payments must go to, shown on the payment page as
+#: the default of 收款账户 (e.g. ``supply_chain_finance``: the confirmed repayment-account lock)
+PAYEE_ACCOUNT_HINTS = Hook(
+    "procurement_base.payee_account_hints",
+    doc="fn(session, contract) -> tuple[str, str] | None: (account, text shown beside the "
+        "field) when the contract's payments must go to that account, else None.",
+)
+
+
+def payee_account_hint(session: Session, contract: Contract | None) -> tuple[str, str] | None:
+    """The account a contract's payments must go to, and why (first module that names one)."""
+    if contract is None:
+        return None
+    for hint in PAYEE_ACCOUNT_HINTS.call(contract.region_id, session, contract):
+        if hint:
+            return hint
+    return None
 
 
 def winning_bid(session: Session, package_id: int, supplier_id: int) -> Bid | None:
@@ -214,6 +233,9 @@ def validate_payment(session: Session, pay: Payment, *, scope: Scope | None = No
         region = _rel(session, pay, "region")
         amount = _money_attr(errors, pay, "amount", "付款金额")
         pay.reference = _text(pay.reference) or None
+        pay.payee_account = _text(pay.payee_account) or None
+        if pay.payee_account and len(pay.payee_account) > 64:
+            errors.add("payee_account", "收款账户不能超过 64 个字符")
         if pay.paid_date is None:
             errors.add("paid_date", "付款日期不能为空")
         elif pay.paid_date > today():
@@ -237,8 +259,6 @@ def validate_payment(session: Session, pay: Payment, *, scope: Scope | None = No
     del scope
     errors.raise_if_any()
     if contract is not None:
-        if not hasattr(pay, "payee_account"):
-            pay.payee_account = None  # type: ignore[attr-defined]
         PAYMENT_VALIDATORS.call(contract.region_id, session, pay, contract)
 
 
@@ -248,8 +268,7 @@ def record_payment(session: Session, contract: Contract, amount: Any, paid_date:
     ``payee_account``: the account paid (checked by :data:`PAYMENT_VALIDATORS`)."""
     # by id: a refused payment must not linger in ``contract.payments``
     pay = Payment(contract_id=contract.id, amount=amount, paid_date=paid_date, reference=reference,
-                  region_id=contract.region_id)
-    pay.payee_account = payee_account  # type: ignore[attr-defined]
+                  payee_account=payee_account, region_id=contract.region_id)
     validate_payment(session, pay)
     session.add(pay)
     session.flush()
