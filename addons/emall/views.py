@@ -37,7 +37,7 @@ from core.views.base import money_text as _money
 
 from . import rules as emall_rules
 from . import search_index, services
-from .api import OwnSupplierFilter, image_folder
+from .api import ListingInterface, OwnSupplierFilter, image_folder
 from .models import (
     ADMISSION_STATES,
     ALERT_KINDS,
@@ -262,7 +262,7 @@ class AdmissionView(EmallView):
 
 
 class ListingView(EmallView):
-    datamodel = SQLAInterface(EmallListing)
+    datamodel = ListingInterface(EmallListing)
     class_permission_name = "EmallListing"
     base_filters = [["id", OwnSupplierFilter, None]]
     rules = emall_rules.LISTING

@@ -19,6 +19,7 @@ from .catalog_admin import CategoryApi, ConditionApi
 from .common import (
     INVALID_DATE,
     EmallApi,
+    ListingInterface,
     OwnSupplierFilter,
     _body,
     _date,
@@ -73,6 +74,7 @@ __all__ = [
     "EmallApi",
     "INVALID_DATE",
     "ListingApi",
+    "ListingInterface",
     "ORDER_LABELS",
     "OrderApi",
     "OrderBodySchema",

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from flask import current_app, request
 from flask_appbuilder.models.sqla.filters import BaseFilter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from addons.procurement_base.api import PbApi
 from core.api import ApiError, json_object_body
@@ -16,6 +17,25 @@ from core.tenancy import current_scope
 from .. import services
 
 INVALID_DATE = "日期格式不正确，应为 YYYY-MM-DD"
+
+
+class ListingInterface(SQLAInterface):
+    """FAB's data model of ``emall_listing`` without its internal full-text column.
+
+    ``search_vector`` (a ``tsvector``, :mod:`addons.emall.search_index`) is the search index,
+    written by the index and never shown, edited, ordered nor filtered. FAB builds a filter
+    for every column it knows of (``Filters._all_filters`` covers ``get_columns_list()``,
+    whatever the view's ``search_columns``) and logs "Filter type not supported" for a
+    tsvector, on every start and CLI command; here the column is not among FAB's columns.
+    """
+
+    INTERNAL_COLUMNS = ("search_vector",)
+
+    def __init__(self, obj: Any, session: Any = None) -> None:
+        super().__init__(obj, session)
+        for name in self.INTERNAL_COLUMNS:
+            self.list_properties.pop(name, None)
+            self.list_columns.pop(name, None)
 
 
 def image_folder() -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import request
 from flask_appbuilder.api import expose, safe
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from core.api import ApiError
@@ -15,14 +14,14 @@ from .. import rules as emall_rules
 from .. import services
 from ..models import LISTING_STATES, EmallListing, EmallListingImage
 from .admission import DecisionSchema
-from .common import EmallApi, OwnSupplierFilter, _body, image_folder
+from .common import EmallApi, ListingInterface, OwnSupplierFilter, _body, image_folder
 
 
 class ListingApi(EmallApi):
     pb_title = "商品"
     resource_name = "emall_listing"
     rules = emall_rules.LISTING
-    datamodel = SQLAInterface(EmallListing)
+    datamodel = ListingInterface(EmallListing)
     class_permission_name = "EmallListing"
     base_filters = [["id", OwnSupplierFilter, None]]
     list_columns = ["id", "supplier.id", "supplier.name", "category.id", "category.code",
