@@ -410,7 +410,14 @@ def validate_record_rules() -> None:
 
 def _module_of(cls: type) -> str | None:
     table = getattr(cls, "__table__", None)
-    return table.info.get("erp_module") if table is not None else None
+    module = table.info.get("erp_module") if table is not None else None
+    if module is None:
+        # a model imported before the registry tagged its table (a test module importing
+        # the add-on's models at collection): the add-on is the package it is defined in
+        parts = getattr(cls, "__module__", "").split(".")
+        if len(parts) > 2 and parts[0] == "addons":
+            module = parts[1]
+    return module
 
 
 def criteria_for(cls: Any, scope: Scope, *, with_region: bool = True) -> Any | None:

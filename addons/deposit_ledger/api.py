@@ -22,7 +22,7 @@ from sqlalchemy import select
 from core.api import ApiError, ErpBaseApi, ErpModelRestApi, json_object_body
 from core.services.export import send_xlsx
 
-from . import cleanup, reconcile, services
+from . import cleanup, reconcile, services, withdrawal  # noqa: F401  (withdrawal: hook)
 from . import rules as dl_rules
 from .actions import DATE, DEPOSIT_ACTIONS, TEXT, _iso, deposit_state, entry_json
 from .models import (

@@ -1,6 +1,6 @@
 {
     "name": "采购基础数据",
-    "version": "1.1.0",
+    "version": "1.1.1",
     "summary": "单位、品目、采购项目、采购包、投标、合同与付款：各采购模块共用的记录",
     "category": "Procurement",
     "depends": ["base"],
@@ -52,6 +52,7 @@
             "can_info on PbProject", "can_list on PbPackage", "can_show on PbPackage",
             "can_get on PbPackage", "can_info on PbPackage", "can_list on PbBid",
             "can_show on PbBid", "can_get on PbBid", "can_info on PbBid",
+            "can_withdraw on PbBid",
             "can_list on PbContract", "can_show on PbContract", "can_get on PbContract",
             "can_info on PbContract", "can_list on PbPaymentPlan", "can_show on PbPaymentPlan",
             "can_get on PbPaymentPlan", "can_info on PbPaymentPlan", "can_list on PbPayment",

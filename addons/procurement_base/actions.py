@@ -16,12 +16,12 @@ from marshmallow import Schema, fields
 from marshmallow import validate as mv
 from sqlalchemy import select
 
-from core.actions import Actions
+from core.actions import Action, Actions
 from core.api import INVALID_MESSAGES
 from core.views.base import money_text
 
 from . import services
-from .models import CONTRACT_STATES, PROJECT_STATES, Bid, Package
+from .models import BID_STATES, CONTRACT_STATES, PROJECT_STATES, Bid, Package
 
 
 def _bid_choices(session: Any, project: Any) -> list[tuple[int, str]]:
@@ -125,3 +125,50 @@ CONTRACT_ACTIONS = Actions.from_machine(
     done=lambda c, event: f"已执行“{event.label_zh}”，合同状态：{CONTRACT_STATES[c.status]}",
     buttons={"terminate": "btn-danger"},
     module=services.MODULE, **_options(services.CONTRACT_FLOW))
+
+
+# -- bids: the supplier withdraws its own bid before the deadline -----------------------------
+class WithdrawSchema(Schema):
+    """The body of a bid withdrawal: the supplier's written notice."""
+
+    notice = fields.String(load_default=None, allow_none=True,
+                           metadata={"label": "书面撤回通知", "page_required": True,
+                                     "placeholder": "撤回理由及声明（将记入投标记录）"})
+
+
+def _bid_supplier(session: Any, bid: Any) -> str | None:
+    from core.tenancy import current_scope
+
+    if services.may_withdraw(bid, current_scope().org_id):
+        return None
+    return "只有投标供应商本单位可以撤回其投标"
+
+
+def _withdrawable(session: Any, bid: Any) -> str | bool | None:
+    if bid.status != "submitted":
+        return False  # nothing to withdraw: no button
+    return services.withdrawal_refusal(bid)
+
+
+def _withdraw(session: Any, bid: Any, body: dict[str, Any]) -> Any:
+    from core.tenancy import current_scope
+
+    return services.withdraw_bid(session, bid, body.get("notice"),
+                                 actor_org_id=current_scope().org_id)
+
+
+def _bid_result(session: Any, bid: Any, _value: Any) -> dict[str, Any]:
+    return {"id": bid.id, "status": bid.status, "status_label": BID_STATES[bid.status],
+            "withdrawn_at": bid.withdrawn_at.isoformat() if bid.withdrawn_at else None,
+            "withdrawal_notice": bid.withdrawal_notice}
+
+
+BID_ACTIONS = Actions(
+    Action("withdraw", "撤回投标", schema=WithdrawSchema, run=_withdraw,
+           available=_withdrawable, button="btn-warning",
+           description="供应商在投标截止前以书面通知撤回本单位的投标；投标保证金自撤回之日起计算退还期限",
+           done=lambda bid, _v: "投标已撤回，投标保证金将按规定期限退还"),
+    permission="withdraw", guard=_bid_supplier, result=_bid_result,
+    api_path="/<int:pk>/{name}", page_path="/act/<int:pk>/<string:name>", page_method="act",
+    module=services.MODULE, object_type="pb_bid",
+)

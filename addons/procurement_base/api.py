@@ -39,7 +39,7 @@ from core.tenancy import current_scope
 
 from . import reports, services
 from . import rules as pb_rules
-from .actions import CONTRACT_ACTIONS, PROJECT_ACTIONS, TransitionSchema  # noqa: F401
+from .actions import BID_ACTIONS, CONTRACT_ACTIONS, PROJECT_ACTIONS, TransitionSchema  # noqa: F401
 from .models import (
     BID_STATES,
     CONTRACT_STATES,
@@ -338,7 +338,7 @@ class BidApi(PbApi):
     rules = pb_rules.BID
     list_columns = ["id", "project_id", "package_id", "supplier.id", "supplier.name", "price",
                     "status", "submitted_at", "region.id", "region.name"]
-    show_columns = list_columns
+    show_columns = [*list_columns, "withdrawn_at", "withdrawal_notice"]
     add_columns = ["project", "package", "supplier", "price", "submitted_at", "region"]
     edit_columns = add_columns
     search_columns = ["project", "package", "supplier", "price", "status", "region"]
@@ -347,8 +347,10 @@ class BidApi(PbApi):
     optional_on_add = ("region", "project", "submitted_at")
     label_columns = {"project": "采购项目", "package": "采购包", "supplier": "供应商",
                      "price": "投标报价", "status": "状态", "submitted_at": "投标时间",
+                     "withdrawn_at": "撤回时间", "withdrawal_notice": "书面撤回通知",
                      "region": "所在地区"}
     description_columns = {"status": "、".join(f"{k}={v}" for k, v in BID_STATES.items())}
+    record_actions = BID_ACTIONS
 
 
 CONTRACT_LABELS = {

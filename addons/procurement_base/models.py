@@ -230,6 +230,10 @@ class Bid(RegionScoped, Model):
     price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="submitted")
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: 撤回时间 (Beijing time) and the supplier's written notice (pb_0004): set by
+    #: :func:`services.withdraw_bid`, before the bid deadline only
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    withdrawal_notice: Mapped[str | None] = mapped_column(Text)
 
     project: Mapped[Project | None] = relationship()
     package: Mapped[Package] = relationship()

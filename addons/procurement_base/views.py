@@ -38,7 +38,7 @@ from core.views.base import (
 
 from . import reports, services
 from . import rules as pb_rules
-from .actions import CONTRACT_ACTIONS, PROJECT_ACTIONS
+from .actions import BID_ACTIONS, CONTRACT_ACTIONS, PROJECT_ACTIONS
 from .api import OrgUserScopeFilter
 from .models import (
     BID_STATES,
@@ -341,18 +341,21 @@ class BidView(PbModelView):
     add_title = "登记投标"
     edit_title = "修改投标"
     list_columns = ["project", "package", "supplier", "price", "status", "submitted_at"]
-    show_columns = ["project", "package", "supplier", "price", "status", "submitted_at", "region"]
+    show_columns = ["project", "package", "supplier", "price", "status", "submitted_at",
+                    "withdrawn_at", "withdrawal_notice", "region"]
     add_columns = ["project", "package", "supplier", "price", "submitted_at"]
     edit_columns = add_columns
     search_columns = ["project", "package", "supplier", "price", "status", "region"]
     base_order = ("id", "asc")
     label_columns = {"project": "采购项目", "package": "采购包", "supplier": "供应商",
                      "price": "投标报价（元）", "status": "状态", "submitted_at": "投标时间",
+                     "withdrawn_at": "撤回时间", "withdrawal_notice": "书面撤回通知",
                      "region": "所在地区"}
     formatters_columns = {"price": _money, "status": _labelled(BID_STATES)}
     search_form_extra_fields = {"status": _select("状态", BID_STATES, "全部")}
     add_form_query_rel_fields = {"supplier": [["org_type", FilterEqual, "supplier"]]}
     edit_form_query_rel_fields = add_form_query_rel_fields
+    record_actions = BID_ACTIONS
 
 
 class PackageView(PbModelView):

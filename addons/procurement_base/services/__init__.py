@@ -21,6 +21,7 @@ may *read* is decided centrally by the tenancy layer (record rules), never here.
 from __future__ import annotations
 
 from .access import assert_manages_contract, assert_manages_project, check_delete
+from .bids import BID_WITHDRAWN, may_withdraw, withdraw_bid, withdrawal_refusal
 from .catalog import CATALOG_CODE, KIND_LABELS, KINDS, catalog_level, validate_catalog_item
 from .common import (
     CST,
@@ -115,6 +116,7 @@ from .projects import (
 )
 
 __all__ = [
+    "BID_WITHDRAWN",
     "ACTOR_ROLES",
     "AGENCY_TYPES",
     "AUDIT_KEYS",
@@ -183,6 +185,7 @@ __all__ = [
     "first_signing",
     "label",
     "mark_winner",
+    "may_withdraw",
     "outstanding",
     "paid_total",
     "record_payment",
@@ -193,6 +196,8 @@ __all__ = [
     "transition_project",
     "transitions_from",
     "validate_bid",
+    "withdraw_bid",
+    "withdrawal_refusal",
     "validate_catalog_item",
     "validate_contract",
     "validate_org_user",
