@@ -278,11 +278,21 @@ def _db_key(session: Session) -> str:
     return str(getattr(bind, "url", None) or bind.engine.url)
 
 
+def tree_stamp() -> Any:
+    """One cheap aggregate row that changes when a category is added, removed, renamed,
+    moved or re-sequenced in any worker (or when a test swaps the database under the same
+    URL): count, highest id, and sums over name lengths, parents and sequences."""
+    return select(func.count(EmallCategory.id), func.max(EmallCategory.id),
+                  func.sum(func.length(EmallCategory.name)),
+                  func.sum(func.coalesce(EmallCategory.parent_id, 0)),
+                  func.sum(EmallCategory.sequence))
+
+
 def categories(session: Session) -> dict[int, CatInfo]:
-    """id → category of this worker's copy: re-read when a category was added (count or
-    highest id), after a category is saved in this worker, and at least every 30 s."""
-    stamp = tuple(session.execute(select(func.count(EmallCategory.id), func.max(EmallCategory.id)),
-                                  execution_options=UNSCOPED).one())
+    """id → category of this worker's copy: re-read when :func:`tree_stamp` changes, after a
+    category is saved in this worker, and at least every 30 s (a rename to a name of the
+    same length elsewhere)."""
+    stamp = tuple(session.execute(tree_stamp(), execution_options=UNSCOPED).one())
     key = (_db_key(session), stamp)
     now_ = time.monotonic()
     if now_ - _CATS["at"] > CAT_TTL or _CATS["key"] != key:

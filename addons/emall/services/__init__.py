@@ -142,10 +142,8 @@ from .orders import (
 )
 from .price_watch import review_alert, scan_prices
 from .search import (
-    _TREE_CACHE,
     MAX_PAGE_SIZE,
     SORTS,
-    TREE_TTL,
     UNSCOPED,
     CatalogRow,
     _children_cached,
@@ -200,11 +198,9 @@ __all__ = [
     "PRICING",
     "REFERENCE_SOURCES",
     "SORTS",
-    "TREE_TTL",
     "UNSCOPED",
     "ZERO",
     "_SPACE",
-    "_TREE_CACHE",
     "_accept",
     "_actor_scope",
     "_ancestors",

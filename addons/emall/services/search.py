@@ -30,6 +30,7 @@ from ..search_index import (
     dialect_of,
     explain,
     fts_query,
+    invalidate_categories,
     match_ids,
     parse_query,
     pg_query,
@@ -80,32 +81,13 @@ def region_and_ancestors(session: Session, region_id: int) -> list[int]:
     return out
 
 
-_TREE_CACHE: dict[str, Any] = {"at": -1.0, "children": {}, "db": None}
-TREE_TTL = 30.0  # seconds a worker trusts its copy of the category tree
-
-
 def _children_cached(session: Session) -> dict[int | None, list[int]]:
-    """The category tree (parent -> children) of this worker: re-read when a category was
-    added (count or highest id changed), after a category is saved in this worker, and at
-    least every :data:`TREE_TTL` seconds (a parent changed in another worker)."""
-    import time
-
-    now_ = time.monotonic()
-    # a new category anywhere (another worker, a module install) changes count or max(id)
-    stamp = tuple(session.execute(select(func.count(EmallCategory.id), func.max(EmallCategory.id)),
-                                  execution_options={"erp_unscoped": True}).one())
-    db_key = (str(session.get_bind().url), stamp)
-    if now_ - _TREE_CACHE["at"] > TREE_TTL or _TREE_CACHE["db"] != db_key:
-        children: dict[int | None, list[int]] = {}
-        for cid, parent in session.execute(select(EmallCategory.id, EmallCategory.parent_id),
-                                           execution_options={"erp_unscoped": True}):
-            children.setdefault(parent, []).append(cid)
-        _TREE_CACHE.update(at=now_, children=children, db=db_key)
-    return _TREE_CACHE["children"]
+    """The category tree (parent -> children): the index module's per-worker copy."""
+    return category_children(session)
 
 
 def invalidate_category_tree() -> None:
-    _TREE_CACHE["at"] = -1.0
+    invalidate_categories()
 
 
 def subtree_ids(session: Session, category_id: int) -> list[int]:
