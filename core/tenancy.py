@@ -270,7 +270,7 @@ class TenancyCache:
         token = getattr(state, "_erp_tenancy_token", None)
         if token is None:
             token = state._erp_tenancy_token = next(_STATE_TOKENS)
-        version = (token, state.cache.version)
+        version = (token, state.cache.generation, state.cache.version)
         snap = self.snapshot
         if snap is None or snap.version != version:
             with self._lock:

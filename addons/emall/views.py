@@ -462,7 +462,7 @@ class QuoteView(EmallView):
     label_columns = {"comparison": "竞价", "supplier": "供应商", "lines": "报价明细", "total": "报价总额（元）",
                      "note": "说明", "status": "状态", "submitted_at": "报价时间"}
     formatters_columns = {"total": _money, "status": _labelled(QUOTE_STATES),
-                          "lines": lambda v: "；".join(f"第{x['line']}行 商品{x['listing_id']} 单价 {x['unit_price']}"
+                          "lines": lambda v: "；".join(f"第{x['line']}行 商品{x.get('listing_id') or '—'} 单价 {x['unit_price']}"
                                                       for x in v or [])}
 
 

@@ -95,11 +95,16 @@ class ModuleCache:
     installed: dict[str, str] = field(default_factory=dict)
     version: int | None = None
     checked_at: float = 0.0
+    #: bumped by :meth:`invalidate`: caches keyed on ``version`` (the tenancy snapshot) key on
+    #: it too, since the database behind the app may have been replaced (tests, restores) and
+    #: show the same counter value as before
+    generation: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def invalidate(self) -> None:
         self.version = None
         self.checked_at = 0.0
+        self.generation += 1
 
     def refresh(self, force: bool = False) -> None:
         now = time.monotonic()
