@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from addons.procurement_base.services import today as _pb_today
+from addons.procurement_base.services import today as pb_today
 from core.services import audit, settings
 from core.services.statemachine import StateMachine, Transition
 
@@ -141,4 +141,4 @@ def today() -> dt.date:
     """The services' date (Beijing time). Every service reads it through this module
     (``common.today()``), so a test moves the clock in one place:
     ``services.common.today = lambda: dt.date(2025, 3, 24)``."""
-    return _pb_today()
+    return pb_today()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core import errors, tenancy
 from core.models import Region
+from core.rules import related_object
 from core.services.money import MoneyError, to_money
 from core.tenancy import Scope
 
@@ -125,22 +126,8 @@ def _money_attr(errors: Errors, obj: Any, attr: str, label: str) -> Decimal | No
 
 
 def _rel(session: Session, obj: Any, rel: str) -> Any:
-    """The object ``obj.<rel>`` will refer to once written, whether the relationship or its
-    foreign-key column was set (forms and APIs set the relationship)."""
-    state = inspect(obj)
-    prop = state.mapper.relationships[rel]
-    (column,) = prop.local_columns
-    key = state.mapper.get_property_by_column(column).key
-    rel_hist = state.attrs[rel].history
-    if rel_hist.added:
-        return rel_hist.added[0]
-    col_hist = state.attrs[key].history
-    value = state.dict.get(key)
-    if col_hist.added or (rel not in state.dict and value is not None):
-        # not assigned to ``obj``: a back-reference would enlist a refused object in the
-        # parent's collection
-        return session.get(prop.mapper.class_, value) if value is not None else None
-    return state.dict.get(rel) if rel in state.dict else getattr(obj, rel)
+    """The object ``obj.<rel>`` will refer to once written (:func:`core.rules.related_object`)."""
+    return related_object(session, obj, rel)
 
 
 def _old(obj: Any, key: str) -> Any:
