@@ -42,6 +42,18 @@ ERP_STATE_POLL_SECONDS = 1.0
 #: Add an ``X-ERP-Worker: <pid>`` response header (tests of multi-worker behaviour).
 ERP_WORKER_HEADER = False
 
+# --- Background jobs (core.worker, ``erp worker``) ------------------------------------
+#: The job queue: "sqlite:///<path>" (embedded, no server: the default, var/jobs.sqlite3),
+#: "redis://127.0.0.1:6379/0" (production: shared by every worker and machine) or
+#: "memory://" (one process, tests). The environment variable ERP_JOBS_BROKER overrides it.
+ERP_JOBS_BROKER = f"sqlite:///{VAR_DIR / 'jobs.sqlite3'}"
+#: Name of the queue in the broker (several platforms sharing one Redis use different ones).
+ERP_JOBS_QUEUE = "erp"
+#: Longest a run holds its job's lock (seconds): a worker killed mid-run frees it then.
+ERP_JOBS_LOCK_SECONDS = 3600
+#: Worker threads of ``erp worker`` (jobs running at the same time, different jobs).
+ERP_JOBS_WORKERS = 2
+
 # --- Flask-AppBuilder -------------------------------------------------------------
 APP_NAME = "吉林省政府采购管理平台"
 APP_THEME = ""

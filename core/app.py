@@ -42,6 +42,8 @@ def load_config(app: Flask, config: dict[str, Any] | None) -> None:
         app.config["SECRET_KEY"] = env["ERP_SECRET_KEY"]
     if env.get("ERP_ENV"):
         app.config["ERP_ENV"] = env["ERP_ENV"]
+    if env.get("ERP_JOBS_BROKER"):
+        app.config["ERP_JOBS_BROKER"] = env["ERP_JOBS_BROKER"]
     if env.get("ERP_ADDONS_PATH"):
         app.config["ERP_ADDONS_PATH"] = [p for p in env["ERP_ADDONS_PATH"].split(os.pathsep) if p]
     if config:
@@ -137,6 +139,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         register_workbench_views(appbuilder)
         register_addons(appbuilder, state)
+        from core.jobs import load_declarations
+
+        load_declarations(state)
 
     from core import tenancy
 

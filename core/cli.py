@@ -519,6 +519,67 @@ def serve(host: str, port: int, workers: int | None) -> None:
     create_app().run(host=host, port=port)
 
 
+# -- jobs ---------------------------------------------------------------------------------
+@erp.command("worker", help="Run the job runner: every declared periodic job on its schedule, "
+             "and the runs queued from the admin page (Ctrl-C or SIGTERM stops it gracefully).")
+@click.option("--workers", default=None, type=int,
+              help="Worker threads (default ERP_JOBS_WORKERS, 2).")
+@click.option("--no-periodic", is_flag=True,
+              help="Do not schedule periodic jobs (extra workers beside one that does).")
+@with_app
+def worker(app: Flask, workers: int | None, no_periodic: bool) -> None:
+    import logging
+
+    from core.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    count = workers if workers is not None else int(app.config.get("ERP_JOBS_WORKERS", 2))
+    if count < 1:
+        raise CliError("--workers must be at least 1")
+    run_worker(app, workers=count, periodic=not no_periodic)
+
+
+@erp.group(help="Periodic jobs declared by the modules (core.jobs).")
+def jobs() -> None:
+    pass
+
+
+@jobs.command("list", help="Every job with its schedule and its last run.")
+@click.option("--json", "as_json", is_flag=True)
+@with_app
+def jobs_list(app: Flask, as_json: bool) -> None:
+    from core.worker import job_rows
+
+    rows = job_rows(app)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    for r in rows:
+        last = r["last_text"] + (f" ({r['last_finished_at']:%Y-%m-%d %H:%M} UTC)"
+                                 if r["last_finished_at"] else "")
+        click.echo(f"{r['name']:36} {r['schedule']:18} {r['installed_text']:6} {last}")
+
+
+@jobs.command("run", help="Run one job now, here (its lock, commit or rollback, recorded).")
+@click.argument("name")
+@with_app
+def jobs_run(app: Flask, name: str) -> None:
+    from core.worker import UnknownJob, run_job
+
+    try:
+        outcome = run_job(app, name, trigger="manual")
+    except UnknownJob as exc:
+        raise CliError(str(exc)) from None
+    if outcome.status == "failed":
+        raise CliError(f"job {name} failed (rolled back): {outcome.error}")
+    if outcome.status == "not_installed":
+        raise CliError(f"job {name}: its module is not installed")
+    if outcome.status == "locked":
+        raise CliError(f"job {name} is running elsewhere; nothing was done")
+    click.echo(f"{name}: {outcome.text()}")
+
+
 # -- calendar -----------------------------------------------------------------------------
 @erp.group(help="Working-day calendar (official holidays + the admin's holiday table).")
 def calendar() -> None:

@@ -45,7 +45,8 @@ db = SQLA()
 metadata = Model.metadata
 
 __all__ = ["Model", "db", "metadata", "make_engine", "is_sqlite", "contention_status",
-           "set_sqlite_busy_timeout", "sqlite_writer_elsewhere", "SAFE_METHODS", "Url",
+           "set_sqlite_busy_timeout", "sqlite_writer_elsewhere", "sqlite_session_writes",
+           "SAFE_METHODS", "Url",
            "is_url_column"]
 
 
@@ -96,6 +97,23 @@ def sqlite_writer_elsewhere() -> Iterator[None]:
         _own_connection_writes.reset(token)
 
 
+#: set while a background job runs (core.worker): the session outside any request takes
+#: SQLite's write lock up front, like a writing request
+_session_writes: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "erp_session_writes", default=False)
+
+
+@contextlib.contextmanager
+def sqlite_session_writes() -> Iterator[None]:
+    """Within this block ``db.session`` (outside a request) begins with ``BEGIN IMMEDIATE``
+    on SQLite: a job that reads and then writes waits for the lock instead of failing."""
+    token = _session_writes.set(True)
+    try:
+        yield
+    finally:
+        _session_writes.reset(token)
+
+
 def set_sqlite_busy_timeout(seconds: float) -> None:
     """The bounded wait for SQLite's write lock, for connections opened from now on."""
     global _busy_timeout_ms
@@ -133,9 +151,12 @@ def _sqlite_write_request_takes_the_lock(session: Any, transaction: Any, conn: C
     so ending the empty deferred transaction and beginning an immediate one is the same
     transaction with the lock taken up front (waiting at most the busy timeout).
     """
-    if conn.dialect.name != "sqlite" or transaction.nested or not has_request_context():
+    if conn.dialect.name != "sqlite" or transaction.nested:
         return
-    if request.method in SAFE_METHODS or _own_connection_writes.get():
+    if not has_request_context():
+        if not _session_writes.get():
+            return
+    elif request.method in SAFE_METHODS or _own_connection_writes.get():
         return
     conn.exec_driver_sql("COMMIT")
     conn.exec_driver_sql("BEGIN IMMEDIATE")

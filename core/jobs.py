@@ -22,7 +22,12 @@ Contract of a job function ``fn(session) -> int | None``:
 
 ``every`` is an interval (``"30s"``, ``"5m"``, ``"1h"``, ``"1d"``); ``at`` (``"02:30"``) runs
 a daily job at that local time instead. The runner (``erp worker``) and the list of jobs
-(``erp jobs list`` / ``erp jobs run NAME``) are built on :func:`periodic_jobs`.
+(``erp jobs list`` / ``erp jobs run NAME``) are built on :func:`periodic_jobs`
+(:mod:`core.worker`).
+
+A module declares its jobs in its own ``jobs.py``, imported at boot by
+:func:`load_declarations` (as ``workbench.py`` is for the workbench cards); the runner runs
+a job only while its module is installed on the platform.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PeriodicJob", "periodic", "periodic_jobs", "parse_interval"]
+__all__ = ["PeriodicJob", "load_declarations", "periodic", "periodic_jobs", "parse_interval"]
 
 JobFn = Callable[[Any], "int | None"]
 
@@ -88,3 +93,10 @@ def periodic_jobs() -> list[PeriodicJob]:
     """Every declared job, by name."""
     with _lock:
         return [_JOBS[k] for k in sorted(_JOBS)]
+
+
+def load_declarations(state: Any) -> None:
+    """Import each installable add-on's ``jobs`` submodule (its jobs are declared there)."""
+    for name in state.registry.order:
+        if state.registry[name].installable:
+            state.registry.submodule(name, "jobs")

@@ -255,3 +255,36 @@ class HolidayYear(Model):
         return str(self.year)
 
     __str__ = __repr__
+
+
+# -- the job runner (core.worker) -------------------------------------------------------------
+class JobState(Model):
+    """One row per periodic job (``core.jobs``): its run lock and what its last run did.
+
+    The lock is a lease: ``run_token`` / ``locked_until`` are set by the run that holds it
+    and cleared when it ends; a lease that ran out (a worker killed mid-run) is taken over.
+    Times are UTC (naive). Written only by :mod:`core.worker`, on its own connection.
+    """
+
+    __tablename__ = "erp_job"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    module: Mapped[str] = mapped_column(String(64), nullable=False)
+    run_token: Mapped[str | None] = mapped_column(String(40))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    #: when the run that holds the lock started (NULL: not running)
+    running_since: Mapped[datetime | None] = mapped_column(DateTime)
+    last_started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: "ok" or "failed" (shown in words by core.worker.STATUS_LABELS)
+    last_status: Mapped[str | None] = mapped_column(String(16))
+    #: what the job function returned (how many things it did)
+    last_result: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_duration_ms: Mapped[int | None] = mapped_column(Integer)
+    #: "schedule" (the worker), "manual" (erp jobs run, the admin page)
+    last_trigger: Mapped[str | None] = mapped_column(String(16))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: failed runs in a row (0 after a success)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    runs: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -1,5 +1,6 @@
 """``erp deposit ...``: the deposit cleanup report from the command line; the daily
-messages about deposits due soon and overdue.
+messages about deposits due soon and overdue, now (the job runner sends them every day at
+07:30: the job ``deposit_ledger.notify_due`` in ``jobs.py``).
 
     erp deposit cleanup-report --cutoff 2022-05-01 [--region 220100] --out 清理报表.xlsx
     erp deposit notify-due
@@ -58,7 +59,7 @@ def cleanup_report(app: Flask, cutoff: str | None, region: str | None, out: Path
                + f"; written to {out}")
 
 
-@cli.command("notify-due", help="向收取单位发送保证金即将到期、逾期未退的站内消息（每笔每类一次；每日运行）。")
+@cli.command("notify-due", help="立即向收取单位发送保证金即将到期、逾期未退的站内消息（每笔每类一次；定时任务每天 07:30 自动运行）。")
 @with_app
 def notify_due(app: Flask) -> None:
     require_installed(app, "deposit_ledger")

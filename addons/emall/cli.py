@@ -1,9 +1,12 @@
-"""``erp emall ...``: the e-mall's scheduled jobs (run them from cron or a systemd timer).
+"""``erp emall ...``: run the e-mall's periodic jobs now, and rebuild the search index.
+
+The job runner (``erp worker``) runs the jobs on their own (``addons/emall/jobs.py``); these
+commands run the same functions by hand:
 
 * ``erp emall close-comparisons``: close every price comparison whose quote window has
-  passed (reads and awards also close them lazily);
+  passed (reads and awards also close them lazily); the job ``emall.close_comparisons``;
 * ``erp emall scan-prices``: queue listings priced above their reference and order prices
-  that are outliers in their category for the institution's review;
+  that are outliers in their category for the institution's review; ``emall.scan_prices``;
 * ``erp emall reindex``: rebuild the catalog search's keyword index of every listing (after
   a bulk import that bypassed the application, or a change of the tokenizer).
 """
@@ -12,12 +15,11 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from sqlalchemy import select
 
 from core.cli import require_installed, with_app
 
 
-@click.group(name="emall", help="电子卖场：定时任务（竞价截止、价格监测）与搜索索引。")
+@click.group(name="emall", help="电子卖场：立即运行定时任务（竞价截止、价格监测）、重建搜索索引。")
 def cli() -> None:
     pass
 
@@ -29,18 +31,11 @@ def close_comparisons(app: Flask) -> None:
     require_installed(app, "emall")
     from core.db import db
 
-    from . import services
-    from .models import EmallComparison
-    from .services import notices
+    from .jobs import close_due_comparisons
 
-    closed = closing = 0
-    for comp in db.session.execute(select(EmallComparison).where(EmallComparison.status == "open")).scalars():
-        if services.close_if_due(db.session, comp):
-            closed += 1
-        else:
-            closing += notices.comparison_closing(db.session, comp)
+    done = close_due_comparisons(db.session)
     db.session.commit()
-    click.echo(f"closed: {closed}, closing soon (purchasers told): {closing}")
+    click.echo(f"closed: {done['closed']}, closing soon (purchasers told): {done['closing']}")
 
 
 @cli.command("scan-prices", help="Queue price anomalies (above reference, order-price outliers).")

@@ -95,7 +95,7 @@ def link_user(app: Flask, username: str, expert_ref: str) -> None:
     click.echo(f"user {username} linked to expert {expert.id} {expert.code} ({expert.name})")
 
 
-@cli.command("notify-evaluations", help="向评价单位发送专家履职评价即将到期、已逾期的站内消息（每项一次；每日运行）。")
+@cli.command("notify-evaluations", help="立即向评价单位发送专家履职评价即将到期、已逾期的站内消息（每项一次；定时任务每天 07:40 自动运行）。")
 @with_app
 def notify_evaluations(app: Flask) -> None:
     require_installed(app, "expert_credit")

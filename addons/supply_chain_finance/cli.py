@@ -1,5 +1,6 @@
-"""``erp scf ...``: deliver the signed webhooks waiting in the outbox (run it from cron or a
-worker every minute; each run posts the due events once and logs every attempt).
+"""``erp scf ...``: deliver the signed webhooks waiting in the outbox now (the job runner,
+``erp worker``, does it every minute: the job ``supply_chain_finance.deliver`` in
+``jobs.py``); each run posts the due events once and logs every attempt.
 
     erp scf deliver [--limit 100]
 """
