@@ -128,3 +128,6 @@ def register_core_views(appbuilder) -> None:
     from core.views.audit import register_audit_views
 
     register_audit_views(appbuilder)
+    from core.views.jobs import register_jobs_views
+
+    register_jobs_views(appbuilder)

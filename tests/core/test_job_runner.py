@@ -327,3 +327,60 @@ def test_broker_setting_and_environment(app_factory, monkeypatch) -> None:
     assert broker_url(app_factory()) == "redis://127.0.0.1:6379/5"
     monkeypatch.delenv("ERP_JOBS_BROKER")
     assert broker_url(app_factory()).endswith("/jobs.sqlite3")
+
+
+# -- the admin page -------------------------------------------------------------------------
+def test_admin_page_lists_jobs_in_words_and_queues_a_run(app, monkeypatch) -> None:
+    import re
+
+    from tests.core.test_web import login_form
+
+    def broken(session) -> int:
+        raise ValueError("参考价表缺少类目 A01")
+
+    declare(monkeypatch, "core.test_bump", bump, every="5m")
+    declare(monkeypatch, "core.test_broken", broken, at="02:30")
+    declare(monkeypatch, "core.test_never", bump, every="1h")
+    assert run_job(app, "core.test_bump").ok
+    assert run_job(app, "core.test_broken", trigger="schedule").status == "failed"
+    app.config["ERP_JOBS_BROKER"] = "memory://"
+    client = app.test_client()
+    login_form(client)
+    res = client.get("/erp/jobs/")
+    assert res.status_code == 200
+    html = res.get_data(as_text=True)
+    rows = dict(re.findall(r'<tr data-job="([^"]+)" data-status="[^"]+">(.*?)</tr>', html, re.S))
+    assert "每 5 分钟" in rows["core.test_bump"] and "成功" in rows["core.test_bump"]
+    assert "处理 1 项" in rows["core.test_bump"] and "手动" in rows["core.test_bump"]
+    assert "每天 02:30（北京时间）" in rows["core.test_broken"]
+    assert "失败：参考价表缺少类目 A01" in rows["core.test_broken"]
+    assert "按计划" in rows["core.test_broken"]
+    assert "尚未运行" in rows["core.test_never"]
+    for word in ("None", "True", "False", "failed", "schedule"):
+        assert f">{word}<" not in html and f" {word} " not in html
+    assert "定时任务" in html  # the menu entry
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    res = client.post("/erp/jobs/run/core.test_never", data={"csrf_token": token})
+    assert res.status_code == 302
+    runner = app.extensions["erp_jobs"]
+    assert runner.huey.pending_count() == 1 and counter(app) == 1, "queued, not run"
+    assert runner.work_once() == 1
+    assert counter(app) == 2 and state(app, "core.test_never").last_trigger == "manual"
+    assert client.post("/erp/jobs/run/core.nothing", data={"csrf_token": token}).status_code \
+        == 404
+
+
+def test_admin_page_is_for_the_platform_admin_only(app) -> None:
+    from core.addons.security import sync_module_roles
+    from tests.core.test_web import login_form
+
+    state_ = app.extensions["erp"]
+    with app.app_context(), db.engine.begin() as conn:
+        sync_module_roles(conn, "tests", {"Job Clerk": ("can_read on Jobs", "can_write on Jobs")},
+                          state_.core_pairs(), "test")
+    assert cli(app, "user", "create", "--username", "job_clerk", "--password", "secret123",
+               "--role", "Job Clerk", "--region", "220100").exit_code == 0
+    client = app.test_client()
+    login_form(client, "job_clerk", "secret123")
+    assert client.get("/erp/jobs/").status_code == 403
+    assert app.test_client().get("/erp/jobs/").status_code == 302, "to the login page"
