@@ -521,13 +521,23 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
 # -- jobs ---------------------------------------------------------------------------------
 @erp.command("worker", help="Run the job runner: every declared periodic job on its schedule, "
-             "and the runs queued from the admin page (Ctrl-C or SIGTERM stops it gracefully).")
+             "and the runs queued from the admin page (Ctrl-C or SIGINT stops it gracefully; "
+             "SIGTERM at once).")
 @click.option("--workers", default=None, type=int,
               help="Worker threads (default ERP_JOBS_WORKERS, 2).")
 @click.option("--no-periodic", is_flag=True,
               help="Do not schedule periodic jobs (extra workers beside one that does).")
+def worker(workers: int | None, no_periodic: bool) -> None:
+    import signal
+
+    # started in the background by a script, SIGINT is ignored until Huey's consumer takes
+    # it: take it before the app is built, so a stop during boot is not lost
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _worker(workers, no_periodic)
+
+
 @with_app
-def worker(app: Flask, workers: int | None, no_periodic: bool) -> None:
+def _worker(app: Flask, workers: int | None, no_periodic: bool) -> None:
     import logging
 
     from core.worker import run_worker

@@ -27,6 +27,7 @@ import datetime as dt
 import logging
 import math
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -54,6 +55,10 @@ CORE = "core"
 DEFAULT_LOCK_SECONDS = 3600
 #: longest error text kept in erp_job.last_error
 MAX_ERROR = 2000
+
+#: lock tokens of the runs going on in this process (released if the worker stops mid-run)
+_active: set[str] = set()
+_active_lock = threading.Lock()
 
 STATUS_LABELS = {
     "ok": "成功",
@@ -233,6 +238,8 @@ def run_job(app: Flask, name: str, *, trigger: str = "manual") -> Outcome:
         if token is None:
             log.info("job %s skipped: another run of it has not finished", name)
             return Outcome(name, "locked")
+        with _active_lock:
+            _active.add(token)
         started, t0 = _utcnow(), time.monotonic()
         log.info("job %s started (%s)", name, trigger)
         try:
@@ -257,7 +264,28 @@ def run_job(app: Flask, name: str, *, trigger: str = "manual") -> Outcome:
             _record(engine, job, token, outcome, trigger, started)
         except Exception:  # the lease runs out by itself; the job's own work is committed
             log.exception("job %s: could not record its outcome", name)
+        finally:
+            with _active_lock:
+                _active.discard(token)
         return outcome
+
+
+def release_abandoned(app: Flask) -> int:
+    """Free the locks of the runs this process leaves unfinished (the worker was stopped at
+    once: its threads die with it and their transactions are rolled back by the database),
+    so the jobs run again at their next period instead of after the lease."""
+    with _active_lock:
+        tokens = sorted(_active)
+        _active.clear()
+    if not tokens:
+        return 0
+    t = JobState.__table__
+    with app.app_context(), _writing(db.engine) as conn, conn.begin():
+        res = conn.execute(update(t).where(t.c.run_token.in_(tokens)).values(
+            run_token=None, locked_until=None, running_since=None, last_status="failed",
+            last_error="工作进程在运行中途被停止，本次修改已撤销", failures=t.c.failures + 1))
+    log.warning("worker stopped during %d run(s): their locks are released", res.rowcount)
+    return res.rowcount
 
 
 # -- what the admin sees -------------------------------------------------------------------
@@ -410,9 +438,13 @@ def run_worker(app: Flask, *, workers: int = 2, periodic: bool = True) -> None:
     """Run the consumer until SIGINT/SIGTERM (graceful: running jobs finish)."""
     runner = JobRunner(app)
     consumer = runner.huey.create_consumer(
-        workers=workers, worker_type="thread", periodic=periodic, check_worker_health=True)
+        workers=workers, worker_type="thread", periodic=periodic, check_worker_health=True,
+        max_delay=2.0)  # an idle worker looks at the queue every 2 s at most (立即运行)
     log.info("worker: broker %s, %d worker thread(s), scheduler %s; jobs: %s",
              redacted(broker_url(app)), workers, "on" if periodic else "off",
              ", ".join(f"{j.name} ({schedule_text(j)})" for j in runner.jobs.values())
              or "none")
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        release_abandoned(app)

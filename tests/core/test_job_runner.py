@@ -384,3 +384,32 @@ def test_admin_page_is_for_the_platform_admin_only(app) -> None:
     login_form(client, "job_clerk", "secret123")
     assert client.get("/erp/jobs/").status_code == 403
     assert app.test_client().get("/erp/jobs/").status_code == 302, "to the login page"
+
+
+def test_a_worker_stopped_mid_run_frees_its_locks(app, monkeypatch) -> None:
+    """``erp worker`` stopped at once (SIGTERM) mid-run: the run's transaction is lost with
+    the process, and the worker frees its lock on the way out (not an hour later)."""
+    import core.worker
+    from core.worker import release_abandoned
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow(session) -> int:
+        started.set()
+        release.wait(10)
+        return bump(session)
+
+    declare(monkeypatch, "core.test_slow", slow)
+    thread = threading.Thread(target=lambda: run_job(app, "core.test_slow"), daemon=True)
+    thread.start()
+    try:
+        assert started.wait(10)
+        assert len(core.worker._active) == 1
+        assert release_abandoned(app) == 1
+        row = state(app, "core.test_slow")
+        assert row.locked_until is None and row.last_status == "failed"
+        assert "被停止" in row.last_error and row.failures == 1
+        assert release_abandoned(app) == 0
+    finally:
+        release.set()
+        thread.join(10)

@@ -1,6 +1,6 @@
 """The daily notices on the demo data: deposits due soon / overdue reach the holding unit's
 users, evaluations due reach the evaluating unit, a drawn expert is told of the task; each
-once, however often the job runs."""
+once, however often the job runs (by the job runner or by the module's command)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def messages(app, kind: str) -> list[tuple]:
 
 def test_deposit_and_evaluation_notices_are_sent_once(platform) -> None:  # noqa: F811
     app, _ = platform
-    res = cli(app, "deposit", "notify-due")
-    assert res.exit_code == 0, res.output
+    res = cli(app, "jobs", "run", "deposit_ledger.notify_due")  # what the worker runs daily
+    assert res.exit_code == 0 and "成功：处理" in res.output, res.output
     overdue = messages(app, "deposit.overdue")
     # overdue deposits whose holding unit has someone to tell
     reachable = query(app, "SELECT COUNT(*) FROM dl_deposit d WHERE d.status = 'held' "
@@ -40,8 +40,8 @@ def test_deposit_and_evaluation_notices_are_sent_once(platform) -> None:  # noqa
     assert again.exit_code == 0 and "due soon: 0, overdue: 0" in again.output
     assert len(messages(app, "deposit.overdue")) == len(overdue)
 
-    res = cli(app, "expert", "notify-evaluations")
-    assert res.exit_code == 0, res.output
+    res = cli(app, "jobs", "run", "expert_credit.notify_evaluations")
+    assert res.exit_code == 0 and "成功：处理" in res.output, res.output
     first = messages(app, "expert.evaluation_due")
     assert cli(app, "expert", "notify-evaluations").output.strip().endswith(": 0")
     assert messages(app, "expert.evaluation_due") == first

@@ -189,3 +189,20 @@ def test_events_of_the_whole_flow_are_queued(scf):
     assert events == ["application.submitted", "application.updated", "account.confirmed",
                       "payment.recorded"]
     assert payload["data"]["amount"] == "1000.00" and payload["data"]["application_id"] == pk
+
+
+def test_deliver_is_a_periodic_job_of_the_runner(scf):
+    from core.worker import jobs_of, run_job, schedule_text
+
+    job = {j.name: j for j in jobs_of(scf.app)}["supply_chain_finance.deliver"]
+    assert job.module == "supply_chain_finance" and schedule_text(job) == "每分钟"
+    with FakeBank(fail_first=0) as bank:
+        _configure(scf, bank.url)
+        scf.apply()
+        time.sleep(1)
+        res = cli(scf.app, "jobs", "run", "supply_chain_finance.deliver")
+        assert res.exit_code == 0, res.output
+        assert "成功：处理 1 项" in res.output
+        again = run_job(scf.app, "supply_chain_finance.deliver", trigger="schedule")
+        assert again.ok and again.result == 0, "a delivered event is not posted again"
+    assert len(bank.accepted) == 1
