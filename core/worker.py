@@ -217,7 +217,17 @@ def _record(engine: Engine, job: PeriodicJob, token: str, outcome: Outcome, trig
 
 
 def _error_text(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    """The error as a sentence for the admin (the traceback is in the worker's log): a
+    platform error's own Chinese text; a database error's message without SQL and links."""
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        orig = getattr(exc, "orig", None)
+        detail = " ".join(str(orig if orig is not None else exc).split("\n")[0].split())
+        what = "数据库暂时不可用或被锁定" if isinstance(exc, OperationalError) else "数据库拒绝了修改"
+        text = f"{what}：{detail}" if detail else what
+    else:
+        text = " ".join(str(exc).split()) or f"程序错误（{type(exc).__name__}）"
     return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"
 
 
@@ -247,7 +257,10 @@ def run_job(app: Flask, name: str, *, trigger: str = "manual") -> Outcome:
                 result = job.fn(db.session)
                 db.session.commit()
         except Exception as exc:
-            db.session.rollback()
+            try:
+                db.session.rollback()
+            except Exception:  # a dead connection: the database drops the transaction itself
+                log.exception("job %s: rollback failed", name)
             ms = int((time.monotonic() - t0) * 1000)
             log.exception("job %s failed after %.2f s (rolled back; it runs again at its "
                           "next period)", name, ms / 1000)

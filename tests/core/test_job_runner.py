@@ -413,3 +413,28 @@ def test_a_worker_stopped_mid_run_frees_its_locks(app, monkeypatch) -> None:
     finally:
         release.set()
         thread.join(10)
+
+
+def test_errors_are_recorded_as_sentences(app, monkeypatch) -> None:
+    from sqlalchemy import text
+
+    from core.errors import RuleError
+
+    def rule(session) -> int:
+        raise RuleError({"deadline": ["截止时间早于发布时间"]})
+
+    def sql(session) -> int:
+        session.execute(text("INSERT INTO erp_signal (name, value) VALUES (NULL, 1)"))
+        return 1
+
+    def bare(session) -> int:
+        raise KeyError()
+
+    declare(monkeypatch, "core.test_rule", rule)
+    declare(monkeypatch, "core.test_sql", sql)
+    declare(monkeypatch, "core.test_bare", bare)
+    assert run_job(app, "core.test_rule").error == "截止时间早于发布时间"
+    error = run_job(app, "core.test_sql").error
+    assert error.startswith("数据库拒绝了修改：") and "[SQL" not in error, error
+    assert "sqlalche.me" not in error and "\n" not in error
+    assert run_job(app, "core.test_bare").error == "程序错误（KeyError）"
