@@ -555,7 +555,7 @@ def jobs() -> None:
     pass
 
 
-@jobs.command("list", help="Every job with its schedule and its last run.")
+@jobs.command("list", help="Every job with its schedule and its last run (--json: times in UTC).")
 @click.option("--json", "as_json", is_flag=True)
 @with_app
 def jobs_list(app: Flask, as_json: bool) -> None:
@@ -565,9 +565,12 @@ def jobs_list(app: Flask, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
+    from datetime import timedelta
+
     for r in rows:
-        last = r["last_text"] + (f" ({r['last_finished_at']:%Y-%m-%d %H:%M} UTC)"
-                                 if r["last_finished_at"] else "")
+        at = r["last_finished_at"]
+        last = r["last_text"] + (f"（{at + timedelta(hours=8):%Y-%m-%d %H:%M} 北京时间）"
+                                 if at else "")
         click.echo(f"{r['name']:36} {r['schedule']:18} {r['installed_text']:6} {last}")
 
 
