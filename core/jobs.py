@@ -16,7 +16,7 @@ Contract of a job function ``fn(session) -> int | None``:
   commands; the runner commits after it returns and rolls back if it raises;
 * it is **idempotent** and safe to run twice or concurrently with itself (use a unique key,
   a status transition or ``SELECT ... FOR UPDATE SKIP LOCKED``);
-* it runs where its module is installed on the platform; work for a region where the module
+* it runs where its module is installed on the platform (``module="core"``: always); work for a region where the module
   is switched off is the job's own business to skip (:func:`core.hooks` gating does not
   apply: a job is province-wide).
 

@@ -44,8 +44,9 @@ from core.models import JobState
 
 log = logging.getLogger("erp.jobs")
 
-__all__ = ["ConfigError", "JobRunner", "Outcome", "UnknownJob", "broker_url", "is_due",
-           "job_rows", "jobs_of", "make_huey", "run_job", "run_worker", "schedule_text", "STATUS_LABELS"]
+__all__ = ["ConfigError", "JobRunner", "Outcome", "STATUS_LABELS", "UnknownJob", "broker_url",
+           "get_job", "is_due", "job_rows", "jobs_of", "make_huey", "redacted",
+           "release_abandoned", "run_job", "run_worker", "schedule_text"]
 
 #: the platform's time: ``at="02:30"`` is 02:30 China Standard Time (no DST since 1991)
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
