@@ -438,3 +438,21 @@ def test_errors_are_recorded_as_sentences(app, monkeypatch) -> None:
     assert error.startswith("数据库拒绝了修改：") and "[SQL" not in error, error
     assert "sqlalche.me" not in error and "\n" not in error
     assert run_job(app, "core.test_bare").error == "程序错误（KeyError）"
+
+
+def test_run_now_with_the_queue_down_says_so(app, monkeypatch) -> None:
+    import re
+
+    from tests.core.test_web import login_form
+
+    declare(monkeypatch, "core.test_bump", bump)
+    app.config["ERP_JOBS_BROKER"] = "redis://127.0.0.1:9/0"  # nothing listens there
+    client = app.test_client()
+    login_form(client)
+    html = client.get("/erp/jobs/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    res = client.post("/erp/jobs/run/core.test_bump", data={"csrf_token": token},
+                      follow_redirects=True)
+    assert res.status_code == 200
+    assert "任务队列暂时无法连接，未能排队" in res.get_data(as_text=True)
+    assert counter(app) == 0 and state(app, "core.test_bump") is None
