@@ -10,3 +10,6 @@ SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overfl
 SESSION_COOKIE_SECURE = True
 #: Shared rate-limit storage so limits hold across workers and machines.
 RATELIMIT_STORAGE_URI = "redis://127.0.0.1:6379/1"
+#: The job runner's queue (erp worker, and 立即运行 on 平台管理 → 定时任务): Redis, shared by
+#: the web workers and every erp worker (docs/operations.md section 12).
+ERP_JOBS_BROKER = "redis://127.0.0.1:6379/0"
