@@ -61,3 +61,22 @@ def test_scan_prices_job_queues_an_anomaly_once(em) -> None:
         alerts = db.session.scalars(select(EmallPriceAlert.kind).execution_options(
             erp_unscoped=True)).all()
     assert alerts == ["above_reference"]
+
+
+def test_jobs_page_shows_the_emall_jobs_in_words(em) -> None:
+    import re
+
+    from tests.core.test_display import problems_of
+    from tests.core.test_web import login_form
+
+    assert run_job(em.app, "emall.close_comparisons").ok
+    client = em.app.test_client()
+    login_form(client)
+    res = client.get("/erp/jobs/")
+    html = res.get_data(as_text=True)
+    row = re.search(r'<tr data-job="emall.close_comparisons".*?</tr>', html, re.S).group(0)
+    assert "关闭报价期已过的网上竞价" in row and "电子卖场" in row and "每 5 分钟" in row
+    assert "成功：处理 0 项" in row
+    assert 'title="命令行：erp jobs run emall.close_comparisons"' in row
+    codes = re.compile(r"(?<![A-Za-z_/.])(emall|procurement_base)(?![A-Za-z_])")
+    assert problems_of("/erp/jobs/", res.status_code, html, codes) == []
