@@ -35,6 +35,7 @@ from core.views.base import ErpModelView
 from core.views.base import labelled as _labelled
 from core.views.base import money_text as _money
 
+from . import pages as em_pages
 from . import rules as emall_rules
 from . import search_index, services
 from .api import ListingInterface, OwnSupplierFilter, image_folder
@@ -99,8 +100,11 @@ def _answers_display(value: Any) -> str:
         return _attrs_display(value)
     from core.views.display import erp_value
 
+    from .services.admission import document_of
+
     names = dict(db.session.execute(select(EmallCondition.code, EmallCondition.name)).all())
-    return "；".join(f"{names.get(k, k)}：{erp_value(v)}" for k, v in value.items())
+    return "；".join(f"{names.get(k, k)}：{'已上传文件（见入驻材料）' if document_of(v) else erp_value(v)}"
+                    for k, v in value.items())
 
 
 class EmallView(PbModelView):
@@ -221,10 +225,11 @@ class ConditionView(EmallView):
         "kind": SelectField("类型", choices=[("declaration", "承诺声明"), ("document", "提供材料")])}
 
 
-class AdmissionView(EmallView):
+class AdmissionView(em_pages.AdmissionPages, EmallView):
     datamodel = SQLAInterface(EmallAdmission)
     class_permission_name = "EmallAdmission"
-    base_permissions = ["can_list", "can_show", "can_transition"]
+    base_permissions = ["can_list", "can_show", "can_transition", "can_apply"]
+    list_template = "emall/admission_list.html"
     base_filters = [["id", OwnSupplierFilter, None]]
     flow = services.ADMISSION_FLOW
     list_title = show_title = "供应商入驻"
@@ -241,7 +246,18 @@ class AdmissionView(EmallView):
     search_form_extra_fields = {"status": SelectField("状态", choices=[("", "全部"), *ADMISSION_STATES.items()])}
 
     def _actions(self, item: Any) -> list[dict[str, Any]]:
+        if not self.appbuilder.sm.has_access("can_transition", self.class_permission_name) or \
+                not services.common._privileged(current_scope(), db.session):
+            return []  # the decisions are the institution's
         return [a for a in super()._actions(item) if a["name"] != "reapply"]
+
+    def _em_extra(self, item: EmallAdmission) -> dict[str, Any]:
+        return {"em_documents": em_pages.admission_documents(item)}
+
+    def render_template(self, template: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("em_can_apply", current_scope().actor == "supplier"
+                          and self.appbuilder.sm.has_access("can_apply", self.class_permission_name))
+        return super().render_template(template, **kwargs)
 
     @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
     @has_access
@@ -261,7 +277,7 @@ class AdmissionView(EmallView):
         return redirect(url_for("AdmissionView.show", pk=pk))
 
 
-class ListingView(EmallView):
+class ListingView(em_pages.ListingPages, EmallView):
     datamodel = ListingInterface(EmallListing)
     class_permission_name = "EmallListing"
     base_filters = [["id", OwnSupplierFilter, None]]
@@ -306,6 +322,17 @@ class ListingView(EmallView):
     def pre_add(self, item: EmallListing) -> None:
         item.status = "draft"
         super().pre_add(item)
+
+    def _em_extra(self, item: EmallListing) -> dict[str, Any]:
+        return {"em_images": em_pages.listing_images(item)}
+
+    def _actions(self, item: Any) -> list[dict[str, Any]]:
+        scope = current_scope()
+        privileged = services.common._privileged(scope, db.session)
+        own = scope.actor == "supplier" and scope.org_id == item.supplier_id
+        who = services.LISTING_ACTORS
+        return [a for a in super()._actions(item)
+                if privileged or (own and who.get(a["name"]) in ("supplier", "any"))]
 
     @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
     @has_access
@@ -414,14 +441,28 @@ class ComparisonView(EmallView):
                                                       f"限价 {x['ceiling_price']}" for x in v or [])}
 
     def _actions(self, item: EmallComparison) -> list[dict[str, Any]]:
-        if item.status not in ("open", "closed"):
-            return []
+        scope = current_scope()
+        if item.status not in ("open", "closed") or not (scope.unrestricted or (
+                scope.actor == "purchaser"
+                and item.purchaser_id in services.common._own_units(db.session, scope.org_id))):
+            return []  # award and cancel are the publishing purchaser's
         return [{"name": "award", "label": "确定成交（最低有效报价）", "require_reason": False,
                  "optional_reason": True},
                 {"name": "cancel", "label": "撤销竞价", "require_reason": True}]
 
     def _em_extra(self, item: EmallComparison) -> dict[str, Any]:
-        return {"em_status_text": COMPARISON_STATES.get(item.status)}
+        scope = current_scope()
+        out: dict[str, Any] = {"em_status_text": COMPARISON_STATES.get(item.status),
+                               "em_quote_count": services.comparison.quote_count(db.session, item),
+                               "em_sealed": item.status == "open"}
+        if (scope.actor == "supplier" and item.status == "open"
+                and self.appbuilder.sm.has_access("can_post", "EmallQuote")
+                and services.comparison.qualified_for(db.session, item, scope.org_id) is None):
+            quoted = db.session.execute(select(EmallQuote.id).where(
+                EmallQuote.comparison_id == item.id, EmallQuote.supplier_id == scope.org_id)).first()
+            out["em_quote_url"] = url_for("QuoteView.quote", comparison_id=item.id)
+            out["em_quote_label"] = "修改报价" if quoted else "报价"
+        return out
 
     @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
     @has_access
@@ -449,10 +490,10 @@ class ComparisonView(EmallView):
         return redirect(url_for("ComparisonView.show", pk=pk))
 
 
-class QuoteView(EmallView):
+class QuoteView(em_pages.QuotePages, EmallView):
     datamodel = SQLAInterface(EmallQuote)
     class_permission_name = "EmallQuote"
-    base_permissions = ["can_list", "can_show"]
+    base_permissions = ["can_list", "can_show", "can_post"]
     show_template = "appbuilder/general/model/show.html"
     list_title = show_title = "竞价报价"
     list_columns = ["comparison", "supplier", "total", "status", "submitted_at"]
@@ -601,8 +642,9 @@ class EmallCartView(BaseView):
         band = services.trading_band(db.session, total, region) if lines else None
         limits = (services.settings.get("emall.direct_purchase_limit", region, session=db.session),
                   services.settings.get("emall.comparison_upper_limit", region, session=db.session))
+        earliest = services.quote_deadline(db.session, region) if band == "comparison" else None
         return self.render_template("emall/cart.html", lines=lines, total=total, band=band,
-                                    limits=limits, fmt=fmt_yuan)
+                                    limits=limits, fmt=fmt_yuan, earliest=earliest)
 
     @expose("/add/<int:listing_id>", methods=["POST"])
     @has_access
@@ -636,8 +678,16 @@ class EmallCartView(BaseView):
     def checkout(self):
         f = request.form
         try:
+            deadline = None
+            if f.get("quote_deadline"):
+                try:
+                    deadline = services.dt.datetime.fromisoformat(f["quote_deadline"])
+                except ValueError:
+                    raise services.RuleError({"quote_deadline": ["报价截止时间格式不正确"]}) from None
             res = services.checkout(db.session, self._uid(), delivery_address=f.get("delivery_address"),
-                                    contact=f.get("contact"), phone=f.get("phone"), note=f.get("note"))
+                                    contact=f.get("contact"), phone=f.get("phone"), note=f.get("note"),
+                                    title=f.get("title"), requirements=f.get("requirements"),
+                                    deadline=deadline)
             db.session.commit()
         except REFUSALS as exc:
             db.session.rollback()
