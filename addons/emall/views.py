@@ -31,10 +31,11 @@ from core.services.charts import bar_chart, line_chart
 from core.services.money import fmt_yuan
 from core.services.statemachine import TransitionError
 from core.tenancy import ScopeViolation, current_scope
-from core.views.base import ErpModelView
+from core.views.base import ErpModelView, page_options
 from core.views.base import labelled as _labelled
 from core.views.base import money_text as _money
 
+from . import actions as em_actions
 from . import pages as em_pages
 from . import rules as emall_rules
 from . import search_index, services
@@ -42,6 +43,7 @@ from .api import ListingInterface, OwnSupplierFilter, image_folder
 from .models import (
     ADMISSION_STATES,
     ALERT_KINDS,
+    ALERT_MEASURES,
     ALERT_STATES,
     COMPARISON_STATES,
     LISTING_STATES,
@@ -59,6 +61,7 @@ from .models import (
     EmallOrder,
     EmallPriceAlert,
     EmallQuote,
+    EmallRating,
     EmallSynonym,
 )
 from .services import search as catalog_search
@@ -159,7 +162,10 @@ class EmallView(PbModelView):
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,
             related_views=self._related_views, em_actions=self._actions(item),
             em_status=type(self).flow.label(status) if type(self).flow else None,
-            em_endpoint=f"{type(self).__name__}.transition", **self._em_extra(item))
+            em_endpoint=f"{type(self).__name__}.transition", item=item,
+            erp_actions=page_options(self, item), erp_action_endpoint=(
+                f"{type(self).__name__}.{self.record_actions.page_method}"
+                if self.record_actions else None), **self._em_extra(item))
 
 
 # -- catalog administration ------------------------------------------------------------------------
@@ -252,7 +258,8 @@ class AdmissionView(em_pages.AdmissionPages, EmallView):
         return [a for a in super()._actions(item) if a["name"] != "reapply"]
 
     def _em_extra(self, item: EmallAdmission) -> dict[str, Any]:
-        return {"em_documents": em_pages.admission_documents(item)}
+        return {"em_documents": em_pages.admission_documents(item),
+                "em_supplier_rating": services.rating.supplier_rating(db.session, item.supplier_id)}
 
     def render_template(self, template: str, **kwargs: Any) -> Any:
         kwargs.setdefault("em_can_apply", current_scope().actor == "supplier"
@@ -359,7 +366,8 @@ class ListingView(em_pages.ListingPages, EmallView):
 class OrderView(EmallView):
     datamodel = SQLAInterface(EmallOrder)
     class_permission_name = "EmallOrder"
-    base_permissions = ["can_list", "can_show", "can_transition"]
+    base_permissions = ["can_list", "can_show", "can_transition", "can_rate"]
+    record_actions = em_actions.ORDER_RATING_ACTIONS
     flow = services.ORDER_FLOW
     list_title = show_title = "电子卖场订单"
     list_columns = ["number", "purchaser", "supplier", "channel", "amount", "status", "placed_at",
@@ -393,7 +401,7 @@ class OrderView(EmallView):
         acc = db.session.execute(select(EmallAcceptance).where(
             EmallAcceptance.order_id == item.id)).scalar_one_or_none()
         return {"em_lines": item.lines, "em_acceptance": acc, "em_today": services.today().isoformat(),
-                "em_money": fmt_yuan}
+                "em_money": fmt_yuan, "em_rating": services.rating.rating_of(db.session, item)}
 
     @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
     @has_access
@@ -511,45 +519,31 @@ class PriceAlertView(EmallView):
     datamodel = SQLAInterface(EmallPriceAlert)
     class_permission_name = "EmallPriceAlert"
     base_permissions = ["can_list", "can_show", "can_review", "can_scan"]
+    record_actions = em_actions.ALERT_ACTIONS
     list_title = show_title = "价格监测"
     list_columns = ["kind", "listing", "category", "supplier", "price", "median_price", "score", "status",
                     "detected_at"]
     show_columns = ["kind", "listing", "category", "supplier", "price", "reference_price", "median_price",
-                    "score", "detail", "status", "detected_at", "reviewed_at", "reviewed_by", "review_note"]
+                    "score", "detail", "status", "measure", "correct_by", "detected_at", "reviewed_at",
+                    "reviewed_by", "review_note"]
     search_columns = ["kind", "status", "category", "supplier"]
     base_order = ("id", "desc")
     label_columns = {"kind": "类型", "listing": "商品", "category": "分类", "supplier": "供应商",
                      "price": "价格（元）", "reference_price": "参考价（元）", "median_price": "同类中位数（元）",
                      "score": "稳健 Z 分数", "detail": "说明", "status": "状态", "detected_at": "发现时间",
-                     "reviewed_at": "复核时间", "reviewed_by": "复核人", "review_note": "复核意见"}
+                     "reviewed_at": "复核时间", "reviewed_by": "复核人", "review_note": "复核意见",
+                     "measure": "处理措施", "correct_by": "改价截止日期"}
     formatters_columns = {"price": _money, "reference_price": _money, "median_price": _money,
-                          "kind": _labelled(ALERT_KINDS), "status": _labelled(ALERT_STATES)}
+                          "kind": _labelled(ALERT_KINDS), "status": _labelled(ALERT_STATES),
+                          "measure": _labelled(ALERT_MEASURES)}
     search_form_extra_fields = {"status": SelectField("状态", choices=[("", "全部"), *ALERT_STATES.items()])}
 
     def _actions(self, item: EmallPriceAlert) -> list[dict[str, Any]]:
-        if item.status != "open":
-            return []
-        return [{"name": "confirmed", "label": "确认异常", "require_reason": True},
-                {"name": "dismissed", "label": "无异常", "require_reason": True}]
+        return []  # the review and its measure: record_actions
 
     def _em_extra(self, item: EmallPriceAlert) -> dict[str, Any]:
-        return {"em_status_text": ALERT_STATES.get(item.status)}
-
-    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
-    @has_access
-    @permission_name("review")
-    def transition(self, pk: int, name: str):
-        alert = self.datamodel.get(pk, self._base_filters)
-        if alert is None:
-            abort(404)
-        try:
-            services.review_alert(db.session, alert, name, request.form.get("reason"))
-            db.session.commit()
-            flash("已复核", "success")
-        except REFUSALS as exc:
-            db.session.rollback()
-            flash(_message_text(exc), "danger")
-        return redirect(url_for("PriceAlertView.show", pk=pk))
+        return {"em_status_text": ALERT_STATES.get(item.status),
+                "em_links": [("查看商品", url_for("ListingView.show", pk=item.listing_id))]}
 
     @expose("/scan/", methods=["POST"])
     @has_access
@@ -735,6 +729,26 @@ class EmallDashboardView(BaseView):
                                     actor=scope.actor)
 
 
+class RatingView(EmallView):
+    """供应商评价: purchasers' ratings of accepted orders (the institution sees them all in
+    its reach, a supplier its own, a purchaser its units')."""
+
+    datamodel = SQLAInterface(EmallRating)
+    class_permission_name = "EmallRating"
+    base_permissions = ["can_list", "can_show"]
+    show_template = "appbuilder/general/model/show.html"
+    list_title = show_title = "供应商评价"
+    list_columns = ["supplier", "order", "purchaser", "delivery", "quality", "service", "comment", "rated_at"]
+    show_columns = list_columns + ["rated_by"]
+    search_columns = ["supplier", "purchaser", "delivery", "quality", "service"]
+    order_columns = ["rated_at", "delivery", "quality", "service"]
+    base_order = ("rated_at", "desc")
+    label_columns = {"supplier": "供应商", "order": "订单", "purchaser": "采购人", "delivery": "交货评分",
+                     "quality": "质量评分", "service": "服务评分", "comment": "评语", "rated_at": "评价时间",
+                     "rated_by": "评价人"}
+    formatters_columns = {"rated_at": lambda v: v.strftime("%Y-%m-%d %H:%M") if v else "—"}
+
+
 class SynonymView(EmallView):
     """同义词 of the catalog search: what purchasers type → the catalog's words."""
 
@@ -780,6 +794,7 @@ VIEWS = (
     (QuoteView, "竞价报价", "fa-tags"),
     (AdmissionView, "供应商入驻", "fa-id-card"),
     (PriceAlertView, "价格监测", "fa-line-chart"),
+    (RatingView, "供应商评价", "fa-star"),
     (CategoryView, "商品分类", "fa-sitemap"),
     (ConditionView, "入驻条件", "fa-check-square-o"),
     (SynonymView, "同义词", "fa-exchange"),
