@@ -407,3 +407,46 @@ class QuotePages:
             "emall/quote_form.html", comp=comp, mine=mine, why=why, errors=errors, given=given,
             note=note or "", options=quote_options(comp, scope.org_id), fmt=fmt_yuan,
             is_open=comp.status == "open" and comp.quote_deadline > services.now())
+
+
+# -- the public catalog ------------------------------------------------------------------------------
+def region_choices() -> list[tuple[str, str]]:
+    """(code, name) of the province, its cities and their counties (indented), for the
+    catalog's delivery-region dropdown."""
+    rows = db.session.execute(select(Region).where(Region.active.is_(True)).order_by(Region.code)).scalars()
+    out = []
+    for r in rows:
+        depth = {"province": 0, "prefecture": 1}.get(r.level, 2)
+        out.append((r.code, "　" * depth + r.name))
+    return out
+
+
+def delivery_info(listing_ids: list[int], region_id: int | None) -> dict[int, dict[str, Any]]:
+    """Per listing: its delivery regions' names and, for a purchaser (``region_id``), whether
+    it delivers there (a city covers its counties, the province every region)."""
+    from .models import EmallListingRegion
+
+    if not listing_ids:
+        return {}
+    covering = set(services.region_and_ancestors(db.session, region_id)) if region_id else set()
+    out: dict[int, dict[str, Any]] = {i: {"names": [], "mine": None if region_id is None else False}
+                                      for i in listing_ids}
+    rows = db.session.execute(
+        select(EmallListingRegion.listing_id, Region.id, Region.name)
+        .join(Region, Region.id == EmallListingRegion.region_id)
+        .where(EmallListingRegion.listing_id.in_(listing_ids)).order_by(Region.code),
+        execution_options={"erp_unscoped": True})
+    for lid, rid, name in rows:
+        out[lid]["names"].append(name)
+        if rid in covering:
+            out[lid]["mine"] = True
+    return out
+
+
+def pavilion_page(pavilion: str | None) -> tuple[str, str] | None:
+    """The pavilion's name and landing page for a product of that pavilion (None: general)."""
+    from .hooks import pavilion_pages
+
+    if not pavilion:
+        return None
+    return pavilion_pages(current_scope().region_id).get(pavilion)

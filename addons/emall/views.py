@@ -587,10 +587,12 @@ class EmallPublicView(BaseView):
             merged = {k: v for k, v in merged.items() if v not in (None, "")}
             return url_for("EmallPublicView.index", **merged)
 
+        mine = catalog_search.purchaser_region(current_scope())
         html = self.render_template("emall/catalog.html", rows=result.rows, total=result.count, tree=tree,
                                     args=request.args, page=result.page, pages=result.pages, result=result,
                                     errors=errors, url_with=url_with, sorts=catalog_search.SORT_LABELS,
-                                    fmt=fmt_yuan, pavilions=PAVILIONS)
+                                    fmt=fmt_yuan, pavilions=PAVILIONS, regions=em_pages.region_choices(),
+                                    delivery=em_pages.delivery_info([x.id for x in result.rows], mine))
         return (html, 400) if errors else html
 
     @expose("/item/<int:pk>")
@@ -598,8 +600,13 @@ class EmallPublicView(BaseView):
         x = services.public_listing(db.session, pk) if pk < 2**31 else None
         if x is None:
             abort(404)
+        scope = current_scope()
+        mine = catalog_search.purchaser_region(scope)
         return self.render_template("emall/product.html", x=services.listing_dict(x, detail=True),
-                                    fmt=fmt_yuan)
+                                    fmt=fmt_yuan, delivery=em_pages.delivery_info([x.id], mine)[x.id],
+                                    pavilion=em_pages.pavilion_page(x.pavilion),
+                                    may_buy=scope.actor == "purchaser"
+                                    and self.appbuilder.sm.has_access("can_access", "EmallCartPage"))
 
     @expose("/image/<int:image_id>")
     def image(self, image_id: int):

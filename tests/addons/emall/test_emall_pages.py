@@ -211,18 +211,28 @@ def test_supplier_quotes_on_the_page_and_the_purchaser_sees_only_the_count(em) -
 def test_cart_refuses_a_product_not_delivered_to_the_region_and_takes_a_deadline(em) -> None:
     em.admit("sup_a", "A0201")
     jl_only = em.listing("sup_a", regions=("220200",), price="30000.00", reference="30000.00")
+    everywhere = em.listing("sup_a", price="30000.00", reference="30000.00")
     pur = client_of(em, "pur")
     product = pur.get(f"/emall/item/{jl_only}").get_data(as_text=True)
-    assert "吉林市" in product
-    res = pur.post(f"/emall/cart/add/{jl_only}", data={"csrf_token": csrf(product), "quantity": "1"},
+    assert "吉林市" in product and "不向本单位所在地区供货" in product
+    assert 'id="em-add-to-cart"' not in product and 'id="em-cannot-buy"' in product
+    found = pur.get("/emall/").get_data(as_text=True)
+    card = found.split(f'data-listing="{jl_only}"')[1].split('class="em-card"')[0]
+    assert "供货：吉林市" in card and "不向本单位所在地区供货" in card
+    assert "不向本单位" not in em.app.test_client().get(f"/emall/item/{jl_only}").get_data(as_text=True), \
+        "the public is told the regions only"
+    # a request the page does not offer is refused by the service all the same
+    other = pur.get(f"/emall/item/{everywhere}").get_data(as_text=True)
+    res = pur.post(f"/emall/cart/add/{jl_only}", data={"csrf_token": csrf(other), "quantity": "1"},
                    follow_redirects=True)
     assert "不向本单位所在地区供货" in res.get_data(as_text=True)
     assert count(em, "emall_cart_line") == 0
     res = em.call("POST", "emall_cart/lines", "pur", {"listing": jl_only, "quantity": 1})
     assert res.status_code == 422 and "不向本单位所在地区供货" in str(res.json["message"])
 
-    everywhere = em.listing("sup_a", price="30000.00", reference="30000.00")
     em.cart("pur", (everywhere, 2))
+    product = pur.get(f"/emall/item/{everywhere}").get_data(as_text=True)
+    assert 'id="em-add-to-cart"' in product and "本单位所在地区可供货" in product
     cart = pur.get("/emall/cart/").get_data(as_text=True)
     assert 'id="em-comparison-setup"' in cart and "报价截止时间" in cart
     earliest = re.search(r'name="quote_deadline" class="form-control"\s+value="([^"]+)"', cart).group(1)
