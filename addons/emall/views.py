@@ -366,8 +366,9 @@ class ListingView(em_pages.ListingPages, EmallView):
 class OrderView(EmallView):
     datamodel = SQLAInterface(EmallOrder)
     class_permission_name = "EmallOrder"
-    base_permissions = ["can_list", "can_show", "can_transition", "can_rate"]
+    base_permissions = ["can_list", "can_show", "can_transition", "can_rate", "can_export"]
     record_actions = em_actions.ORDER_RATING_ACTIONS
+    export_permission = "EmallOrder"
     flow = services.ORDER_FLOW
     list_title = show_title = "电子卖场订单"
     list_columns = ["number", "purchaser", "supplier", "channel", "amount", "status", "placed_at",
@@ -396,6 +397,15 @@ class OrderView(EmallView):
         if item.status == "disputed":
             out.append({"name": "resolve", "label": "争议处理", "require_reason": True})
         return out
+
+    @expose("/export/")
+    @has_access
+    @permission_name("export")
+    def export(self):
+        """The filtered order list (what the user may see) as xlsx."""
+        from .services.reports import order_xlsx
+
+        return self.export_xlsx(order_xlsx)
 
     def _em_extra(self, item: EmallOrder) -> dict[str, Any]:
         acc = db.session.execute(select(EmallAcceptance).where(

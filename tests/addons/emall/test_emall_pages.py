@@ -251,3 +251,27 @@ def test_cart_refuses_a_product_not_delivered_to_the_region_and_takes_a_deadline
     row = em.sql(select(text("quote_deadline, requirements, delivery_address")).select_from(text("emall_comparison")))[0]
     assert str(row[0]).startswith(chosen.strftime("%Y-%m-%d 16:00"))
     assert row[1] == "含安装调试" and row[2] == "长春市南关区某路 1 号"
+
+
+def test_order_export_in_words_and_in_scope(em) -> None:
+    import openpyxl
+
+    em.admit("sup_a", "A0201")
+    lid = em.listing("sup_a")
+    mine = em.buy("pur", lid, 2).json["result"]["number"]
+    theirs = em.buy("pur_jl", lid).json["result"]["number"]
+    pur = client_of(em, "pur")
+    page = pur.get("/orderview/list/").get_data(as_text=True)
+    assert 'id="erp-export"' in page
+    res = pur.get("/orderview/export/")
+    assert res.status_code == 200 and res.mimetype.endswith("sheet")
+    rows = list(openpyxl.load_workbook(io.BytesIO(res.data)).active.iter_rows(values_only=True))
+    assert rows[0][0] == "电子卖场订单一览表" and "订单金额（元）" in rows[1]
+    body = [r for r in rows[2:] if r[0] and r[0] != "合计"]
+    assert [r[0] for r in body] == [mine], "only the purchaser's own orders"
+    assert body[0][5] == "台式计算机×2" and body[0][7] == "已下单" and body[0][4] == "直购"
+    assert body[0][6] == 10000, "money as a number"
+    # the institution's export has both, the supplier's its own sales
+    inst_rows = list(openpyxl.load_workbook(io.BytesIO(client_of(em, "inst").get("/orderview/export/").data))
+                     .active.iter_rows(values_only=True))
+    assert {mine, theirs} <= {r[0] for r in inst_rows}
