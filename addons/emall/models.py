@@ -249,6 +249,21 @@ class EmallListing(Model):
     def __repr__(self) -> str:
         return f"{self.brand} {self.model} {self.name}"
 
+    def attribute_text(self) -> str:
+        """商品属性 in words: the category template's labels and units, 是/否 (pages)."""
+        values = self.attributes or {}
+        if not values:
+            return "—"
+        template = {a["key"]: a for a in (self.category.attributes or []) if isinstance(a, dict)
+                    and "key" in a} if self.category is not None else {}
+        out = []
+        for key, value in values.items():
+            spec = template.get(key, {})
+            shown = {"true": "是", "false": "否"}.get(str(value), str(value)) if spec.get("type", "bool") == "bool" \
+                or str(value) in ("true", "false") else str(value)
+            out.append(f"{spec.get('label') or '其他属性'}：{shown}{spec.get('unit') or ''}")
+        return "；".join(out)
+
     __str__ = __repr__
 
 

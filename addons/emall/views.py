@@ -296,7 +296,7 @@ class ListingView(em_pages.ListingPages, EmallView):
     edit_title = "修改商品"
     list_columns = ["name", "brand", "model", "category", "supplier", "price", "reference_price",
                     "stock", "status"]
-    show_columns = ["supplier", "category", "name", "brand", "model", "description", "attributes",
+    show_columns = ["supplier", "category", "name", "brand", "model", "description", "attribute_text",
                     "unit", "price", "reference_price", "reference_source", "reference_url", "stock",
                     "cold_chain", "regions", "status", "review_note", "listed_at", "updated_at"]
     add_columns = ["supplier", "category", "name", "brand", "model", "description", "attributes",
@@ -307,7 +307,8 @@ class ListingView(em_pages.ListingPages, EmallView):
     order_columns = ["name", "price", "stock", "status"]
     base_order = ("id", "desc")
     label_columns = {"supplier": "供应商", "category": "商品分类", "name": "商品名称", "brand": "品牌",
-                     "model": "型号", "description": "商品描述", "attributes": "商品属性", "unit": "单位",
+                     "model": "型号", "description": "商品描述", "attributes": "商品属性",
+                     "attribute_text": "商品属性", "unit": "单位",
                      "price": "挂网价格（元）", "reference_price": "参考价（元）",
                      "reference_source": "参考价来源", "reference_url": "参考价链接", "stock": "库存",
                      "cold_chain": "冷链配送", "exclusive_model": "专供型号", "regions": "供货地区",
@@ -396,7 +397,11 @@ class OrderView(EmallView):
         out = super()._actions(item)
         if item.status == "disputed":
             out.append({"name": "resolve", "label": "争议处理", "require_reason": True})
-        return out
+        # only the buttons of the user's part in the order (supplier, purchaser, institution)
+        role = services.orders._order_role(db.session, item, current_scope())
+        if role == "agency" and current_scope().unrestricted:
+            return out
+        return [a for a in out if role in services.ORDER_ACTORS.get(a["name"], ())]
 
     @expose("/export/")
     @has_access
@@ -530,6 +535,7 @@ class PriceAlertView(EmallView):
     class_permission_name = "EmallPriceAlert"
     base_permissions = ["can_list", "can_show", "can_review", "can_scan"]
     record_actions = em_actions.ALERT_ACTIONS
+    list_template = "emall/alert_list.html"
     list_title = show_title = "价格监测"
     list_columns = ["kind", "listing", "category", "supplier", "price", "median_price", "score", "status",
                     "detected_at"]
