@@ -16,6 +16,7 @@
         "demo/emall_order.csv",
         "demo/emall_order_line.csv",
         "demo/emall_acceptance.csv",
+        "demo/emall_rating.csv",
         "demo/pb_payment.emall.csv",
         "demo/emall_comparison.csv",
         "demo/emall_quote.csv",
