@@ -178,11 +178,15 @@ def admission_documents(adm: Any) -> list[dict[str, Any]]:
 
 
 # -- 商品 add / edit --------------------------------------------------------------------------------
-def _delivery_regions() -> list[Region]:
-    """The province and its cities (a city covers its counties)."""
-    return list(db.session.execute(select(Region).where(
+def _delivery_regions(item: EmallListing | None = None) -> list[Region]:
+    """The province and its cities (a city covers its counties), and any other region the
+    listing already delivers to (a county set through the API stays choosable)."""
+    out = list(db.session.execute(select(Region).where(
         Region.level.in_(("province", "prefecture")), Region.active.is_(True))
         .order_by(Region.code)).scalars())
+    have = {r.id for r in out}
+    extra = [r for r in (item.regions if item is not None and item.id else []) if r.id not in have]
+    return sorted(out + extra, key=lambda r: r.code)
 
 
 def _leaf_categories(tree: list[dict[str, Any]], depth: int = 0) -> list[tuple[dict[str, Any], int]]:
@@ -272,7 +276,7 @@ class ListingPages:
         html = self.render_template(
             "emall/listing_form.html", item=values, category=category, errors=errors,
             categories=_leaf_categories(services.category_tree(db.session, "*")),
-            regions=_delivery_regions(), suppliers=suppliers, item_images=listing_images(item),
+            regions=_delivery_regions(item), suppliers=suppliers, item_images=listing_images(item),
             sources=services.REFERENCE_SOURCES, own=_own_org() if scope.actor == "supplier" else None,
             form=request.form if request.method == "POST" else None,
             limit_kb=services.settings.get("emall.image_max_kb", session=db.session),
