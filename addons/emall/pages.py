@@ -290,6 +290,12 @@ class ListingPages:
             self._fill(item, category, errors)
             if category is None:
                 errors.setdefault("category", []).append("请选择商品分类")
+            uploads = [f for f in request.files.getlist("images") if f and f.filename]
+            if (not adding and not errors and not uploads and not request.form.getlist("remove_image")
+                    and not db.session.is_modified(item)):
+                # posted back unchanged: nothing to check or write (the platform's rule for
+                # edit forms: a record the rules would now refuse may still be re-saved as is)
+                return item, {}
             if not errors:
                 try:
                     if adding:

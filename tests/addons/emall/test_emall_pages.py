@@ -275,3 +275,28 @@ def test_order_export_in_words_and_in_scope(em) -> None:
     inst_rows = list(openpyxl.load_workbook(io.BytesIO(client_of(em, "inst").get("/orderview/export/").data))
                      .active.iter_rows(values_only=True))
     assert {mine, theirs} <= {r[0] for r in inst_rows}
+
+
+def test_listing_edit_form_posted_back_unchanged_saves(em) -> None:
+    """The platform's rule for edit forms: posted back as drawn it saves without checks (a
+    listed product the rules would now refuse — its reference lowered since — stays as it
+    is); a change is checked."""
+    from tests.core.test_every_page import parse_form, post_form
+
+    em.admit("sup_a", "A0201")
+    lid = em.listing("sup_a", attributes={"cpu": "x", "memory_gb": "32", "storage_gb": "512", "os": "Windows",
+                                          "monitor_inch": "23.8", "xinchuang": "false"})
+    with em.app.app_context():
+        from core.db import db
+
+        db.session.execute(text("UPDATE emall_listing SET reference_price = 4000 WHERE id = :i"), {"i": lid})
+        db.session.commit()
+    for user in ("admin", "sup_a"):
+        c = client_of(em, user)
+        form = parse_form(c.get(f"/listingview/edit/{lid}").get_data(as_text=True))
+        assert ("attr.xinchuang", "false") in form.fields
+        assert post_form(c, f"/listingview/edit/{lid}", form.fields).status_code == 302, user
+        changed = [(k, "4500.00" if k == "price" else v) for k, v in form.fields]
+        res = post_form(c, f"/listingview/edit/{lid}", changed)
+        assert res.status_code == 200 and "高于参考价" in res.get_data(as_text=True)
+    assert em.sql(text("SELECT price FROM emall_listing WHERE id = :i").bindparams(i=lid))[0][0] == 5000
