@@ -1,6 +1,6 @@
 {
     "name": "保证金管理",
-    "version": "1.0.0",
+    "version": "1.0.1",
     "summary": "投标保证金与履约保证金：收取、按期退还与资金占用费、不予退还与上缴国库、转履约、台账、清理、银行对账",
     "category": "Procurement",
     "depends": ["procurement_base"],
@@ -44,6 +44,8 @@
             "can_list on DlDepositView", "can_show on DlDepositView",
             "can_list on DlProjectReasonView", "can_show on DlProjectReasonView",
             "menu_access on 保证金管理", "menu_access on 保证金台账", "menu_access on 项目不予退还情形",
+            # its own deposits due soon / overdue (row scoping: the supplier's own), issue 13
+            "can_read on DlDue", "menu_access on 到期提醒",
         ],
         "审计监督": [
             "can_export on DlDeposit", "can_export on DlDepositView",

@@ -81,3 +81,17 @@ def channel_rules(region_id: int | None) -> dict[str, ChannelRule]:
     for rules in CHANNELS.call(region_id):
         out.update(rules)
     return out
+
+
+#: the landing pages of the pavilions (行业馆), so that a product page keeps its pavilion's
+#: context ("← 返回畜牧行业馆") without the e-mall knowing the pavilion's module
+PAVILION_PAGES: Hook[Callable[[], dict[str, tuple[str, str]]]] = Hook(
+    "emall.pavilion_pages", doc="fn() -> {pavilion key: (its Chinese name, the URL of its landing page)}")
+
+
+def pavilion_pages(region_id: int | None) -> dict[str, tuple[str, str]]:
+    """The pavilion landing pages that apply in ``region_id`` (None: the platform)."""
+    out: dict[str, tuple[str, str]] = {}
+    for pages in PAVILION_PAGES.call(region_id):
+        out.update(pages)
+    return out

@@ -76,6 +76,10 @@ COMPARISON_STATES = {
 QUOTE_STATES = {"submitted": "已报价", "won": "成交", "lost": "未成交", "withdrawn": "已撤回"}
 ALERT_KINDS = {"above_reference": "高于参考价", "order_outlier": "成交价异常"}
 ALERT_STATES = {"open": "待复核", "confirmed": "确认异常", "dismissed": "无异常"}
+#: what the institution does about a confirmed price anomaly
+ALERT_MEASURES = {"delist": "下架", "correct": "限期改价"}
+#: the purchaser's rating of an accepted order (1–5 each)
+RATING_ASPECTS = {"delivery": "交货", "quality": "质量", "service": "服务"}
 
 
 def _own_units(scope: Any) -> Any:
@@ -244,6 +248,21 @@ class EmallListing(Model):
 
     def __repr__(self) -> str:
         return f"{self.brand} {self.model} {self.name}"
+
+    def attribute_text(self) -> str:
+        """商品属性 in words: the category template's labels and units, 是/否 (pages)."""
+        values = self.attributes or {}
+        if not values:
+            return "—"
+        template = {a["key"]: a for a in (self.category.attributes or []) if isinstance(a, dict)
+                    and "key" in a} if self.category is not None else {}
+        out = []
+        for key, value in values.items():
+            spec = template.get(key, {})
+            shown = {"true": "是", "false": "否"}.get(str(value), str(value)) if spec.get("type", "bool") == "bool" \
+                or str(value) in ("true", "false") else str(value)
+            out.append(f"{spec.get('label') or '其他属性'}：{shown}{spec.get('unit') or ''}")
+        return "；".join(out)
 
     __str__ = __repr__
 
@@ -526,6 +545,10 @@ class EmallPriceAlert(Model):
     reviewed_by: Mapped[str | None] = mapped_column(String(128))
     review_note: Mapped[str | None] = mapped_column(Text)
 
+    #: the measure taken when confirmed (ALERT_MEASURES) and the correction deadline
+    measure: Mapped[str | None] = mapped_column(String(16))
+    correct_by: Mapped[dt.date | None] = mapped_column(Date)
+
     listing: Mapped[EmallListing] = relationship()
     category: Mapped[EmallCategory] = relationship()
     supplier: Mapped[Organization] = relationship()
@@ -551,3 +574,27 @@ class EmallSynonym(Model):
         return f"{self.term} → {self.synonyms}"
 
     __str__ = __repr__
+
+
+class EmallRating(RegionScoped, Model):
+    """评价: the purchaser rates the supplier of an accepted order — delivery, quality and
+    service, 1–5 each, with a comment; one per order, kept per supplier for the institution."""
+
+    __tablename__ = "emall_rating"
+    __record_rules__ = EmallOrderLine.__record_rules__
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("emall_order.id"), nullable=False, unique=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False,
+                                             index=True)
+    purchaser_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False)
+    delivery: Mapped[int] = mapped_column(Integer, nullable=False)
+    quality: Mapped[int] = mapped_column(Integer, nullable=False)
+    service: Mapped[int] = mapped_column(Integer, nullable=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    rated_by: Mapped[str | None] = mapped_column(String(128))
+
+    order: Mapped[EmallOrder] = relationship()
+    supplier: Mapped[Organization] = relationship(foreign_keys=[supplier_id])
+    purchaser: Mapped[Organization] = relationship(foreign_keys=[purchaser_id])

@@ -31,16 +31,19 @@ from core.services.charts import bar_chart, line_chart
 from core.services.money import fmt_yuan
 from core.services.statemachine import TransitionError
 from core.tenancy import ScopeViolation, current_scope
-from core.views.base import ErpModelView
+from core.views.base import ErpModelView, page_options
 from core.views.base import labelled as _labelled
 from core.views.base import money_text as _money
 
+from . import actions as em_actions
+from . import pages as em_pages
 from . import rules as emall_rules
 from . import search_index, services
 from .api import ListingInterface, OwnSupplierFilter, image_folder
 from .models import (
     ADMISSION_STATES,
     ALERT_KINDS,
+    ALERT_MEASURES,
     ALERT_STATES,
     COMPARISON_STATES,
     LISTING_STATES,
@@ -58,6 +61,7 @@ from .models import (
     EmallOrder,
     EmallPriceAlert,
     EmallQuote,
+    EmallRating,
     EmallSynonym,
 )
 from .services import search as catalog_search
@@ -99,8 +103,11 @@ def _answers_display(value: Any) -> str:
         return _attrs_display(value)
     from core.views.display import erp_value
 
+    from .services.admission import document_of
+
     names = dict(db.session.execute(select(EmallCondition.code, EmallCondition.name)).all())
-    return "；".join(f"{names.get(k, k)}：{erp_value(v)}" for k, v in value.items())
+    return "；".join(f"{names.get(k, k)}：{'已上传文件（见入驻材料）' if document_of(v) else erp_value(v)}"
+                    for k, v in value.items())
 
 
 class EmallView(PbModelView):
@@ -155,7 +162,10 @@ class EmallView(PbModelView):
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,
             related_views=self._related_views, em_actions=self._actions(item),
             em_status=type(self).flow.label(status) if type(self).flow else None,
-            em_endpoint=f"{type(self).__name__}.transition", **self._em_extra(item))
+            em_endpoint=f"{type(self).__name__}.transition", item=item,
+            erp_actions=page_options(self, item), erp_action_endpoint=(
+                f"{type(self).__name__}.{self.record_actions.page_method}"
+                if self.record_actions else None), **self._em_extra(item))
 
 
 # -- catalog administration ------------------------------------------------------------------------
@@ -221,10 +231,11 @@ class ConditionView(EmallView):
         "kind": SelectField("类型", choices=[("declaration", "承诺声明"), ("document", "提供材料")])}
 
 
-class AdmissionView(EmallView):
+class AdmissionView(em_pages.AdmissionPages, EmallView):
     datamodel = SQLAInterface(EmallAdmission)
     class_permission_name = "EmallAdmission"
-    base_permissions = ["can_list", "can_show", "can_transition"]
+    base_permissions = ["can_list", "can_show", "can_transition", "can_apply"]
+    list_template = "emall/admission_list.html"
     base_filters = [["id", OwnSupplierFilter, None]]
     flow = services.ADMISSION_FLOW
     list_title = show_title = "供应商入驻"
@@ -241,7 +252,19 @@ class AdmissionView(EmallView):
     search_form_extra_fields = {"status": SelectField("状态", choices=[("", "全部"), *ADMISSION_STATES.items()])}
 
     def _actions(self, item: Any) -> list[dict[str, Any]]:
+        if not self.appbuilder.sm.has_access("can_transition", self.class_permission_name) or \
+                not services.common._privileged(current_scope(), db.session):
+            return []  # the decisions are the institution's
         return [a for a in super()._actions(item) if a["name"] != "reapply"]
+
+    def _em_extra(self, item: EmallAdmission) -> dict[str, Any]:
+        return {"em_documents": em_pages.admission_documents(item),
+                "em_supplier_rating": services.rating.supplier_rating(db.session, item.supplier_id)}
+
+    def render_template(self, template: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("em_can_apply", current_scope().actor == "supplier"
+                          and self.appbuilder.sm.has_access("can_apply", self.class_permission_name))
+        return super().render_template(template, **kwargs)
 
     @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
     @has_access
@@ -261,7 +284,7 @@ class AdmissionView(EmallView):
         return redirect(url_for("AdmissionView.show", pk=pk))
 
 
-class ListingView(EmallView):
+class ListingView(em_pages.ListingPages, EmallView):
     datamodel = ListingInterface(EmallListing)
     class_permission_name = "EmallListing"
     base_filters = [["id", OwnSupplierFilter, None]]
@@ -273,7 +296,7 @@ class ListingView(EmallView):
     edit_title = "修改商品"
     list_columns = ["name", "brand", "model", "category", "supplier", "price", "reference_price",
                     "stock", "status"]
-    show_columns = ["supplier", "category", "name", "brand", "model", "description", "attributes",
+    show_columns = ["supplier", "category", "name", "brand", "model", "description", "attribute_text",
                     "unit", "price", "reference_price", "reference_source", "reference_url", "stock",
                     "cold_chain", "regions", "status", "review_note", "listed_at", "updated_at"]
     add_columns = ["supplier", "category", "name", "brand", "model", "description", "attributes",
@@ -284,7 +307,8 @@ class ListingView(EmallView):
     order_columns = ["name", "price", "stock", "status"]
     base_order = ("id", "desc")
     label_columns = {"supplier": "供应商", "category": "商品分类", "name": "商品名称", "brand": "品牌",
-                     "model": "型号", "description": "商品描述", "attributes": "商品属性", "unit": "单位",
+                     "model": "型号", "description": "商品描述", "attributes": "商品属性",
+                     "attribute_text": "商品属性", "unit": "单位",
                      "price": "挂网价格（元）", "reference_price": "参考价（元）",
                      "reference_source": "参考价来源", "reference_url": "参考价链接", "stock": "库存",
                      "cold_chain": "冷链配送", "exclusive_model": "专供型号", "regions": "供货地区",
@@ -306,6 +330,17 @@ class ListingView(EmallView):
     def pre_add(self, item: EmallListing) -> None:
         item.status = "draft"
         super().pre_add(item)
+
+    def _em_extra(self, item: EmallListing) -> dict[str, Any]:
+        return {"em_images": em_pages.listing_images(item)}
+
+    def _actions(self, item: Any) -> list[dict[str, Any]]:
+        scope = current_scope()
+        privileged = services.common._privileged(scope, db.session)
+        own = scope.actor == "supplier" and scope.org_id == item.supplier_id
+        who = services.LISTING_ACTORS
+        return [a for a in super()._actions(item)
+                if privileged or (own and who.get(a["name"]) in ("supplier", "any"))]
 
     @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
     @has_access
@@ -332,7 +367,9 @@ class ListingView(EmallView):
 class OrderView(EmallView):
     datamodel = SQLAInterface(EmallOrder)
     class_permission_name = "EmallOrder"
-    base_permissions = ["can_list", "can_show", "can_transition"]
+    base_permissions = ["can_list", "can_show", "can_transition", "can_rate", "can_export"]
+    record_actions = em_actions.ORDER_RATING_ACTIONS
+    export_permission = "EmallOrder"
     flow = services.ORDER_FLOW
     list_title = show_title = "电子卖场订单"
     list_columns = ["number", "purchaser", "supplier", "channel", "amount", "status", "placed_at",
@@ -360,13 +397,26 @@ class OrderView(EmallView):
         out = super()._actions(item)
         if item.status == "disputed":
             out.append({"name": "resolve", "label": "争议处理", "require_reason": True})
-        return out
+        # only the buttons of the user's part in the order (supplier, purchaser, institution)
+        role = services.orders._order_role(db.session, item, current_scope())
+        if role == "agency" and current_scope().unrestricted:
+            return out
+        return [a for a in out if role in services.ORDER_ACTORS.get(a["name"], ())]
+
+    @expose("/export/")
+    @has_access
+    @permission_name("export")
+    def export(self):
+        """The filtered order list (what the user may see) as xlsx."""
+        from .services.reports import order_xlsx
+
+        return self.export_xlsx(order_xlsx)
 
     def _em_extra(self, item: EmallOrder) -> dict[str, Any]:
         acc = db.session.execute(select(EmallAcceptance).where(
             EmallAcceptance.order_id == item.id)).scalar_one_or_none()
         return {"em_lines": item.lines, "em_acceptance": acc, "em_today": services.today().isoformat(),
-                "em_money": fmt_yuan}
+                "em_money": fmt_yuan, "em_rating": services.rating.rating_of(db.session, item)}
 
     @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
     @has_access
@@ -414,14 +464,28 @@ class ComparisonView(EmallView):
                                                       f"限价 {x['ceiling_price']}" for x in v or [])}
 
     def _actions(self, item: EmallComparison) -> list[dict[str, Any]]:
-        if item.status not in ("open", "closed"):
-            return []
+        scope = current_scope()
+        if item.status not in ("open", "closed") or not (scope.unrestricted or (
+                scope.actor == "purchaser"
+                and item.purchaser_id in services.common._own_units(db.session, scope.org_id))):
+            return []  # award and cancel are the publishing purchaser's
         return [{"name": "award", "label": "确定成交（最低有效报价）", "require_reason": False,
                  "optional_reason": True},
                 {"name": "cancel", "label": "撤销竞价", "require_reason": True}]
 
     def _em_extra(self, item: EmallComparison) -> dict[str, Any]:
-        return {"em_status_text": COMPARISON_STATES.get(item.status)}
+        scope = current_scope()
+        out: dict[str, Any] = {"em_status_text": COMPARISON_STATES.get(item.status),
+                               "em_quote_count": services.comparison.quote_count(db.session, item),
+                               "em_sealed": item.status == "open"}
+        if (scope.actor == "supplier" and item.status == "open"
+                and self.appbuilder.sm.has_access("can_post", "EmallQuote")
+                and services.comparison.qualified_for(db.session, item, scope.org_id) is None):
+            quoted = db.session.execute(select(EmallQuote.id).where(
+                EmallQuote.comparison_id == item.id, EmallQuote.supplier_id == scope.org_id)).first()
+            out["em_quote_url"] = url_for("QuoteView.quote", comparison_id=item.id)
+            out["em_quote_label"] = "修改报价" if quoted else "报价"
+        return out
 
     @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
     @has_access
@@ -449,10 +513,10 @@ class ComparisonView(EmallView):
         return redirect(url_for("ComparisonView.show", pk=pk))
 
 
-class QuoteView(EmallView):
+class QuoteView(em_pages.QuotePages, EmallView):
     datamodel = SQLAInterface(EmallQuote)
     class_permission_name = "EmallQuote"
-    base_permissions = ["can_list", "can_show"]
+    base_permissions = ["can_list", "can_show", "can_post"]
     show_template = "appbuilder/general/model/show.html"
     list_title = show_title = "竞价报价"
     list_columns = ["comparison", "supplier", "total", "status", "submitted_at"]
@@ -470,45 +534,32 @@ class PriceAlertView(EmallView):
     datamodel = SQLAInterface(EmallPriceAlert)
     class_permission_name = "EmallPriceAlert"
     base_permissions = ["can_list", "can_show", "can_review", "can_scan"]
+    record_actions = em_actions.ALERT_ACTIONS
+    list_template = "emall/alert_list.html"
     list_title = show_title = "价格监测"
     list_columns = ["kind", "listing", "category", "supplier", "price", "median_price", "score", "status",
                     "detected_at"]
     show_columns = ["kind", "listing", "category", "supplier", "price", "reference_price", "median_price",
-                    "score", "detail", "status", "detected_at", "reviewed_at", "reviewed_by", "review_note"]
+                    "score", "detail", "status", "measure", "correct_by", "detected_at", "reviewed_at",
+                    "reviewed_by", "review_note"]
     search_columns = ["kind", "status", "category", "supplier"]
     base_order = ("id", "desc")
     label_columns = {"kind": "类型", "listing": "商品", "category": "分类", "supplier": "供应商",
                      "price": "价格（元）", "reference_price": "参考价（元）", "median_price": "同类中位数（元）",
                      "score": "稳健 Z 分数", "detail": "说明", "status": "状态", "detected_at": "发现时间",
-                     "reviewed_at": "复核时间", "reviewed_by": "复核人", "review_note": "复核意见"}
+                     "reviewed_at": "复核时间", "reviewed_by": "复核人", "review_note": "复核意见",
+                     "measure": "处理措施", "correct_by": "改价截止日期"}
     formatters_columns = {"price": _money, "reference_price": _money, "median_price": _money,
-                          "kind": _labelled(ALERT_KINDS), "status": _labelled(ALERT_STATES)}
+                          "kind": _labelled(ALERT_KINDS), "status": _labelled(ALERT_STATES),
+                          "measure": _labelled(ALERT_MEASURES)}
     search_form_extra_fields = {"status": SelectField("状态", choices=[("", "全部"), *ALERT_STATES.items()])}
 
     def _actions(self, item: EmallPriceAlert) -> list[dict[str, Any]]:
-        if item.status != "open":
-            return []
-        return [{"name": "confirmed", "label": "确认异常", "require_reason": True},
-                {"name": "dismissed", "label": "无异常", "require_reason": True}]
+        return []  # the review and its measure: record_actions
 
     def _em_extra(self, item: EmallPriceAlert) -> dict[str, Any]:
-        return {"em_status_text": ALERT_STATES.get(item.status)}
-
-    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
-    @has_access
-    @permission_name("review")
-    def transition(self, pk: int, name: str):
-        alert = self.datamodel.get(pk, self._base_filters)
-        if alert is None:
-            abort(404)
-        try:
-            services.review_alert(db.session, alert, name, request.form.get("reason"))
-            db.session.commit()
-            flash("已复核", "success")
-        except REFUSALS as exc:
-            db.session.rollback()
-            flash(_message_text(exc), "danger")
-        return redirect(url_for("PriceAlertView.show", pk=pk))
+        return {"em_status_text": ALERT_STATES.get(item.status),
+                "em_links": [("查看商品", url_for("ListingView.show", pk=item.listing_id))]}
 
     @expose("/scan/", methods=["POST"])
     @has_access
@@ -552,10 +603,12 @@ class EmallPublicView(BaseView):
             merged = {k: v for k, v in merged.items() if v not in (None, "")}
             return url_for("EmallPublicView.index", **merged)
 
+        mine = catalog_search.purchaser_region(current_scope())
         html = self.render_template("emall/catalog.html", rows=result.rows, total=result.count, tree=tree,
                                     args=request.args, page=result.page, pages=result.pages, result=result,
                                     errors=errors, url_with=url_with, sorts=catalog_search.SORT_LABELS,
-                                    fmt=fmt_yuan, pavilions=PAVILIONS)
+                                    fmt=fmt_yuan, pavilions=PAVILIONS, regions=em_pages.region_choices(),
+                                    delivery=em_pages.delivery_info([x.id for x in result.rows], mine))
         return (html, 400) if errors else html
 
     @expose("/item/<int:pk>")
@@ -563,8 +616,13 @@ class EmallPublicView(BaseView):
         x = services.public_listing(db.session, pk) if pk < 2**31 else None
         if x is None:
             abort(404)
+        scope = current_scope()
+        mine = catalog_search.purchaser_region(scope)
         return self.render_template("emall/product.html", x=services.listing_dict(x, detail=True),
-                                    fmt=fmt_yuan)
+                                    fmt=fmt_yuan, delivery=em_pages.delivery_info([x.id], mine)[x.id],
+                                    pavilion=em_pages.pavilion_page(x.pavilion),
+                                    may_buy=scope.actor == "purchaser"
+                                    and self.appbuilder.sm.has_access("can_access", "EmallCartPage"))
 
     @expose("/image/<int:image_id>")
     def image(self, image_id: int):
@@ -601,8 +659,9 @@ class EmallCartView(BaseView):
         band = services.trading_band(db.session, total, region) if lines else None
         limits = (services.settings.get("emall.direct_purchase_limit", region, session=db.session),
                   services.settings.get("emall.comparison_upper_limit", region, session=db.session))
+        earliest = services.quote_deadline(db.session, region) if band == "comparison" else None
         return self.render_template("emall/cart.html", lines=lines, total=total, band=band,
-                                    limits=limits, fmt=fmt_yuan)
+                                    limits=limits, fmt=fmt_yuan, earliest=earliest)
 
     @expose("/add/<int:listing_id>", methods=["POST"])
     @has_access
@@ -636,8 +695,16 @@ class EmallCartView(BaseView):
     def checkout(self):
         f = request.form
         try:
+            deadline = None
+            if f.get("quote_deadline"):
+                try:
+                    deadline = services.dt.datetime.fromisoformat(f["quote_deadline"])
+                except ValueError:
+                    raise services.RuleError({"quote_deadline": ["报价截止时间格式不正确"]}) from None
             res = services.checkout(db.session, self._uid(), delivery_address=f.get("delivery_address"),
-                                    contact=f.get("contact"), phone=f.get("phone"), note=f.get("note"))
+                                    contact=f.get("contact"), phone=f.get("phone"), note=f.get("note"),
+                                    title=f.get("title"), requirements=f.get("requirements"),
+                                    deadline=deadline)
             db.session.commit()
         except REFUSALS as exc:
             db.session.rollback()
@@ -685,6 +752,26 @@ class EmallDashboardView(BaseView):
                                     actor=scope.actor)
 
 
+class RatingView(EmallView):
+    """供应商评价: purchasers' ratings of accepted orders (the institution sees them all in
+    its reach, a supplier its own, a purchaser its units')."""
+
+    datamodel = SQLAInterface(EmallRating)
+    class_permission_name = "EmallRating"
+    base_permissions = ["can_list", "can_show"]
+    show_template = "appbuilder/general/model/show.html"
+    list_title = show_title = "供应商评价"
+    list_columns = ["supplier", "order", "purchaser", "delivery", "quality", "service", "comment", "rated_at"]
+    show_columns = list_columns + ["rated_by"]
+    search_columns = ["supplier", "purchaser", "delivery", "quality", "service"]
+    order_columns = ["rated_at", "delivery", "quality", "service"]
+    base_order = ("rated_at", "desc")
+    label_columns = {"supplier": "供应商", "order": "订单", "purchaser": "采购人", "delivery": "交货评分",
+                     "quality": "质量评分", "service": "服务评分", "comment": "评语", "rated_at": "评价时间",
+                     "rated_by": "评价人"}
+    formatters_columns = {"rated_at": lambda v: v.strftime("%Y-%m-%d %H:%M") if v else "—"}
+
+
 class SynonymView(EmallView):
     """同义词 of the catalog search: what purchasers type → the catalog's words."""
 
@@ -730,6 +817,7 @@ VIEWS = (
     (QuoteView, "竞价报价", "fa-tags"),
     (AdmissionView, "供应商入驻", "fa-id-card"),
     (PriceAlertView, "价格监测", "fa-line-chart"),
+    (RatingView, "供应商评价", "fa-star"),
     (CategoryView, "商品分类", "fa-sitemap"),
     (ConditionView, "入驻条件", "fa-check-square-o"),
     (SynonymView, "同义词", "fa-exchange"),

@@ -24,6 +24,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup, escape
 from marshmallow import ValidationError
 
+from addons.emall.hooks import PAVILION_PAGES
 from addons.emall.services import search as emall_search
 from addons.procurement_base.views import PbModelView
 from core.db import db
@@ -37,6 +38,12 @@ CATEGORY = "电子卖场"
 TEMPLATE_FOLDER = str(Path(__file__).resolve().parent / "templates")
 #: session key: the user chose the general e-mall in this session (no more redirects)
 GENERAL_KEY = "emall_livestock_general"
+
+
+@PAVILION_PAGES.implement("emall_livestock")
+def pavilion_page() -> dict[str, tuple[str, str]]:
+    """emall's product pages link a livestock product back to the pavilion."""
+    return {"livestock": ("畜牧行业馆", "/livestock/")}
 
 
 class LivestockPavilionView(BaseView):

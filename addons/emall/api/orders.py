@@ -16,6 +16,7 @@ from core.db import db
 from core.tenancy import current_scope
 
 from .. import services
+from ..actions import ORDER_RATING_ACTIONS
 from ..models import ORDER_STATES, EmallAcceptance, EmallOrder
 from .common import INVALID_DATE, EmallApi, _body, _iso, _user_id
 
@@ -70,6 +71,7 @@ class OrderApi(EmallApi):
     resource_name = "emall_order"
     datamodel = SQLAInterface(EmallOrder)
     class_permission_name = "EmallOrder"
+    record_actions = ORDER_RATING_ACTIONS  # POST /<pk>/rate (core.actions)
     list_columns = ["id", "number", "purchaser.id", "purchaser.name", "supplier.id", "supplier.name",
                     "channel", "pricing", "source_ref", "amount", "status", "delivery_address",
                     "contact", "phone", "note", "placed_at", "confirmed_at", "shipped_at", "tracking",

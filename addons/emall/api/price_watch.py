@@ -11,6 +11,7 @@ from marshmallow import validate as mv
 from core.db import db
 
 from .. import services
+from ..actions import ALERT_ACTIONS
 from ..models import ALERT_STATES, EmallPriceAlert
 from .common import EmallApi, _body
 
@@ -25,7 +26,8 @@ class PriceAlertApi(EmallApi):
     resource_name = "emall_price_alert"
     datamodel = SQLAInterface(EmallPriceAlert)
     class_permission_name = "EmallPriceAlert"
-    include_route_methods = {"get", "get_list", "info", "scan", "review"}
+    include_route_methods = {"get", "get_list", "info", "scan", "review", "delist", "correct", "dismiss"}
+    record_actions = ALERT_ACTIONS  # the review with its measure (core.actions)
     list_columns = ["id", "kind", "listing.id", "listing.name", "category.id", "category.name",
                     "supplier.id", "supplier.name", "price", "reference_price", "median_price",
                     "score", "detail", "status", "detected_at", "reviewed_at", "reviewed_by",

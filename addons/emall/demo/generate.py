@@ -368,6 +368,15 @@ def main() -> None:
     write("emall_acceptance.csv", ["id", "order_id:ref", "supplier_id:ref", "purchaser_id:ref", "accepted_on",
                                    "inspectors", "quantity_ok", "quality_ok", "note", "recorded_by",
                                    "region_id:ref"], accs)
+    # ratings of the paid orders (the accepted ones wait for their purchaser's rating)
+    comments = ["送货及时，安装调试到位", "质量合格，售后响应快", "包装完好，按期交货", "服务周到，发票开具及时"]
+    ratings = [{"id": f"rating_{o['id']}", "order_id:ref": o["id"], "supplier_id:ref": o["supplier_id:ref"],
+                "purchaser_id:ref": o["purchaser_id:ref"], "delivery": 5 - i % 2, "quality": 5 - i % 3 // 2,
+                "service": 4 + i % 2, "comment": comments[i % len(comments)],
+                "rated_at": f"{o['paid_on']}T16:00:00", "rated_by": "采购员", "region_id:ref": o["region_id:ref"]}
+               for i, o in enumerate(x for x in orders if x["status"] == "paid")]
+    write("emall_rating.csv", ["id", "order_id:ref", "supplier_id:ref", "purchaser_id:ref", "delivery", "quality",
+                               "service", "comment", "rated_at", "rated_by", "region_id:ref"], ratings)
     write("pb_payment.emall.csv", ["id", "contract_id:ref", "paid_date", "amount", "reference", "region_id:ref"],
           payments)
     write("emall_comparison.csv", ["id", "number", "title", "purchaser_id:ref", "lines", "budget",

@@ -4,8 +4,10 @@ applications and their decisions (:data:`ADMISSION_FLOW`)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from addons.procurement_base.services import Errors, RuleError
 from core.models import Organization
-from core.services import audit
+from core.services import audit, settings
 from core.services.statemachine import StateMachine, Transition, TransitionError
 from core.tenancy import Scope
 
@@ -221,3 +223,58 @@ def _ancestors(session: Session, category_id: int) -> list[int]:
         out.append(cur)
         cur = parents.get(cur)
     return out
+
+
+# -- documents of an application (营业执照 and other 提供材料 conditions) ----------------------------
+settings.declare(
+    "emall.document_max_kb", type="int", default="5120",
+    label_zh="入驻材料文件大小上限（KB）", help_zh="营业执照等入驻材料：仅接受 PDF、PNG、JPEG 文件。",
+    source="平台默认值", module=MODULE)
+
+DOCUMENT_TYPES = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg"}
+#: how an uploaded document is referenced in an application's answers
+DOCUMENT_PREFIX = "file:"
+_DOC_REF = re.compile(r"^file:([0-9a-f]{2})/([0-9a-f]{64})\.(pdf|png|jpeg)$")
+
+
+def document_type(data: bytes) -> str | None:
+    """pdf / png / jpeg by magic bytes (the file name and declared type are ignored)."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    return None
+
+
+def store_document(session: Session, data: bytes, folder: Path, *, field: str = "document",
+                   label: str = "材料") -> str:
+    """Check an uploaded document (type by content, size by ``emall.document_max_kb``), store
+    it content-addressed under ``folder`` and return its reference (``file:<ab>/<sha256>.<ext>``,
+    kept in the application's answers). Nothing is stored when it is refused."""
+    limit_kb = settings.get("emall.document_max_kb", session=session)
+    if not data:
+        raise RuleError({field: [f"请选择{label}文件"]})
+    kind = document_type(data)
+    if kind is None:
+        raise RuleError({field: [f"{label}只接受 PDF、PNG 或 JPEG 文件（按文件内容识别）"]})
+    if len(data) > limit_kb * 1024:
+        raise RuleError({field: [f"{label}文件不能超过 {limit_kb} KB（当前 {len(data) // 1024} KB）"]})
+    digest = hashlib.sha256(data).hexdigest()
+    rel = f"{digest[:2]}/{digest}.{kind}"
+    path = folder / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return DOCUMENT_PREFIX + rel
+
+
+def document_of(value: Any) -> tuple[str, str] | None:
+    """An answer that references an uploaded document: (relative path, content type)."""
+    m = _DOC_REF.match(value) if isinstance(value, str) else None
+    if m is None:
+        return None
+    return f"{m.group(1)}/{m.group(2)}.{m.group(3)}", DOCUMENT_TYPES[m.group(3)]

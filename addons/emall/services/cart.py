@@ -3,6 +3,7 @@ trading rules) and :func:`buy_now`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,7 +31,7 @@ def _purchaser_of(session: Session, scope: Scope) -> Organization:
 def cart_add(session: Session, user_id: int, listing_id: Any, quantity: Any, *,
              scope: Scope | None = None) -> EmallCartLine:
     scope = _actor_scope(scope)
-    _purchaser_of(session, scope)
+    purchaser = _purchaser_of(session, scope)
     errors = Errors()
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         errors.add("quantity", "数量须为正整数")
@@ -38,6 +39,9 @@ def cart_add(session: Session, user_id: int, listing_id: Any, quantity: Any, *,
         listing_id, bool) else None
     if listing is None:
         errors.add("listing", "商品不存在或未上架")
+    elif not delivers_to(session, listing, purchaser.region_id):
+        errors.add("listing", f"“{listing.name}”不向本单位所在地区供货（供货地区："
+                              f"{'、'.join(r.name for r in listing.regions) or '—'}），不能加入购物车")
     errors.raise_if_any()
     line = session.execute(select(EmallCartLine).where(
         EmallCartLine.user_id == user_id, EmallCartLine.listing_id == listing.id)).scalar_one_or_none()
@@ -47,6 +51,14 @@ def cart_add(session: Session, user_id: int, listing_id: Any, quantity: Any, *,
     line.quantity = (line.quantity or 0) + quantity
     session.flush()
     return line
+
+
+def delivers_to(session: Session, listing: Any, region_id: int | None) -> bool:
+    """Whether the listing delivers to ``region_id`` (a city covers its counties, the
+    province every region)."""
+    if region_id is None:
+        return False
+    return bool(set(region_and_ancestors(session, region_id)) & {r.id for r in listing.regions})
 
 
 def cart_lines(session: Session, user_id: int) -> list[EmallCartLine]:
@@ -85,6 +97,7 @@ def _line_requests(session: Session, items: Iterable[dict[str, Any]], region_id:
 def checkout(session: Session, user_id: int, *, delivery_address: str | None = None,
              contact: str | None = None, phone: str | None = None, note: str | None = None,
              title: str | None = None, requirements: str | None = None,
+             deadline: dt.datetime | None = None,
              scope: Scope | None = None) -> dict[str, Any]:
     """The cart -> one order per supplier (direct purchase), or one price comparison (竞价),
     or a refusal, by the trading rule for the cart's total in the purchaser's region (the
@@ -103,7 +116,7 @@ def checkout(session: Session, user_id: int, *, delivery_address: str | None = N
     if band == "comparison":
         comp = publish_comparison(session, purchaser, reqs, user_id=user_id, title=title,
                                   delivery_address=delivery_address, requirements=requirements,
-                                  scope=scope)
+                                  deadline=deadline, scope=scope)
         for c in lines:
             session.delete(c)
         session.flush()

@@ -29,6 +29,9 @@ from .common import MODULE, ZERO, ConflictError, _actor_scope, _own_units, _text
 from .orders import _order_number, place_order
 from .search import region_and_ancestors
 
+#: the latest quote deadline a purchaser may set, in days after publishing
+MAX_QUOTE_DAYS = 30
+
 
 def quote_deadline(session: Session, region_id: int, start: dt.datetime | None = None) -> dt.datetime:
     start = start or now()
@@ -40,7 +43,20 @@ def quote_deadline(session: Session, region_id: int, start: dt.datetime | None =
 def publish_comparison(session: Session, purchaser: Organization, reqs: list[dict[str, Any]], *,
                        user_id: int | None, title: str | None = None,
                        delivery_address: str | None = None, requirements: str | None = None,
+                       deadline: dt.datetime | None = None,
                        scope: Scope | None = None) -> EmallComparison:
+    """Publish a comparison from checked line requests. ``deadline`` (the purchaser's choice)
+    may not be earlier than the unified quote window (``emall.quote_window_workdays``) nor
+    more than :data:`MAX_QUOTE_DAYS` days after publishing; None: the window's end."""
+    stamp = now()
+    earliest = quote_deadline(session, purchaser.region_id, stamp)
+    if deadline is not None:
+        if deadline < earliest:
+            raise RuleError({"quote_deadline": [
+                f"报价截止时间不得早于 {earliest:%Y-%m-%d %H:%M}（统一交易规则：发布后至少 "
+                f"{settings.get('emall.quote_window_workdays', purchaser.region_id, session=session)} 个工作日）"]})
+        if deadline > stamp + dt.timedelta(days=MAX_QUOTE_DAYS):
+            raise RuleError({"quote_deadline": [f"报价截止时间不得晚于发布后 {MAX_QUOTE_DAYS} 天"]})
     lines = []
     for i, r in enumerate(reqs, start=1):
         x = r["listing"]
@@ -49,14 +65,13 @@ def publish_comparison(session: Session, purchaser: Organization, reqs: list[dic
                       "brand": x.brand, "model": x.model, "quantity": r["quantity"], "unit": x.unit,
                       "ceiling_price": str(x.price)})
     budget = sum((r["listing"].price * r["quantity"] for r in reqs), ZERO)
-    stamp = now()
     comp = EmallComparison(
         number="JJ" + _order_number(session, purchaser.region_id)[2:],
         title=_text(title) or f"{purchaser.name}竞价采购{lines[0]['name']}等{len(lines)}项",
         purchaser_id=purchaser.id, user_id=user_id, lines=lines, budget=to_money(budget),
         delivery_address=_text(delivery_address) or purchaser.address,
         requirements=_text(requirements) or None, published_at=stamp,
-        quote_deadline=quote_deadline(session, purchaser.region_id, stamp), status="open",
+        quote_deadline=deadline or earliest, status="open",
         region_id=purchaser.region_id)
     session.add(comp)
     session.flush()
@@ -65,6 +80,17 @@ def publish_comparison(session: Session, purchaser: Organization, reqs: list[dic
                  module=MODULE, region_id=comp.region_id)
     notices.comparison_opened(session, comp, _qualified_suppliers(session, comp))
     return comp
+
+
+def quote_count(session: Session, comp: EmallComparison) -> int:
+    """How many suppliers have quoted (the number only: the quotes stay sealed until the
+    window closes, so it is counted outside the reader's record rules)."""
+    from sqlalchemy import func
+
+    with use_scope(SYSTEM):
+        return session.execute(select(func.count(EmallQuote.id)).where(
+            EmallQuote.comparison_id == comp.id, EmallQuote.status != "withdrawn")
+            .execution_options(erp_unscoped=True)).scalar_one()
 
 
 def need_category(session: Session, need: dict[str, Any]) -> int | None:

@@ -137,8 +137,21 @@ def comparison_awarded(session: Session, comp: EmallComparison, winner: EmallQuo
 def price_anomaly_confirmed(session: Session, alert: EmallPriceAlert) -> None:
     listing = session.get(EmallListing, alert.listing_id)
     name = listing.name if listing is not None else f"商品 {alert.listing_id}"
+    measure = {"delist": "该商品已下架。",
+               "correct": (f"请于 {alert.correct_by:%Y-%m-%d} 前改正价格，逾期未改的将下架。"
+                           if alert.correct_by else "请改正价格。")}.get(alert.measure or "", "")
     notify(session, org_id=alert.supplier_id, kind="emall.price_anomaly",
            title=f"价格异常：{name}",
-           body=f"电子卖场管理机构复核确认商品“{name}”价格异常（{_money(alert.price)}）。"
+           body=f"电子卖场管理机构复核确认商品“{name}”价格异常（{_money(alert.price)}）。{measure}"
                 f"复核意见：{alert.review_note or '—'}",
            link=f"/listingview/show/{alert.listing_id}")
+
+
+def order_rated(session: Session, rating: Any) -> None:
+    order = session.get(EmallOrder, rating.order_id)
+    number = order.number if order is not None else str(rating.order_id)
+    notify(session, org_id=rating.supplier_id, kind="emall.order_rated",
+           title=f"采购人评价：订单 {number}",
+           body=f"交货 {rating.delivery} 分、质量 {rating.quality} 分、服务 {rating.service} 分。"
+                f"{('评语：' + rating.comment) if rating.comment else ''}",
+           link=f"/orderview/show/{rating.order_id}")

@@ -111,3 +111,19 @@ def test_report_chart_excel_and_reconcile_upload(dl):
                                                          "file": (io.BytesIO(bad), "s.csv")},
                       content_type="multipart/form-data", follow_redirects=True)
     assert "导入失败" in res.get_data(as_text=True)
+
+
+def test_a_supplier_sees_its_own_deposits_due_highlighted(dl):
+    """Issue 13: 到期提醒 for a supplier lists only its own held deposits, overdue in red; its
+    workbench counts them."""
+    own = dl.deposit("BZJ-A", supplier="sup_a").json["id"]
+    other = dl.deposit("BZJ-C", supplier="sup_c").json["id"]
+    for dep, n in ((own, "假设的中标通知书日期（测试）"), (other, "假设的中标通知书日期（测试）")):
+        dl.act(dep, "trigger", trigger="award_notice", date="2025-03-21", override_reason=n)
+    supplier = web(dl, "sup_a")
+    html = supplier.get("/deposit/due/").get_data(as_text=True)
+    overdue = html.split('id="due-overdue"')[1].split("<h3")[0]
+    assert "BZJ-A" in overdue and 'class="danger due-row"' in overdue
+    assert "BZJ-C" not in html, "another supplier's deposit"
+    home = supplier.get("/").get_data(as_text=True)
+    assert "保证金逾期未退" in home

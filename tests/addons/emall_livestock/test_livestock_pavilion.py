@@ -161,3 +161,16 @@ def test_attribute_filters_of_a_category(xm):
     assert f"共 <strong>{pigs['count']}</strong> 件商品" in page
     # the landing page's chart: listed products per department
     assert "各类在售商品数量" in client.get("/livestock/").get_data(as_text=True)
+
+
+def test_a_livestock_product_page_keeps_the_pavilion_context(xm):
+    """Issue 13: emall's product page of a pavilion product leads back to the pavilion
+    (emall's hook PAVILION_PAGES); a general product back to the e-mall."""
+    body = xm.api("GET", "emall_livestock/search?q=疫苗&page_size=1", user=None).json
+    vaccine = body["result"][0]["id"]
+    general = _general_listing(xm, "办公用台式计算机")
+    client = xm.browser()
+    html = client.get(f"/emall/item/{vaccine}").get_data(as_text=True)
+    assert "← 返回畜牧行业馆" in html and 'href="/livestock/"' in html
+    html = client.get(f"/emall/item/{general}").get_data(as_text=True)
+    assert "← 返回电子卖场" in html and "em-pavilion-link" not in html
