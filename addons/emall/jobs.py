@@ -45,3 +45,11 @@ def scan_prices(session: Session) -> int:
 
     added = services.scan_prices(session)
     return sum(added.values())
+
+
+@periodic("emall.enforce_price_corrections", module="emall", at="01:30",
+          doc="限期改价到期仍未改价的商品自动下架，并告知供应商")
+def enforce_price_corrections(session: Session) -> int:
+    from .services.price_watch import enforce_price_corrections as enforce
+
+    return len(enforce(session))

@@ -17,6 +17,7 @@ def test_the_jobs_are_declared_with_their_schedules(em) -> None:
     assert schedule_text(jobs["emall.close_comparisons"]) == "每 5 分钟"
     assert schedule_text(jobs["emall.scan_prices"]) == "每小时"
     assert jobs["emall.close_comparisons"].module == "emall"
+    assert schedule_text(jobs["emall.enforce_price_corrections"]).startswith("每天")
 
 
 def test_close_comparisons_job_closes_once(em) -> None:
