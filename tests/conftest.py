@@ -252,10 +252,10 @@ def _app_fingerprint(app: Any) -> tuple:
         tuple(sorted(app.view_functions)), tuple(sorted(app.blueprints)),
         counts(app.before_request_funcs), counts(app.after_request_funcs),
         counts(app.teardown_request_funcs), counts(app.template_context_processors),
-        # Flask's handler lookup leaves an empty entry for every code it looked up (a
-        # defaultdict): only registered handlers count
+        # Flask's handler lookup leaves an empty entry for every blueprint and code it looked
+        # up (nested defaultdicts): only registered handlers count
         tuple(sorted((str(k), str(sorted((str(c), len(h)) for c, h in v.items() if h)))
-                     for k, v in app.error_handler_spec.items())),
+                     for k, v in app.error_handler_spec.items() if any(v.values()))),
         tuple(sorted(app.jinja_env.globals)), tuple(sorted(app.jinja_env.filters)),
         tuple(sorted(app.extensions)), len(state.activity_checks), tuple(sorted(state.cli_commands)),
     )
