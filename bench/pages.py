@@ -5,7 +5,7 @@ add-on in ``addons/`` installed with its demo data and enabled for the province,
 users (``erp demo users``) and the expert login linked to its profile, as ``scripts/run``
 prepares it. Each user logs in and visits the landing page, the links of their navbar, every
 ModelView's list / show / edit / add page of a demo record and the links one click away
-(the crawl of ``tests/core/test_display.py``), through Flask's test client in this process
+(the display crawl of ``tests/core/test_every_page.py``), through Flask's test client in this process
 (server time only: no network, no browser). Each page is fetched ``--repeat`` times after
 one warm-up fetch; its median is reported.
 

@@ -357,6 +357,29 @@ def demo_username(role: str, index: int) -> str:
     return f"demo_{slug}" if slug else f"demo_role{index}"
 
 
+def demo_logins(registry: Any, names: Any, public_role: str = "Public") -> list[dict[str, Any]]:
+    """The demo logins of modules ``names`` (what ``erp demo users`` creates), in install
+    order: each module's ``demo/users.yaml`` entries (``_module`` added), then one generic
+    user for every other role a manifest declares. Reads files only (no database)."""
+    import yaml
+
+    entries: list[dict[str, Any]] = []
+    roles: list[str] = []
+    for name in registry.sort(names):
+        m = registry[name]
+        roles.extend(r for r in m.roles if r not in roles)
+        users_file = m.path / "demo" / "users.yaml"
+        if users_file.is_file():
+            for entry in yaml.safe_load(users_file.read_text(encoding="utf-8")) or []:
+                entries.append({**entry, "_module": name})
+    # the anonymous role (Public) gets permissions from manifests but never a login
+    covered = {e["role"] for e in entries} | {public_role}
+    for i, role in enumerate(roles, start=1):
+        if role not in covered:
+            entries.append({"username": demo_username(role, i), "role": role})
+    return entries
+
+
 @demo.command("users", help="Create the demo users of the installed modules; print logins.")
 @click.option("--password", default="demo12345", show_default=True)
 @click.option("--admin-password", default=None, help="Printed for the admin line only.")
@@ -365,27 +388,14 @@ def demo_users(app: Flask, password: str, admin_password: str | None) -> None:
     """Users listed in each installed module's ``demo/users.yaml`` (username, role, and an
     organisation external id ``org`` or a region code ``region``), plus one generic user
     for every other role a manifest declares."""
-    import yaml
     from sqlalchemy import select
 
     from core.db import db as _db
     from core.models import ModelData, Organization
 
     inst = installer_for(app)
-    entries: list[dict[str, Any]] = []
-    roles: list[str] = []
-    for name in inst.registry.sort(inst.installed()):
-        m = inst.registry[name]
-        roles.extend(r for r in m.roles if r not in roles)
-        users_file = m.path / "demo" / "users.yaml"
-        if users_file.is_file():
-            for entry in yaml.safe_load(users_file.read_text(encoding="utf-8")) or []:
-                entries.append({**entry, "_module": name})
-    # the anonymous role (Public) gets permissions from manifests but never a login
-    covered = {e["role"] for e in entries} | {app.config.get("AUTH_ROLE_PUBLIC", "Public")}
-    for i, role in enumerate(roles, start=1):
-        if role not in covered:
-            entries.append({"username": demo_username(role, i), "role": role})
+    entries = demo_logins(inst.registry, inst.installed(),
+                          app.config.get("AUTH_ROLE_PUBLIC", "Public"))
     click.echo("demo logins / 演示账号:")
     click.echo(f"  {'role':16} {'username':16} {'password':12} organisation / region")
     admin = app.config["AUTH_ROLE_ADMIN"]

@@ -426,6 +426,18 @@ def cached(app: Any, step: str, build: Callable[[], dict[str, Any]]) -> dict[str
         return meta
 
 
+def source_key(*objs: Any) -> str:
+    """A short digest of the source code of ``objs`` (functions), for a step name: the test
+    modules that build a state are not in ``code_hash``, so a step named with this gets a new
+    snapshot when its build code changes."""
+    import inspect
+
+    digest = hashlib.sha256()
+    for obj in objs:
+        digest.update(inspect.getsource(obj).encode())
+    return digest.hexdigest()[:12]
+
+
 class CachingInstaller:
     """The platform installer; ``install`` goes through ``cached``, the rest is delegated."""
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import has_request_context, request
 from flask_appbuilder.menu import Menu, MenuItem
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -26,6 +27,8 @@ from core.models import ModuleRecord, Signal
 
 log = logging.getLogger(__name__)
 Pair = tuple[str, str]
+#: WSGI environ key: the module cache (id, generation) already read during this request
+_CHECKED = "erp.module_cache_checked"
 
 
 class ErpMenu(Menu):
@@ -107,9 +110,17 @@ class ModuleCache:
         self.generation += 1
 
     def refresh(self, force: bool = False) -> None:
+        """Read the database's counter (and the installed modules when it moved), at most
+        once per ``poll_seconds`` and at most once per request: a request sees one module
+        state however many menu items, permissions and gates ask (a page asked ~120 times
+        with ``poll_seconds=0``). :meth:`invalidate` (a change made here) forces a read."""
         now = time.monotonic()
-        if not force and self.version is not None and now - self.checked_at < self.poll_seconds:
-            return
+        if not force and self.version is not None:
+            if now - self.checked_at < self.poll_seconds:
+                return
+            if has_request_context() and request.environ.get(_CHECKED) == (id(self),
+                                                                          self.generation):
+                return
         with self._lock:
             sig, mod = Signal.__table__, ModuleRecord.__table__
             try:
@@ -132,6 +143,8 @@ class ModuleCache:
                 self.installed = {}
                 self.version = None
             self.checked_at = now
+            if has_request_context() and self.version is not None:
+                request.environ[_CHECKED] = (id(self), self.generation)
 
 
 @dataclass

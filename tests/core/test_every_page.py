@@ -1,164 +1,95 @@
 """Every page and every read API of every add-on in ``addons/``, with all demo data loaded,
-as the platform admin and as each demo user: nothing answers 5xx.
+as the platform admin and as each demo user: nothing answers 5xx, and the pages show words.
 
-Like the scoping test, this discovers what to visit (menu links, each ModelView's list /
-show / edit / add pages for a demo record, each ModelRestApi's list / info / item, and the
-links one click away from every menu page), so a module added later is covered with no
-new test code. It asserts only "no server error" and "the page is in Chinese"; what the
-pages show is each module's own tests' business.
+One crawl per user (a test each, so xdist spreads them over its workers; each restores the
+same platform snapshot), every page fetched once and checked for everything:
+
+- no server error: every menu page; as the admin also up to 8 links of each menu page; each
+  ModelView's list / show / edit / add page for a demo record; each ModelRestApi's list /
+  info / item with the user's JWT (as a demo user: 200, 401, 403 or 404);
+- words, not program values: the landing page, the links of the user's own navbar, every
+  ModelView page above, and up to 6 links of each of those show no server error, no English
+  error page, and none of ``None``, ``True``, ``False`` or a module's technical name
+  (``emall_livestock``) in the text a user reads (the page without its tags, scripts and
+  styles, plus the values of buttons and inputs). All failures of a user are reported
+  together.
+
+What is visited is discovered (tests/core/crawl.py), so a module added later is covered with
+no new test code. Then the forms: every edit form re-posted unchanged saves, every add form
+with valid data saves. What the pages show beyond that is each module's own tests' business.
 """
 
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlparse
 
 import pytest
-from flask_appbuilder import ModelRestApi, ModelView
+from flask_appbuilder import ModelView
 
-from tests.conftest import ROOT, cli, installer
-from tests.core.test_web import jwt, login_form
+from tests.conftest import cli
+from tests.core.crawl import (  # noqa: F401  (platform, real_addons, first_id: fixture and
+    Crawl,  # helpers other test files import from here)
+    crawl_users,
+    credentials,
+    first_id,
+    menu_urls,
+    module_code_pattern,
+    platform,
+    real_addons,
+    view_urls,
+)
+from tests.core.test_web import login_form
 
 pytestmark = pytest.mark.slow
 
-#: links never followed: they change state or end the session
-SKIP = re.compile(r"logout|/delete/|/action|/download/|lang/|/erp/modules/|/static/|^#|javascript:"
-                  r"|mailto:|/api/v1/security|/swagger|/erp-static/")
-PER_PAGE_LINKS = 8
-
-
-def real_addons(app) -> list[str]:
-    registry = installer(app).registry
-    root = (ROOT / "addons").resolve()
-    return [n for n in registry.order
-            if registry[n].installable and registry[n].path.resolve().parent == root]
+#: the platform admin and every demo login, read from the code at collection
+USERS = crawl_users()
 
 
 @pytest.fixture
-def platform(app):
-    inst = installer(app)
-    inst.install(real_addons(app), demo=True)
-    res = cli(app, "tenant", "enable", "220000", *real_addons(app))
-    assert res.exit_code == 0, res.output
-    res = cli(app, "demo", "users")
-    assert res.exit_code == 0, res.output
-    users = [line.split()[1] for line in res.stdout.splitlines()[3:] if line.strip()]
-    roles = {line.split()[0] for line in res.stdout.splitlines()[3:] if line.strip()}
-    assert "Public" not in roles, "the anonymous role gets no demo login"
+def crawl_platform(platform):  # noqa: F811
+    """The platform with the demo expert login linked to its expert profile (so the expert's
+    own pages have content)."""
+    from tests import dbcache
+
+    app, users = platform
+
+    def link() -> dict:
+        res = cli(app, "expert", "link-user", "expert", "ZJ0000074")
+        assert res.exit_code == 0, res.output
+        return {}
+
+    dbcache.cached(app, "crawl:expert-link-user:expert:ZJ0000074", link)
     return app, users
 
 
-def menu_urls(app) -> list[str]:
-    menu = app.appbuilder.menu
-    out: list[str] = []
-
-    def walk(items) -> None:
-        for item in items:
-            if item.childs:
-                walk(item.childs)
-            elif item.name != "-":
-                with app.test_request_context():
-                    url = item.get_url()
-                if url and not SKIP.search(url) and url not in out:
-                    out.append(url)
-
-    walk(menu.menu)
-    return out
-
-
-def first_id(view) -> object | None:
-    """A record the view itself would list (its base filters applied), or None."""
-    filters = view.datamodel.get_filters(view.search_columns)
-    for flt in view.base_filters or ():
-        filters.add_filter(flt[0], flt[1], flt[2])
-    _, items = view.datamodel.query(filters, page=0, page_size=1)
-    return view.datamodel.get_pk_value(items[0]) if items else None
-
-
-def view_urls(app) -> list[str]:
-    state = app.extensions["erp"]
-    names = set(real_addons(app))
-    out: list[str] = []
-    with app.app_context():
-        for module, views in state.views_by_module.items():
-            if module not in names:
-                continue
-            for view in views:
-                if isinstance(view, ModelView):
-                    base = view.route_base
-                    out += [f"{base}/list/", f"{base}/add"]
-                    ident = first_id(view)
-                    if ident is not None:
-                        out += [f"{base}/show/{ident}", f"{base}/edit/{ident}"]
-                elif isinstance(view, ModelRestApi):
-                    base = view.route_base
-                    out += [f"{base}/", f"{base}/_info"]
-                    ident = first_id(view)
-                    if ident is not None:
-                        out.append(f"{base}/{ident}")
-    return out
-
-
-def check(client, url: str, who: str, headers: dict | None = None):
-    res = client.get(url, headers=headers or {})
-    assert res.status_code < 500, f"{who}: GET {url} -> {res.status_code}"
-    return res
-
-
-def links(html: str, base: str) -> list[str]:
-    found = []
-    for href in re.findall(r'href="([^"]+)"', html):
-        href = href.replace("&amp;", "&")
-        url = urljoin(base, href)
-        parsed = urlparse(url)
-        if parsed.netloc and parsed.netloc != "localhost":
-            continue
-        path = parsed.path + (f"?{parsed.query}" if parsed.query else "")
-        if path.startswith("/") and not SKIP.search(path) and path not in found:
-            found.append(path)
-    return found
-
-
-def test_every_page_and_read_api_as_admin(platform) -> None:
-    app, _ = platform
-    client = app.test_client()
-    login_form(client)
-    menu = menu_urls(app)
-    seen: set[str] = set(menu)
-    for url in menu:
-        res = check(client, url, "admin")
-        if res.status_code == 200 and "text/html" in res.content_type:
-            html = res.get_data(as_text=True)
-            assert 'lang="zh' in html or "zh_" in html or "首页" in html or "管理" in html, url
-            for link in links(html, url)[:PER_PAGE_LINKS]:
-                if link not in seen:
-                    seen.add(link)
-                    check(client, link, "admin")
-    for url in view_urls(app):
-        if url.startswith("/api/"):
-            continue
-        if url not in seen:
-            check(client, url, "admin")
-    headers = jwt(client)
-    for url in view_urls(app):
-        if url.startswith("/api/"):
-            check(client, url, "admin", headers)
-
-
-def test_every_menu_page_and_read_api_as_each_demo_user(platform) -> None:
+def test_every_demo_login_is_crawled(platform) -> None:  # noqa: F811
+    """The users crawled (read from the code at collection) are exactly the logins ``erp demo
+    users`` made on the platform, one per role at least, and the anonymous role has none."""
     app, users = platform
     assert len(users) >= 7, users
-    for username in users:
-        client = app.test_client()
-        login_form(client, username, "demo12345")
-        for url in menu_urls(app):
-            check(client, url, username)
-        headers = jwt(client, username, "demo12345")
-        for url in view_urls(app):
-            if url.startswith("/api/"):
-                res = check(client, url, username, headers)
-                assert res.status_code in (200, 401, 403, 404), (username, url, res.status_code)
+    assert USERS == ["admin", *users]
+
+
+@pytest.mark.parametrize("username", USERS)
+def test_every_page_and_read_api_as_each_user(crawl_platform, username: str) -> None:
+    app, _ = crawl_platform
+    urls = view_urls(app)
+    pages = [u for u in urls if not u.startswith("/api/")]
+    apis = [u for u in urls if u.startswith("/api/")]
+    assert len(pages) >= 100 and len(apis) >= 50, (len(pages), len(apis))
+    crawl = Crawl(app, *credentials(username))
+    visited = crawl.words_not_values(pages, module_code_pattern(app))
+    admin = username == "admin"
+    crawl.menu_pages(menu_urls(app), follow=admin)
+    for url in pages:  # the display crawl fetched them all; anything it skipped, here
+        crawl.no_server_error(url)
+    crawl.read_apis(apis, (lambda s: True) if admin else (lambda s: s in (200, 401, 403, 404)))
+    assert crawl.get("/").status == 200, "the user lands on the workbench"
+    assert visited >= len(set(pages)), f"the crawl visited only {visited} pages"
+    assert not crawl.problems, (f"{len(crawl.problems)} problems on {len(crawl.answers)} pages:\n"
+                                + "\n".join(crawl.problems))
 
 
 # -- forms: every edit form re-posted unchanged saves; add forms save -----------------------------
@@ -298,7 +229,7 @@ def owners(app, users: list[str], view) -> list[str]:
     return out
 
 
-def test_every_edit_form_resaved_unchanged_saves(platform) -> None:
+def test_every_edit_form_resaved_unchanged_saves(platform) -> None:  # noqa: F811
     """As the admin and as a demo user of each role owning the model: an edit form posted back
     exactly as the page drew it saves (checkboxes left unticked, blank optional choices,
     money and dates as shown). Catches required non-null booleans and the like."""
@@ -326,7 +257,7 @@ def test_every_edit_form_resaved_unchanged_saves(platform) -> None:
     assert not failures, "\n".join(failures)
 
 
-def test_every_add_form_with_valid_data_saves(platform) -> None:
+def test_every_add_form_with_valid_data_saves(platform) -> None:  # noqa: F811
     """As the admin: each add form, filled from a demo record's edit form (unique text made
     new) and the add form's own choices, saves; a refusal is a business rule's field message,
     never a form-level trap (a required checkbox, a blank optional choice)."""

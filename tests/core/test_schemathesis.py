@@ -78,6 +78,7 @@ def _user_headers(app, role: str) -> dict[str, str]:
     return jwt(app.test_client(), username, "fuzz-pass-12")
 
 
+@pytest.mark.slow  # the longest API test: scheduled first (tests/conftest.py)
 @pytest.mark.parametrize("role", list(USERS), ids=["admin", "fx_viewer", "no_business_role"])
 def test_no_operation_answers_5xx_or_disagrees_with_the_spec(app, role: str) -> None:
     """0 server errors and 0 conformance failures (status codes, content types, response

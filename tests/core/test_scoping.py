@@ -23,9 +23,11 @@ from core.addons.security import sync_module_roles
 from core.db import db
 from core.models import Organization, Region
 from core.tenancy import RegionScoped
+from tests import dbcache
 from tests.conftest import cli, installer
 from tests.core.test_web import jwt
 
+pytestmark = pytest.mark.slow  # a crawl: scheduled first (tests/conftest.py)
 ROLE = "Scope Tester"
 
 
@@ -46,9 +48,18 @@ def scoped_apis(app) -> list[tuple[str, ModelRestApi]]:
 def world(app):
     inst = installer(app)
     inst.install([n for n in inst.registry.order if inst.registry[n].installable], demo=True)
-    assert cli(app, "tenant", "enable", "220000", *inst.installed()).exit_code == 0
     apis = scoped_apis(app)
     assert apis, "at least the fixture add-on exposes a region-scoped API"
+    dbcache.cached(app, f"world:scoping:{dbcache.source_key(_world_setup)}",
+                   lambda: _world_setup(app, apis))
+    return app, apis
+
+
+def _world_setup(app, apis: list[tuple[str, ModelRestApi]]) -> dict:
+    """Enabled for the province, a role granted every scoped API, a 长春市 user and a
+    province user (one database snapshot, restored by every test after the first)."""
+    inst = installer(app)
+    assert cli(app, "tenant", "enable", "220000", *inst.installed()).exit_code == 0
     grants = tuple(f"* on {view.class_permission_name}" for _, view in apis)
     pairs = [p for m, _ in apis for p in app.extensions["erp"].pairs(m)]
     with app.app_context(), db.engine.begin() as conn:
@@ -57,7 +68,7 @@ def world(app):
         res = cli(app, "user", "create", "--username", user, "--password", "secret123",
                   "--role", ROLE, "--region", region)
         assert res.exit_code == 0, res.output
-    return app, apis
+    return {}
 
 
 def region_ids(app, code: str) -> set[int]:
