@@ -67,7 +67,7 @@ def test_scan_prices_job_queues_an_anomaly_once(em) -> None:
 def test_jobs_page_shows_the_emall_jobs_in_words(em) -> None:
     import re
 
-    from tests.core.test_display import problems_of
+    from tests.core.crawl import display_problems
     from tests.core.test_web import login_form
 
     assert run_job(em.app, "emall.close_comparisons").ok
@@ -80,4 +80,4 @@ def test_jobs_page_shows_the_emall_jobs_in_words(em) -> None:
     assert "成功：处理 0 项" in row
     assert 'title="命令行：erp jobs run emall.close_comparisons"' in row
     codes = re.compile(r"(?<![A-Za-z_/.])(emall|procurement_base)(?![A-Za-z_])")
-    assert problems_of("/erp/jobs/", res.status_code, html, codes) == []
+    assert display_problems(res.status_code, html, codes) == []
