@@ -29,6 +29,7 @@ from addons.supply_chain_finance.api import _org_id, current_user_name, idempote
 from addons.supply_chain_finance.models import INSTITUTION_KINDS
 from core.api import ErpModelRestApi
 from core.errors import NotFoundError, RuleError
+from core.tenancy import current_scope
 
 from . import services
 from .models import KINDS, STATES, Guarantee
@@ -55,7 +56,11 @@ def guarantee_json(g: Guarantee) -> dict[str, Any]:
         "requested_amount": _s(g.requested_amount), "ciphered": g.ciphered,
         "number": g.number, "amount": _s(g.amount), "valid_from": _iso(g.valid_from),
         "valid_until": _iso(g.valid_until), "file_name": g.file_name,
-        "file_sha256": g.file_sha256, "file_sm3": g.file_sm3, "deposit_id": g.deposit_id,
+        # the registered digests: to the issuer and the applicant; the beneficiary checks the
+        # file it received against them and is never shown them
+        **({"file_sha256": g.file_sha256, "file_sm3": g.file_sm3}
+           if current_scope().org_id in (g.issuer_id, g.supplier_id) else {}),
+        "deposit_id": g.deposit_id,
         "decline_reason": g.decline_reason, "claimed_on": _iso(g.claimed_on),
         "claim_paid_amount": _s(g.claim_paid_amount), "claim_paid_on": _iso(g.claim_paid_on),
         "released_on": _iso(g.released_on),
@@ -102,8 +107,7 @@ class GuaranteeApi(ErpModelRestApi):
     list_columns = ["id", "request_number", "kind", "status", "project_id", "package_id",
                     "contract_id", "supplier.id", "supplier.name", "issuer.id", "issuer.name",
                     "beneficiary.id", "beneficiary.name", "requested_amount", "ciphered",
-                    "number", "amount", "valid_from", "valid_until", "file_name", "file_sha256",
-                    "file_sm3", "requested_at", "issued_at", "verified_at", "deposit_id",
+                    "number", "amount", "valid_from", "valid_until", "file_name", "requested_at", "issued_at", "verified_at", "deposit_id",
                     "claimed_on", "claim_paid_amount", "claim_paid_on", "released_on",
                     "region.id", "region.name"]
     show_columns = list_columns + ["decline_reason", "claim_note", "claim_reference"]

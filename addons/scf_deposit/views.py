@@ -51,7 +51,7 @@ class GuaranteeView(ErpModelView):
     show_columns = ["request_number", "kind", "project", "package", "contract", "supplier",
                     "issuer", "beneficiary", "requested_amount", "ciphered", "status",
                     "requested_at", "number", "amount", "valid_from", "valid_until", "file_name",
-                    "file_sha256", "file_sm3", "issued_at", "decline_reason", "required_amount",
+                    "issued_at", "decline_reason", "required_amount",
                     "verified_at", "deposit", "claimed_on", "claim_note", "claim_paid_amount",
                     "claim_paid_on", "claim_reference", "released_on", "region"]
     search_columns = ["request_number", "number", "kind", "status"]
@@ -76,7 +76,11 @@ class GuaranteeView(ErpModelView):
                           "ciphered": _yes_no}
 
     def show_context(self, item: Guarantee) -> dict[str, Any]:
-        return {"erp_status": STATES.get(item.status), "g": item}
+        # the registered digests only to the issuer and the applicant (the beneficiary checks
+        # the file it received and is never shown what it should hash to)
+        org = current_scope().org_id
+        return {"erp_status": STATES.get(item.status), "g": item,
+                "digests": org in (item.issuer_id, item.supplier_id)}
 
 
 class RequestView(BaseView):
