@@ -72,3 +72,23 @@ def test_issuer_and_beneficiary_see_only_their_buttons(scfd):
     html = web(scfd, "auditor").get("/guaranteeview/list/").get_data(as_text=True)
     assert "投标保函" in html and "已验真入账" in html
     plain(html)
+
+
+def test_bureau_view_shows_guarantees_in_place_of_cash(scfd):
+    gid = scfd.request()
+    scfd.issue(gid)
+    scfd.verify(gid)
+    auditor = web(scfd, "auditor")
+    html = auditor.get("/scf/bureau/?start=2000-01-01&end=2100-01-01").get_data(as_text=True)
+    assert "电子保函替代保证金" in html and "释放现金" in html and "12,000.00" in html
+    plain(html)
+    res = auditor.get("/scf/bureau/export?start=2000-01-01&end=2100-01-01")
+    assert res.status_code == 200
+    import io
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(res.data))
+    assert wb.sheetnames == ["政采贷统计", "电子保函替代保证金"]
+    cells = [c.value for row in wb["电子保函替代保证金"].iter_rows() for c in row]
+    assert "释放现金（免缴保证金）" in cells and 12000 in cells
