@@ -545,10 +545,21 @@ def release(session: Session, gid: Any, *, note: Any = None, scope: Scope | None
 
 
 # -- keep the guarantee in step with its deposit ---------------------------------------------
+def _installed() -> bool:
+    """Whether this module is installed (the listener is registered on import, also where
+    only ``deposit_ledger`` is installed and ``scf_guarantee`` does not exist)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return True
+    state = current_app.extensions.get("erp")
+    return state is None or state.is_installed(MODULE)
+
+
 def _follow_deposit(session: Session, flush_context: Any, instances: Any) -> None:
     changed = [d for d in session.dirty if isinstance(d, Deposit)
                and inspect(d).attrs.status.history.has_changes()]
-    if not changed:
+    if not changed or not _installed():
         return
     with session.no_autoflush:
         for dep in changed:
