@@ -91,7 +91,9 @@ def setup(url: str, env: dict, n_contracts: int, n_suppliers: int, n_inst: int) 
     for args in (["db", "init", "--admin-password", PASSWORD],
                  ["module", "install", "supply_chain_finance"],
                  ["tenant", "enable", "220000", "supply_chain_finance"]):
-        subprocess.run([*erp, *args], env=env, cwd=ROOT, check=True, capture_output=True)
+        res = subprocess.run([*erp, *args], env=env, cwd=ROOT, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError(f"erp {' '.join(args)}: {res.stdout[-500:]} {res.stderr[-1500:]}")
     from core.app import create_app
     from core.db import db
     from core.models import Organization, Region
@@ -189,9 +191,11 @@ def setup(url: str, env: dict, n_contracts: int, n_suppliers: int, n_inst: int) 
         db.session.remove()
         db.engine.dispose()
     for k, bank in enumerate(banks[:RACE_BANKS]):
-        subprocess.run([*erp, "user", "create", "--username", f"bench_bank{k}", "--password", PASSWORD,
-                        "--role", "银行", "--org", codes[bank]], env=env, cwd=ROOT, check=True,
-                       capture_output=True)
+        res = subprocess.run([*erp, "user", "create", "--username", f"bench_bank{k}", "--password",
+                              PASSWORD, "--role", "银行", "--org", codes[bank]], env=env, cwd=ROOT,
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError(f"user create bench_bank{k}: {res.stdout[-500:]} {res.stderr[-1500:]}")
     return {"banks": banks, "bank0_apps": bank0_apps, "race": race}
 
 
