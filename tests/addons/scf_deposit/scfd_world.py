@@ -22,7 +22,7 @@ __all__ = ["scfd", "scf", "pb", "ScfdWorld", "PDF", "SHA"]
 
 PDF = b"%PDF-1.7\n% demo guarantee file\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 SHA = hashlib.sha256(PDF).hexdigest()
-TODAY = dt.date.today()
+TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()  # the platform's day (China)
 
 
 class ScfdWorld:
