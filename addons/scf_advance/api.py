@@ -15,7 +15,7 @@ from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 
-from addons.supply_chain_finance.api import _org_id, idempotent, purchaser_units
+from addons.supply_chain_finance.api import caller_org_id, idempotent, purchaser_units
 from core.api import ErpModelRestApi
 from core.errors import NotFoundError
 
@@ -107,7 +107,7 @@ class AdvanceApi(ErpModelRestApi):
     @permission_name("present")
     def present(self, pk: int):
         return self._write(pk, lambda s, b: services.present(
-            s, pk, supplier_id=_org_id(), insurer_id=b.get("insurer"),
+            s, pk, supplier_id=caller_org_id(), insurer_id=b.get("insurer"),
             policy_number=b.get("policy_number"), insured_credit_code=b.get("insured_credit_code"),
             amount=b.get("amount"), valid_until=b.get("valid_until"),
             file_sha256=b.get("file_sha256")))

@@ -61,10 +61,10 @@ def _audit(session: Session, action: str, adv: Advance, after: Any = None,
 
 def _lock(session: Session, ident: Any) -> Advance:
     try:
-        pk = scf._id(ident)
+        pk = scf.record_id(ident)
     except (TypeError, ValueError):
         raise RuleError({"advance": ["预付款记录不存在"]}) from None
-    adv = scf._lock_row(session, Advance, pk)
+    adv = scf.lock_row(session, Advance, pk)
     if adv is None:
         raise RuleError({"advance": ["预付款记录不存在"]})
     return adv
@@ -84,10 +84,10 @@ def agree(session: Session, *, contract_id: Any, share_percent: Any, delivery_da
           purchaser_ids: set[int] | None) -> Advance:
     """约定预付款 on a signed or performing contract of the purchaser."""
     try:
-        cid = scf._id(contract_id)
+        cid = scf.record_id(contract_id)
     except (TypeError, ValueError):
         raise RuleError({"contract": ["请选择合同"]}) from None
-    contract = scf._lock_row(session, Contract, cid)
+    contract = scf.lock_row(session, Contract, cid)
     if contract is None:
         raise RuleError({"contract": ["合同不存在"]})
     _purchaser(contract, purchaser_ids)
@@ -102,7 +102,7 @@ def agree(session: Session, *, contract_id: Any, share_percent: Any, delivery_da
     floor = settings.get("scf.advance_share_percent", region_id=contract.region_id, session=session)
     if contract.sme_label in SME and share < floor:
         raise RuleError({"share_percent": [f"与中小企业签订的合同，预付比例不得低于 {floor}%"]})
-    day = scf._date("delivery_date", "交货（履约完成）日期", delivery_date)
+    day = scf.parse_date("delivery_date", "交货（履约完成）日期", delivery_date)
     if contract.signed_date and day < contract.signed_date:
         raise RuleError({"delivery_date": ["交货日期不能早于合同签订日期"]})
     amount = (contract.amount * share / 100).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
@@ -140,24 +140,24 @@ def present(session: Session, ident: Any, *, supplier_id: int, insurer_id: Any,
     _state(adv, "agreed", "presented", what="不能再提交保单")
     errors: dict[str, list[str]] = {}
     try:
-        iid = scf._id(insurer_id)
+        iid = scf.record_id(insurer_id)
     except (TypeError, ValueError):
         iid = None
         errors["insurer"] = ["请选择保险机构"]
-    number = scf._text(policy_number, 64)
+    number = scf.clean_text(policy_number, 64)
     if not number:
         errors["policy_number"] = ["请填写保单（保函）号"]
-    code = (scf._text(insured_credit_code, 18) or "").upper()
+    code = (scf.clean_text(insured_credit_code, 18) or "").upper()
     if len(code) != 18:
         errors["insured_credit_code"] = ["请填写被保险人的统一社会信用代码（18 位）"]
     value = None
     try:
-        value = scf._money("amount", "保险金额", amount)
-        end = scf._date("valid_until", "保险期间截止日", valid_until)
+        value = scf.parse_money("amount", "保险金额", amount)
+        end = scf.parse_date("valid_until", "保险期间截止日", valid_until)
     except RuleError as exc:
         errors.update(exc.messages)
         end = None
-    sha = (scf._text(file_sha256, 64) or "").lower()
+    sha = (scf.clean_text(file_sha256, 64) or "").lower()
     if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
         errors["file_sha256"] = ["请填写保单文件的 SHA-256 摘要（64 位十六进制）"]
     if errors:
@@ -220,13 +220,13 @@ def pay(session: Session, ident: Any, *, paid_date: Any, reference: Any = None,
     adv = _lock(session, ident)
     _purchaser(adv, purchaser_ids)
     _state(adv, "verified", what="保单验真后才能支付预付款")
-    day = scf._date("paid_date", "支付日期", paid_date)
+    day = scf.parse_date("paid_date", "支付日期", paid_date)
     if day > scf.today():
         raise RuleError({"paid_date": ["支付日期不能晚于今天"]})
     contract = scf.contract_of(session, adv.contract_id)
-    payment = record_payment(session, contract, adv.amount, day, reference=scf._text(reference, 100)
+    payment = record_payment(session, contract, adv.amount, day, reference=scf.clean_text(reference, 100)
                              or f"预付款（保单 {adv.policy_number}）",
-                             payee_account=scf._text(payee_account, 64))
+                             payee_account=scf.clean_text(payee_account, 64))
     adv.status, adv.payment_id, adv.paid_on = "paid", payment.id, day
     session.flush()
     _audit(session, "scf_advance_pay", adv, after={"预付款": str(adv.amount), "支付日期": day.isoformat()})
@@ -255,7 +255,7 @@ def claim(session: Session, ident: Any, *, reason: Any, purchaser_ids: set[int] 
     adv = _lock(session, ident)
     _purchaser(adv, purchaser_ids)
     _state(adv, "paid", what="没有在保的保单")
-    text = scf._text(reason, 2000)
+    text = scf.clean_text(reason, 2000)
     if not text:
         raise RuleError({"reason": ["请说明供应商未履约的情况"]})
     if adv.valid_until is not None and scf.today() > adv.valid_until:

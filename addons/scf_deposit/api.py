@@ -25,7 +25,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from addons.procurement_base.models import Project
-from addons.supply_chain_finance.api import _org_id, current_user_name, idempotent
+from addons.supply_chain_finance.api import caller_org_id, current_user_name, idempotent
 from addons.supply_chain_finance.models import INSTITUTION_KINDS
 from core.api import ErpModelRestApi
 from core.errors import NotFoundError, RuleError
@@ -199,7 +199,7 @@ class GuaranteeApi(ErpModelRestApi):
             422: {$ref: '#/components/responses/422'}
         """
         return self._write(None, lambda s, b: services.request(
-            s, supplier_id=_org_id(), kind=b.get("kind"), issuer_id=b.get("issuer"),
+            s, supplier_id=caller_org_id(), kind=b.get("kind"), issuer_id=b.get("issuer"),
             amount=b.get("amount"), package_id=b.get("package"), contract_id=b.get("contract"),
             ciphered=b.get("ciphered", False)), status=201)
 
@@ -208,7 +208,7 @@ class GuaranteeApi(ErpModelRestApi):
     @safe
     @permission_name("request")
     def withdraw(self, pk: int):
-        return self._write(pk, lambda s, b: services.withdraw(s, pk, supplier_id=_org_id()))
+        return self._write(pk, lambda s, b: services.withdraw(s, pk, supplier_id=caller_org_id()))
 
     withdraw.__doc__ = "Supplier: withdraw a request not yet answered" + _WRITE_DOC.format(what="保函")
 
@@ -218,7 +218,7 @@ class GuaranteeApi(ErpModelRestApi):
     @permission_name("issue")
     def issue(self, pk: int):
         return self._write(pk, lambda s, b: services.issue(
-            s, pk, issuer_id=_org_id(), number=b.get("number"), amount=b.get("amount"),
+            s, pk, issuer_id=caller_org_id(), number=b.get("number"), amount=b.get("amount"),
             valid_from=b.get("valid_from"), valid_until=b.get("valid_until"),
             file_name=b.get("file_name"), file_sha256=b.get("file_sha256"),
             verify_code=b.get("verify_code"), file_bytes=_file(b)))
@@ -231,7 +231,7 @@ class GuaranteeApi(ErpModelRestApi):
     @safe
     @permission_name("issue")
     def decline(self, pk: int):
-        return self._write(pk, lambda s, b: services.decline(s, pk, issuer_id=_org_id(),
+        return self._write(pk, lambda s, b: services.decline(s, pk, issuer_id=caller_org_id(),
                                                              reason=b.get("reason")))
 
     decline.__doc__ = "Institution: decline with the reason (body: reason)" + _WRITE_DOC.format(what="保函")
@@ -242,7 +242,7 @@ class GuaranteeApi(ErpModelRestApi):
     @permission_name("issue")
     def claim_payment(self, pk: int):
         return self._write(pk, lambda s, b: services.pay_claim(
-            s, pk, issuer_id=_org_id(), amount=b.get("amount"), on=b.get("date"),
+            s, pk, issuer_id=caller_org_id(), amount=b.get("amount"), on=b.get("date"),
             reference=b.get("reference")))
 
     claim_payment.__doc__ = ("Institution: report the claim paid (body: amount, date, reference)"

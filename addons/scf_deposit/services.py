@@ -103,7 +103,7 @@ def _money(field: str, label: str, value: Any) -> Decimal:
 
 def _get(session: Session, model: Any, value: Any, field: str, label: str) -> Any:
     try:
-        ident = scf._id(value)
+        ident = scf.record_id(value)
     except (TypeError, ValueError):
         raise RuleError({field: [f"请选择{label}"]}) from None
     obj = session.execute(select(model).where(model.id == ident).execution_options(**UNSCOPED)
@@ -115,10 +115,10 @@ def _get(session: Session, model: Any, value: Any, field: str, label: str) -> An
 
 def _lock(session: Session, gid: Any) -> Guarantee:
     try:
-        ident = scf._id(gid)
+        ident = scf.record_id(gid)
     except (TypeError, ValueError):
         raise RuleError({"guarantee": ["保函不存在"]}) from None
-    g = scf._lock_row(session, Guarantee, ident)
+    g = scf.lock_row(session, Guarantee, ident)
     if g is None:
         raise RuleError({"guarantee": ["保函不存在"]})
     return g
@@ -127,6 +127,11 @@ def _lock(session: Session, gid: Any) -> Guarantee:
 def _state(g: Guarantee, *allowed: str, what: str) -> None:
     if g.status not in allowed:
         raise ConflictError({"status": [f"保函状态为“{STATES.get(g.status, '')}”，{what}"]})
+
+
+def _pct(value: Any) -> str:
+    """2 -> "2", 2.50 -> "2.5"."""
+    return format(Decimal(value).normalize(), "f")
 
 
 def digest_code(salt: str, code: str) -> str:
@@ -150,11 +155,11 @@ def cap(session: Session, g_kind: str, project: Project, package: Package | None
         base = package.budget if package is not None else project.budget
         pct = settings.get("deposit.bid_cap_percent", region_id=project.region_id, session=session)
         c = percent_cap(base, pct)
-        return c.shown, f"投标保证金上限为预算的{dl._pct(pct)}%（{fmt_yuan(c.shown)}）"
+        return c.shown, f"投标保证金上限为预算的{_pct(pct)}%（{fmt_yuan(c.shown)}）"
     pct = settings.get("deposit.performance_cap_percent", region_id=project.region_id,
                        session=session)
     c = percent_cap(contract.amount, pct)
-    return c.shown, f"履约保证金上限为合同金额的{dl._pct(pct)}%（{fmt_yuan(c.shown)}）"
+    return c.shown, f"履约保证金上限为合同金额的{_pct(pct)}%（{fmt_yuan(c.shown)}）"
 
 
 def cover_period(session: Session, g: Guarantee) -> tuple[dt.date, dt.date, str]:
@@ -224,7 +229,7 @@ def request(session: Session, *, supplier_id: int, kind: Any, issuer_id: Any, am
     if secret and kind != "bid":
         raise RuleError({"ciphered": ["只有投标保函可以是密文保函（开标前隐藏投标人）"]})
     try:
-        iid = scf._id(issuer_id)
+        iid = scf.record_id(issuer_id)
     except (TypeError, ValueError):
         raise RuleError({"issuer": ["请选择出函机构"]}) from None
     if not on_whitelist(session, iid, project.region_id):
@@ -285,7 +290,7 @@ def issue(session: Session, gid: Any, *, issuer_id: int, number: Any, amount: An
     def bad(field: str, text: str) -> None:
         errors.setdefault(field, []).append(text)
 
-    num = scf._text(number, 64)
+    num = scf.clean_text(number, 64)
     if not num:
         bad("number", "请填写保函编号")
     value = None
@@ -297,16 +302,16 @@ def issue(session: Session, gid: Any, *, issuer_id: int, number: Any, amount: An
         bad("amount", f"保函金额不得低于申请金额 {fmt_yuan(g.requested_amount)}")
     start = end = None
     try:
-        start = scf._date("valid_from", "有效期起始日", valid_from)
-        end = scf._date("valid_until", "有效期截止日", valid_until)
+        start = scf.parse_date("valid_from", "有效期起始日", valid_from)
+        end = scf.parse_date("valid_until", "有效期截止日", valid_until)
     except RuleError as exc:
         errors.update(exc.messages)
     if start and end and end <= start:
         bad("valid_until", "有效期截止日须晚于起始日")
-    name = scf._text(file_name, 200)
+    name = scf.clean_text(file_name, 200)
     if not name or not name.lower().endswith((".pdf", ".ofd")):
         bad("file_name", "保函文件须为 PDF 或 OFD 文件（文件名以 .pdf 或 .ofd 结尾）")
-    sha = (scf._text(file_sha256, 64) or "").lower()
+    sha = (scf.clean_text(file_sha256, 64) or "").lower()
     if not _HEX64.match(sha):
         bad("file_sha256", "请填写保函文件的 SHA-256 摘要（64 位十六进制）")
     sm3 = None
@@ -314,7 +319,7 @@ def issue(session: Session, gid: Any, *, issuer_id: int, number: Any, amount: An
         if not hmac.compare_digest(hashlib.sha256(file_bytes).hexdigest(), sha):
             bad("file_sha256", "所附文件的 SHA-256 摘要与填写的摘要不一致")
         sm3 = sm3_hex(file_bytes)
-    code = scf._text(verify_code, 32) if verify_code is not None else None
+    code = scf.clean_text(verify_code, 32) if verify_code is not None else None
     if not code or not _CODE.match(code):
         bad("verify_code", "验真码须为 6 到 32 位字母、数字或连字符")
     if errors:
@@ -344,7 +349,7 @@ def issue(session: Session, gid: Any, *, issuer_id: int, number: Any, amount: An
 def decline(session: Session, gid: Any, *, issuer_id: int, reason: Any) -> Guarantee:
     g = _own_issuer(session, gid, issuer_id)
     _state(g, "requested", what="不能再作答复")
-    text = scf._text(reason, 2000)
+    text = scf.clean_text(reason, 2000)
     if not text:
         raise RuleError({"reason": ["请说明不予出函的理由"]})
     g.status, g.decline_reason = "declined", text
@@ -424,7 +429,7 @@ def verification_problems(session: Session, g: Guarantee, *, verify_code: Any,
         bad("file", "请上传收到的保函文件，或填写其 SHA-256 摘要")
     elif not g.file_sha256 or not hmac.compare_digest(sha, g.file_sha256):
         bad("file", "保函文件的 SHA-256 摘要与出函机构登记的不一致（文件被改动或不是该保函）")
-    code = scf._text(verify_code) if verify_code is not None else None
+    code = scf.clean_text(verify_code) if verify_code is not None else None
     if not code:
         bad("verify_code", "请填写验真码")
     elif not g.code_digest or not hmac.compare_digest(digest_code(g.code_salt or "", code[:64]),
@@ -487,7 +492,7 @@ def claim(session: Session, gid: Any, *, reason_id: Any, note: Any = None,
     _state(g, "verified", what="只有已验真入账的保函可以索赔")
     allowed = {r.id: r for r in dl.project_reasons(session, g.project_id)}
     try:
-        rid = scf._id(reason_id)
+        rid = scf.record_id(reason_id)
     except (TypeError, ValueError):
         rid = None
     if rid is None or rid not in allowed:
@@ -499,7 +504,7 @@ def claim(session: Session, gid: Any, *, reason_id: Any, note: Any = None,
     if g.valid_until is not None and day > g.valid_until:
         raise RuleError({"reason": [f"保函已于 {g.valid_until.isoformat()} 到期，不能再索赔"]})
     g.status, g.claim_reason_id, g.claimed_on = "claimed", rid, day
-    g.claim_note = scf._text(note, 2000)
+    g.claim_note = scf.clean_text(note, 2000)
     session.flush()
     _audit(session, "scf_guarantee_claim", g, after={"状态": STATES["claimed"]},
            reason=allowed[rid].name)
@@ -515,10 +520,10 @@ def pay_claim(session: Session, gid: Any, *, issuer_id: int, amount: Any, on: An
     and forfeited (to be remitted to the treasury like forfeited cash)."""
     g = _own_issuer(session, gid, issuer_id)
     _state(g, "claimed", what="没有待赔付的索赔")
-    day = scf._date("on", "赔付日期", on)
+    day = scf.parse_date("on", "赔付日期", on)
     if day > today() or (g.claimed_on and day < g.claimed_on):
         raise RuleError({"on": ["赔付日期须在索赔日期与今天之间"]})
-    ref = scf._text(reference, 100)
+    ref = scf.clean_text(reference, 100)
     dl.record_guarantee_claim(session, g.deposit_id, amount=amount, on=day, bank_reference=ref,
                               reason_id=g.claim_reason_id, note=f"保函 {g.number} 索赔款",
                               scope=Scope(actor="system"))
@@ -539,7 +544,7 @@ def release(session: Session, gid: Any, *, note: Any = None, scope: Scope | None
     g = _lock(session, gid)
     _check_beneficiary(session, g, scope)
     _state(g, "verified", what="只有在用的保函可以解除")
-    dl.release(session, g.deposit_id, note=scf._text(note, 2000), scope=scope)
+    dl.release(session, g.deposit_id, note=scf.clean_text(note, 2000), scope=scope)
     session.flush()
     return g
 
