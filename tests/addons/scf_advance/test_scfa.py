@@ -165,7 +165,11 @@ def test_demo_advance_under_a_policy(app):
     with app.app_context():
         from sqlalchemy import select
 
-        (a,) = db.session.execute(select(model()).execution_options(erp_unscoped=True)).scalars()
-        assert a.status == "paid" and a.payment.amount == a.amount
-        assert a.insured_credit_code == a.purchaser.credit_code and a.policy_amount >= a.amount
-        assert a.valid_until >= a.delivery_date
+        rows = list(db.session.execute(select(model()).execution_options(erp_unscoped=True)).scalars())
+        assert {a.status for a in rows} == {"paid", "released"}
+        for a in rows:
+            assert a.payment.amount == a.amount and a.payment.contract_id == a.contract_id
+            assert a.insured_credit_code == a.purchaser.credit_code and a.policy_amount >= a.amount
+            assert a.valid_until >= a.delivery_date
+            assert (a.open_contract_id is None) == (a.status == "released")
+            assert a.status != "released" or a.contract.status == "completed"
