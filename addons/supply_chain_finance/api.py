@@ -98,6 +98,10 @@ def _org_id() -> int:
     return scope.org_id
 
 
+#: public name for the bridges' APIs
+caller_org_id = _org_id
+
+
 def idempotent(api: Any, do: Callable[[Any, dict[str, Any]], tuple[int, dict[str, Any]]]):
     """Run a write once per ``Idempotency-Key`` of the caller's organisation."""
     key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()

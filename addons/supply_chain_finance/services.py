@@ -748,6 +748,13 @@ def label(mapping: dict[str, str], value: Any) -> str:
     return mapping.get(value, "—") if value else "—"
 
 
+#: public names of the small parsing helpers, for the bridges (scf_deposit, scf_advance)
+record_id = _id
+clean_text = _text
+parse_date = _date
+parse_money = _money
+lock_row = _lock_row
+
 __all__ = [
     "APP_STATES", "DECISIONS", "INSTITUTION_KINDS", "apply", "bureau_figures",
     "confirm_account", "contract_data", "decide", "disburse", "institutions_for", "is_overdue",

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,13 @@ from addons.procurement_base.models import Contract
 from core.db import db
 from core.errors import flash_error, is_page_error
 from core.services.charts import bar_chart
-from core.services.export import ColumnSpec, send_xlsx, write_xlsx
+from core.services.export import ColumnSpec, XlsxSheet, send_xlsx, write_workbook, write_xlsx
 from core.tenancy import current_scope
 from core.views.base import ErpModelView, labelled, money_text, parse_date
 
 from . import services
 from .actions import APPLICATION_ACTIONS, LOCK_ACTIONS
+from .hooks import bureau_sections
 from .models import APP_STATES, ENTRY_KINDS, LOCK_STATES, AccountLock, Application, Entry
 
 T = "supply_chain_finance"
@@ -225,8 +227,9 @@ class BureauView(_Page):
                           {"融资金额": [r["financed"] for r in regions],
                            "其中小微企业": [r["financed_sme"] for r in regions]},
                           title="政采贷融资金额（按地区）", unit="元") if regions else None
+        sections = bureau_sections(db.session, start, end)
         return self.render_template(f"{T}/bureau.html", figs=figs, start=start, end=end,
-                                    chart=chart, money=money_text)
+                                    chart=chart, money=money_text, sections=sections)
 
     @expose("/export")
     @has_access
@@ -236,8 +239,22 @@ class BureauView(_Page):
         rows = [{**r, "sme_share": (r["sme_share_percent"] / 100) if r["sme_share_percent"] is not None else None,
                  "avg_decision_days": str(r["avg_decision_days"]) if r["avg_decision_days"] is not None else "—"}
                 for r in figs["regions"]]
-        data = write_xlsx(rows, COLUMNS, sheet_name="政采贷统计",
-                          title=f"政府采购合同融资统计（{start.isoformat()} 至 {end.isoformat()}）")
+        period = f"{start.isoformat()} 至 {end.isoformat()}"
+        sections = bureau_sections(db.session, start, end)
+        if not sections:
+            data = write_xlsx(rows, COLUMNS, sheet_name="政采贷统计",
+                              title=f"政府采购合同融资统计（{period}）")
+        else:  # one sheet per section beside the financing figures
+            sheets = [XlsxSheet(rows, COLUMNS, "政采贷统计", f"政府采购合同融资统计（{period}）")]
+            for sec in sections:
+                cols = [ColumnSpec("region", "地区")] + [ColumnSpec(k, label, kind)
+                                                         for k, label, kind in sec.columns]
+                sheets.append(XlsxSheet([{"region": name, **vals} for name, vals
+                                         in sorted(sec.rows.items())],
+                                        cols, sec.title[:31], f"{sec.title}（{period}）"))
+            buf = io.BytesIO()
+            write_workbook(buf, sheets)
+            data = buf.getvalue()
         return send_xlsx(data, f"政采贷统计_{start.isoformat()}_{end.isoformat()}.xlsx")
 
 

@@ -149,6 +149,7 @@ from .ledger import (  # noqa: F401
     convert,
     forfeit,
     project_reasons,
+    record_guarantee_claim,
     record_trigger,
     refund,
     release,

@@ -238,6 +238,33 @@ def release(session: Session, deposit_id: int, *, on: Any = None, note: str | No
     return dep
 
 
+def record_guarantee_claim(session: Session, deposit_id: int, *, amount: Any, on: Any = None,
+                           bank_reference: str | None = None, reason_id: int | None = None,
+                           note: str | None = None, scope: Scope | None = None) -> DepositEntry:
+    """索赔到账: the issuer of a guarantee deposit paid the beneficiary's claim. The money
+    received is entered (receipt) and forfeited at once (forfeiture, the claim's reason), so
+    it is then remitted to the treasury like any forfeited deposit (:func:`remit`). Only for
+    a held guarantee; the amount is the guarantee's whole amount (settled once, in full)."""
+    dep = _prepare(session, deposit_id, "forfeit", scope=scope)
+    errors = Errors()
+    if dep.form != "guarantee":
+        errors.add("form", "只有保函形式的保证金才登记索赔到账；资金形式请办理不予退还")
+    value = check_money(errors, "amount", amount, "索赔到账金额")
+    if value is not None and value != dep.amount:
+        errors.add("amount", f"索赔到账金额须等于保函金额 {fmt_yuan(dep.amount)}（一次结清）")
+    on = _entry_date(errors, on, dep)
+    errors.raise_if_any()
+    receipt = _entry(session, dep, "receipt", value, on, bank_reference=_text(bank_reference),
+                     note="保函索赔款到账")
+    entry = _entry(session, dep, "forfeiture", value, on, reason_id=reason_id,
+                   linked_entry_id=receipt.id, note=_text(note) or "保函索赔")
+    DEPOSIT_FLOW.trigger(dep, "forfeit", session=session, reason=_text(note) or "保函索赔",
+                         amount=value)
+    dep.settled_date = on
+    session.flush()
+    return entry
+
+
 def reverse(session: Session, deposit_id: int, *, reason: str | None, entry_id: Any = None,
             on: Any = None, scope: Scope | None = None) -> DepositEntry | None:
     """冲销: the latest live entry (or ``entry_id``, which must be it) gets a reversing entry
@@ -253,7 +280,7 @@ def reverse(session: Session, deposit_id: int, *, reason: str | None, entry_id: 
         errors.add("reason", "请填写冲销原因")
     on = _entry_date(errors, on, dep)
     errors.raise_if_any()
-    if dep.form == "guarantee":
+    if dep.form == "guarantee" and not live_entries(session, dep.id):
         DEPOSIT_FLOW.trigger(dep, "reverse", session=session, reason=reason)
         dep.settled_date = None
         session.flush()

@@ -72,7 +72,7 @@ def scf(pb: World) -> ScfWorld:
 
 def _build(pb: World) -> dict[str, Any]:
     app = pb.app
-    assert installer(app).install(["supply_chain_finance"]) == ["supply_chain_finance"]
+    assert "supply_chain_finance" in installer(app).install(["supply_chain_finance"])
     assert cli(app, "tenant", "enable", "220000", "supply_chain_finance").exit_code == 0
     from addons.supply_chain_finance.models import Institution, InstitutionRegion
 
