@@ -1,0 +1,57 @@
+{
+    "name": "中小企业扶持",
+    "version": "1.0.0",
+    "summary": "中小企业预留份额（发布时校验）、中小企业声明函、小微企业价格扣除、主管预算单位年度预留执行情况公开、财政监管看板",
+    "category": "Procurement",
+    "depends": ["procurement_base"],
+    "application": True,
+    "sequence": 30,
+    "demo": [
+        "demo/sme_project.csv",
+        "demo/sme_declaration.csv",
+        "demo/sme_disclosure.csv",
+        "demo/sme_disclosure_line.csv",
+    ],
+    "roles": {
+        "采购人": [
+            "* on SmeProjectPolicy", "* on SmeDisclosure", "can_list on SmeDeclaration",
+            "can_show on SmeDeclaration", "can_get on SmeDeclaration",
+            "can_info on SmeDeclaration", "menu_access on 中小企业扶持",
+            "menu_access on 预留执行情况公开", "menu_access on 项目预留设置",
+            "menu_access on 中小企业声明函",
+        ],
+        "采购代理机构": [
+            "* on SmeProjectPolicy", "can_list on SmeDeclaration", "can_show on SmeDeclaration",
+            "can_get on SmeDeclaration", "can_info on SmeDeclaration",
+            "menu_access on 中小企业扶持", "menu_access on 项目预留设置",
+            "menu_access on 中小企业声明函",
+        ],
+        "供应商": [
+            "* on SmeDeclaration", "can_list on SmeProjectPolicy", "can_show on SmeProjectPolicy",
+            "can_get on SmeProjectPolicy", "can_info on SmeProjectPolicy",
+            "menu_access on 中小企业扶持", "menu_access on 项目预留设置",
+            "menu_access on 中小企业声明函",
+        ],
+        "审计监督": [
+            "can_list on SmeProjectPolicy", "can_show on SmeProjectPolicy",
+            "can_get on SmeProjectPolicy", "can_info on SmeProjectPolicy",
+            "can_list on SmeDeclaration", "can_show on SmeDeclaration",
+            "can_get on SmeDeclaration", "can_info on SmeDeclaration",
+            "can_list on SmeDisclosure", "can_show on SmeDisclosure", "can_get on SmeDisclosure",
+            "can_info on SmeDisclosure", "can_read on SmeDashboard",
+            "menu_access on 中小企业扶持", "menu_access on 预留执行情况公开",
+            "menu_access on 项目预留设置", "menu_access on 中小企业声明函",
+            "menu_access on 预留情况看板",
+        ],
+        "地区管理员": [
+            "can_list on SmeDisclosure", "can_show on SmeDisclosure", "can_get on SmeDisclosure",
+            "can_info on SmeDisclosure", "can_read on SmeDashboard",
+            "menu_access on 中小企业扶持", "menu_access on 预留执行情况公开",
+            "menu_access on 预留情况看板",
+        ],
+        "Public": [
+            "can_list on SmeDisclosure", "can_show on SmeDisclosure",
+            "menu_access on 中小企业扶持", "menu_access on 预留执行情况公开",
+        ],
+    },
+}
