@@ -7,6 +7,8 @@
     "application": True,
     "sequence": 30,
     "demo": [
+        "demo/pb_project.sme.csv",
+        "demo/pb_package.sme.csv",
         "demo/sme_project.csv",
         "demo/sme_declaration.csv",
         "demo/sme_disclosure.csv",

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import and_, case, false, func, select, true, type_coerce
 from sqlalchemy.orm import Session
@@ -220,6 +221,7 @@ def compute_all(session: Session, year: int, *, units: Iterable[int] | None = No
         line[4] += reserved
         line[5] += row.n
         line[6] = min(line[6], row.first)
+    _contract_numbers(session, figures)
     if with_extra:
         for rows in EXTRA_AMOUNTS.call(None, session, year):
             for purchaser_id, size, amount in rows or ():
@@ -236,6 +238,25 @@ def compute_all(session: Session, year: int, *, units: Iterable[int] | None = No
                 if size in SMALL_MICRO:
                     f.small_micro += amount
     return dict(figures)
+
+
+def _contract_numbers(session: Session, figures: dict[int, Figures]) -> None:
+    """Replace each project line's first contract id by that contract's number."""
+    lines = [line for f in figures.values() for line in f.projects.values()]
+    ids = [line[6] for line in lines]
+    numbers: dict[int, str] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
+        numbers.update(session.execute(select(Contract.id, Contract.number).where(
+            Contract.id.in_(chunk)).execution_options(erp_unscoped=True)).all())
+    for line in lines:
+        line[6] = numbers.get(line[6], "")
+
+
+def contract_link(number: str) -> str:
+    """The contract's entry on the platform (the contract notice's page when the notices
+    module publishes contracts; the contract list searched by its number otherwise)."""
+    return f"/contractview/list/?_flt_0_number={quote(number)}" if number else ""
 
 
 def _fractions(session: Session, ids: set[int]) -> dict[int, Decimal]:
@@ -319,7 +340,7 @@ def _fill(session: Session, item: Disclosure, fig: Figures) -> None:
     item.lines = [
         DisclosureLine(project_id=pid, project_number=line[0][:50], project_name=line[1][:200],
                        measure=line[2], contract_amount=line[3], reserved_amount=line[4],
-                       contract_numbers=f"共 {line[5]} 份合同", link=f"/contractview/show/{line[6]}",
+                       contract_numbers=f"共 {line[5]} 份合同", link=contract_link(line[6]),
                        region_id=item.region_id)
         for pid, line in sorted(fig.projects.items(), key=lambda kv: kv[1][0])
     ]
