@@ -136,11 +136,30 @@ def unit_map(session: Session) -> dict[int, int]:
 
 # -- the computation ---------------------------------------------------------------------------
 def _query(year: int, purchaser_ids: Iterable[int] | None) -> Any:
-    c, p, k, d = (Contract.__table__, Project.__table__, Package.__table__,
-                  Declaration.__table__)
+    """Two levels: the contracts of the year grouped by purchaser, project, package and the
+    supplier's size at the time (one join: the declaration); then those groups joined with
+    their project, package and SME settings and grouped by purchaser, measure, suitability
+    and (for reserved measures only) project, with the SME and small-micro amounts as
+    conditional sums. Rows: a few per purchaser plus one per reserved project."""
     from .models import ProjectPolicy
 
+    c, p, k, d = (Contract.__table__, Project.__table__, Package.__table__,
+                  Declaration.__table__)
     pol = ProjectPolicy.__table__
+    size = func.coalesce(d.c.size, c.c.sme_label)
+    inner = (
+        select(c.c.purchaser_id, c.c.project_id, c.c.package_id, size.label("size"),
+               func.sum(c.c.amount).label("amount"), func.count().label("n"),
+               func.min(c.c.number).label("first"))
+        .select_from(c)
+        .outerjoin(d, and_(d.c.package_id == c.c.package_id, d.c.supplier_id == c.c.supplier_id))
+        .where(c.c.status.in_(SIGNED_STATES),
+               c.c.signed_date >= dt.date(year, 1, 1), c.c.signed_date <= dt.date(year, 12, 31))
+        .group_by(c.c.purchaser_id, c.c.project_id, c.c.package_id, size)
+    )
+    if purchaser_ids is not None:
+        inner = inner.where(c.c.purchaser_id.in_(list(purchaser_ids)))
+    g = inner.subquery("g")
     measure = case(
         (p.c.id.is_(None), "none"),
         (p.c.method == "framework_agreement", "exempt"),
@@ -149,23 +168,26 @@ def _query(year: int, purchaser_ids: Iterable[int] | None) -> Any:
         (p.c.sme_measure.in_(("consortium", "subcontract")), p.c.sme_measure),
         else_="none")
     suits = case((pol.c.suits_sme == false(), 0), else_=1)
-    size = func.coalesce(d.c.size, c.c.sme_label)
+    project_key = case((measure.in_(MEASURES), g.c.project_id), else_=None)
+
+    def part(sizes: tuple[str, ...]) -> Any:
+        return type_coerce(func.sum(case((g.c.size.in_(sizes), g.c.amount), else_=0)), Money())
+
     stmt = (
-        select(c.c.purchaser_id, measure.label("measure"), size.label("size"),
-               suits.label("suits"), p.c.id.label("project_id"),
-               type_coerce(func.sum(c.c.amount), Money()).label("amount"),
-               func.count().label("n"), func.min(c.c.id).label("first"))
-        .select_from(c)
-        .outerjoin(p, p.c.id == c.c.project_id)
-        .outerjoin(k, k.c.id == c.c.package_id)
-        .outerjoin(pol, pol.c.project_id == p.c.id)
-        .outerjoin(d, and_(d.c.package_id == c.c.package_id, d.c.supplier_id == c.c.supplier_id))
-        .where(c.c.status.in_(SIGNED_STATES),
-               c.c.signed_date >= dt.date(year, 1, 1), c.c.signed_date <= dt.date(year, 12, 31))
-        .group_by(c.c.purchaser_id, measure, size, suits, p.c.id)
+        select(g.c.purchaser_id, measure.label("measure"), suits.label("suits"),
+               project_key.label("project_id"),
+               type_coerce(func.sum(g.c.amount), Money()).label("amount"),
+               part(SME_SIZES).label("sme"), part(SMALL_MICRO).label("small_micro"),
+               func.sum(g.c.n).label("n"), func.min(g.c.first).label("first"),
+               func.max(p.c.number).label("number"), func.max(p.c.name).label("name"),
+               type_coerce(func.max(p.c.budget), Money()).label("budget"),
+               type_coerce(func.max(p.c.sme_reserved_amount), Money()).label("reserved_amount"))
+        .select_from(g)
+        .outerjoin(p, p.c.id == g.c.project_id)
+        .outerjoin(k, k.c.id == g.c.package_id)
+        .outerjoin(pol, pol.c.project_id == g.c.project_id)
+        .group_by(g.c.purchaser_id, measure, suits, project_key)
     )
-    if purchaser_ids is not None:
-        stmt = stmt.where(c.c.purchaser_id.in_(list(purchaser_ids)))
     return stmt.execution_options(erp_unscoped=True)
 
 
@@ -179,49 +201,36 @@ def compute_all(session: Session, year: int, *, units: Iterable[int] | None = No
     if wanted is not None:
         purchasers = [pid for pid, uid in owner.items() if uid in wanted]
     figures: dict[int, Figures] = defaultdict(Figures)
-    project_rows: list[Any] = []
+    cent = Decimal("0.01")
     for row in session.execute(_query(year, purchasers)):
         uid = owner.get(row.purchaser_id)
         if uid is None or (wanted is not None and uid not in wanted):
             continue
         f = figures[uid]
-        amount = _money(row.amount)
+        amount, sme, small = _money(row.amount), _money(row.sme), _money(row.small_micro)
         f.total += amount
         f.contracts += row.n
         if row.suits and row.measure != "exempt":
             f.suitable += amount
-        sme = row.size in SME_SIZES
-        small = row.size in SMALL_MICRO
-        if sme:
-            f.sme += amount
-        if small:
-            f.small_micro += amount
-        if row.measure in MEASURES:
-            project_rows.append((uid, row))
-    # reserved amounts: consortium / subcontract count the project's reserved fraction
-    fractions = _fractions(session, {r.project_id for _, r in project_rows
-                                     if r.measure in ("consortium", "subcontract")})
-    names = _project_names(session, {r.project_id for _, r in project_rows})
-    for uid, row in project_rows:
-        f = figures[uid]
-        amount = _money(row.amount)
-        reserved = amount
+        f.sme += sme
+        f.small_micro += small
+        if row.measure not in MEASURES:
+            continue
+        reserved, reserved_small = amount, small
         if row.measure in ("consortium", "subcontract"):
-            reserved = (amount * fractions.get(row.project_id, ZERO)).quantize(
-                Decimal("0.01"), rounding=ROUND_HALF_UP)
+            fraction = (_money(row.reserved_amount) / row.budget) if row.budget else ZERO
+            reserved = (amount * fraction).quantize(cent, rounding=ROUND_HALF_UP)
+            reserved_small = (small * fraction).quantize(cent, rounding=ROUND_HALF_UP)
         f.reserved[row.measure] += reserved
-        if row.size in SMALL_MICRO:
-            f.reserved_small_micro += reserved
+        f.reserved_small_micro += reserved_small
         line = f.projects.get(row.project_id)
         if line is None:
-            number, name = names.get(row.project_id, ("", ""))
-            line = f.projects[row.project_id] = [number, name, row.measure, ZERO, ZERO, 0,
-                                                 row.first]
+            line = f.projects[row.project_id] = [row.number or "", row.name or "", row.measure,
+                                                 ZERO, ZERO, 0, row.first]
         line[3] += amount
         line[4] += reserved
         line[5] += row.n
         line[6] = min(line[6], row.first)
-    _contract_numbers(session, figures)
     if with_extra:
         for rows in EXTRA_AMOUNTS.call(None, session, year):
             for purchaser_id, size, amount in rows or ():
@@ -240,44 +249,10 @@ def compute_all(session: Session, year: int, *, units: Iterable[int] | None = No
     return dict(figures)
 
 
-def _contract_numbers(session: Session, figures: dict[int, Figures]) -> None:
-    """Replace each project line's first contract id by that contract's number."""
-    lines = [line for f in figures.values() for line in f.projects.values()]
-    ids = [line[6] for line in lines]
-    numbers: dict[int, str] = {}
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start:start + 5000]
-        numbers.update(session.execute(select(Contract.id, Contract.number).where(
-            Contract.id.in_(chunk)).execution_options(erp_unscoped=True)).all())
-    for line in lines:
-        line[6] = numbers.get(line[6], "")
-
-
 def contract_link(number: str) -> str:
     """The contract's entry on the platform (the contract notice's page when the notices
     module publishes contracts; the contract list searched by its number otherwise)."""
     return f"/contractview/list/?_flt_0_number={quote(number)}" if number else ""
-
-
-def _fractions(session: Session, ids: set[int]) -> dict[int, Decimal]:
-    if not ids:
-        return {}
-    rows = session.execute(select(Project.id, Project.budget, Project.sme_reserved_amount)
-                           .where(Project.id.in_(ids)).execution_options(erp_unscoped=True))
-    return {r.id: (Decimal(r.sme_reserved_amount or 0) / Decimal(r.budget)) if r.budget else ZERO
-            for r in rows}
-
-
-def _project_names(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
-    out: dict[int, tuple[str, str]] = {}
-    ids_list = [i for i in ids if i is not None]
-    for start in range(0, len(ids_list), 5000):
-        chunk = ids_list[start:start + 5000]
-        for r in session.execute(select(Project.id, Project.number, Project.name)
-                                 .where(Project.id.in_(chunk))
-                                 .execution_options(erp_unscoped=True)):
-            out[r.id] = (r.number, r.name)
-    return out
 
 
 def compute(session: Session, unit_id: int, year: int) -> Figures:
