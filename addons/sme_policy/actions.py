@@ -57,7 +57,7 @@ def _move(session: Any, item: Disclosure, name: str, body: dict[str, Any]) -> An
 
 def _result(session: Any, item: Disclosure, _value: Any) -> dict[str, Any]:
     return {"id": item.id, "status": item.status, "status_label": DISCLOSURE_STATES[item.status],
-            "notice_url": item.notice_url}
+            "notice_link": item.notice_link}
 
 
 def _guard(session: Any, item: Disclosure) -> str | None:

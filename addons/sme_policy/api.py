@@ -66,7 +66,7 @@ class SmeDisclosureApi(ErpModelRestApi):
                     "sme_amount", "small_micro_amount", "reserved_share", "sme_share",
                     "small_micro_share", "target_reserved", "target_small_micro",
                     "shortfall_explanation", "due_date", "signed_by", "signed_at",
-                    "published_on", "notice_url", "region.id", "region.name"]
+                    "published_on", "notice_link", "region.id", "region.name"]
     show_columns = list_columns
     add_columns = ["unit", "year", "shortfall_explanation", "region"]
     edit_columns = ["shortfall_explanation"]

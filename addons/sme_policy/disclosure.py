@@ -461,7 +461,7 @@ def transition(session: Session, item: Disclosure, name: str, *, reason: str | N
                   "sme_amount": str(item.sme_amount),
                   "small_micro_amount": str(item.small_micro_amount)},
             link=f"/smedisclosureview/show/{item.id}"))
-        item.notice_url = ref.url if ref is not None else None
+        item.notice_link = ref.url if ref is not None else None
     session.flush()
     return event
 

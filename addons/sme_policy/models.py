@@ -213,7 +213,7 @@ class Disclosure(RegionScoped, Model):
     published_on: Mapped[dt.date | None] = mapped_column(Date)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     #: the notices module's notice (None: kept and shown here)
-    notice_url: Mapped[str | None] = mapped_column(String(255))
+    notice_link: Mapped[str | None] = mapped_column(String(255))
 
     unit: Mapped[Organization] = relationship()
     lines: Mapped[list[DisclosureLine]] = relationship(

@@ -74,7 +74,7 @@ DISCLOSURE_LABELS = {
     "target_reserved": "预留目标", "target_small_micro": "小微企业目标",
     "shortfall_explanation": "未完成目标的原因说明", "due_date": "公开截止日",
     "computed_at": "计算时间", "reviewed_at": "复核时间", "signed_at": "签发时间",
-    "signed_by": "签发人", "published_on": "公开日期", "notice_url": "公告地址",
+    "signed_by": "签发人", "published_on": "公开日期", "notice_link": "公告地址",
     "region": "所在地区",
 }
 
@@ -186,7 +186,7 @@ class SmeDisclosureView(ErpModelView):
                     "small_micro_amount", "reserved_share", "target_reserved", "sme_share",
                     "small_micro_share", "target_small_micro", "shortfall_explanation",
                     "due_date", "computed_at", "reviewed_at", "signed_by", "signed_at",
-                    "published_on", "notice_url", "region"]
+                    "published_on", "notice_link", "region"]
     add_columns = ["unit", "year", "shortfall_explanation"]
     edit_columns = ["shortfall_explanation"]
     search_columns = ["unit", "year", "status", "region"]
@@ -214,7 +214,7 @@ class SmeDisclosureView(ErpModelView):
                            "reserved_amount": fmt_yuan(ln.reserved_amount),
                            "contracts": ln.contract_numbers or "", "link": ln.link}
                           for ln in item.lines],
-                "kept_here": item.status == "published" and not item.notice_url,
+                "kept_here": item.status == "published" and not item.notice_link,
                 "export_url": f"/smedisclosureview/export/{item.id}"}
 
     @expose("/export/<int:pk>")

@@ -85,7 +85,7 @@ def upgrade():
         sa.Column("signed_by", sa.String(100)),
         sa.Column("published_on", sa.Date()),
         sa.Column("due_date", sa.Date()),
-        sa.Column("notice_url", sa.String(255)),
+        sa.Column("notice_link", sa.String(255)),
         _region(),
         sa.UniqueConstraint("unit_id", "year", name="uq_sme_disclosure_unit_year"),
     )

@@ -140,7 +140,7 @@ def test_figures_flow_publication_and_export(sme) -> None:
     sme.put("sme_disclosure", pk, {"shortfall_explanation": "改"}, "unit", expect=422)
     res = sme.call("POST", act + "publish", "unit", {}, expect=200)
     assert res.json["result"]["status"] == "published"
-    assert res.json["result"]["notice_url"] is None       # no notices module: kept here
+    assert res.json["result"]["notice_link"] is None       # no notices module: kept here
     with sme.app.app_context():
         item = db.session.get(Disclosure, pk)
         assert item.published_on == dt.date.today() and item.signed_by
@@ -171,3 +171,43 @@ def test_reminders_and_units_not_published(sme) -> None:
         db.session.commit()
         kinds = sorted(db.session.execute(db.select(Message.kind)).scalars())
         assert kinds == ["sme.disclosure_due", "sme.disclosure_overdue"]
+
+
+def test_publication_goes_through_the_notices_module_when_there_is_one(sme) -> None:
+    from addons.sme_policy import dashboard
+    from core.db import db
+    from core.notices import PUBLISHERS, NoticeRef
+
+    _world(sme)
+    pk = sme.post("sme_disclosure", {"unit": _unit_id(sme), "year": 2025}, "unit",
+                  expect=201).json["id"]
+    got = sme.call("GET", f"sme_disclosure/{pk}", "unit", expect=200).json["result"]
+    # nothing reserved (the only project gave a reason): 0 % against 30 %
+    assert D(got["reserved_share"]) == D("0.00") and D(got["total_amount"]) == D("990000.00")
+    drafts = []
+
+    @PUBLISHERS.implement("sme_policy")
+    def fake_hub(session, draft):
+        drafts.append(draft)
+        return NoticeRef("notice_hub", 7, "/notices/7", "draft")
+
+    try:
+        act = f"sme_disclosure/{pk}/transition/"
+        sme.put("sme_disclosure", pk, {"shortfall_explanation": "唯一项目为进口设备，不适宜预留"},
+                "unit", expect=200)
+        for name in ("review", "sign", "publish"):
+            sme.call("POST", act + name, "unit", {}, expect=200)
+    finally:
+        PUBLISHERS.unregister(fake_hub)
+    (draft,) = drafts
+    assert draft.kind == "sme_disclosure" and draft.due_date.isoformat() == "2026-03-31"
+    assert "唯一项目为进口设备" in draft.body and draft.publisher_org_id == _unit_id(sme)
+    got = sme.call("GET", f"sme_disclosure/{pk}", "unit", expect=200).json["result"]
+    assert got["notice_link"] == "/notices/7" and got["status"] == "published"
+    # the finance bureau's dashboard: the unit is below target and has published
+    with sme.app.app_context():
+        data = dashboard.overview(db.session, 2025, None)
+        (unit,) = data["units"]
+        assert unit["below"] and unit["status"] == "已公开"
+        assert data["unpublished"] == [] and data["below"][0]["name"] == "长春市教育局（测试）"
+        assert [t["year"] for t in data["trend"]] == [2025]
