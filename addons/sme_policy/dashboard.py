@@ -31,6 +31,30 @@ def winner_declarations(session: Session, project: Project | None) -> list[Decla
         .order_by(Package.number)).scalars())
 
 
+def contract_marks(session: Session, project: Project | None) -> list[dict[str, Any]]:
+    """The project's contracts with their 中小企业预留合同 mark and the supplier's size at the
+    time (the winning bid's declaration, else the contract's SME label)."""
+    from addons.procurement_base.models import SME_LABELS, Contract
+
+    from .models import SIZES
+
+    if project is None or project.id is None:
+        return []
+    out = []
+    for c in session.execute(select(Contract).where(Contract.project_id == project.id)
+                             .order_by(Contract.number)).scalars():
+        decl = session.execute(select(Declaration.size).where(
+            Declaration.package_id == c.package_id, Declaration.supplier_id == c.supplier_id)
+            .execution_options(erp_unscoped=True)).scalar()
+        reserved = project.sme_measure == "whole" or bool(c.package and c.package.sme_reserved)
+        partial = project.sme_measure in ("consortium", "subcontract")
+        out.append({"number": c.number, "supplier": c.supplier.name, "amount": c.amount,
+                    "mark": "中小企业预留合同" if reserved else (
+                        "部分预留（联合体/分包）" if partial else "非预留合同"),
+                    "size": SIZES.get(decl, "") if decl else SME_LABELS.get(c.sme_label, "")})
+    return out
+
+
 def _units(session: Session, region_ids: Iterable[int] | None) -> list[Organization]:
     stmt = select(Organization).where(Organization.org_type == "competent_unit")
     if region_ids is not None:

@@ -131,7 +131,10 @@ class SmeProjectPolicyView(ErpModelView):
              "share": pct(d.small_micro_share), "declared_on": d.declared_on}
             for d in dashboard.winner_declarations(session, project)
         ] if project is not None else []
+        contracts = [{**c, "amount": fmt_yuan(c["amount"])}
+                     for c in dashboard.contract_marks(session, project)]
         return {"project": project, "packages": packages, "winners": winners,
+                "contracts": contracts,
                 "measure": SME_MEASURES.get(project.sme_measure, "—") if project else "—",
                 "refusal": (policy.publication_refusal(session, project)
                             if project is not None and project.status == "draft" else None),

@@ -46,6 +46,13 @@ def test_demo_disclosures_match_the_records(demo) -> None:
                 line[0] for line in f.projects.values())
         waiting = next(d for d in items if d.status == "reviewed")
         assert waiting.below_target and waiting.shortfall_explanation
+        # contracts carry the 中小企业预留合同 mark and the size at the time
+        roof = db.session.execute(select(Project).where(
+            Project.number == "JLZC2025-007")).scalar_one()
+        from addons.sme_policy.dashboard import contract_marks
+
+        assert [(c["number"], c["mark"], c["size"]) for c in contract_marks(db.session, roof)] \
+            == [("JLZC2025-007-HT01", "中小企业预留合同", "中型企业")]
         draft = db.session.execute(select(Project).where(
             Project.number == "CCZC2026-020")).scalar_one()
         assert "应整体预留给中小企业" in policy.publication_refusal(db.session, draft)
@@ -80,6 +87,9 @@ def test_pages_render_for_demo_users(demo, user: str) -> None:
         if res.status_code == 200:
             html = res.get_data(as_text=True)
             assert not BAD.search(html), (user, url, BAD.search(html).group(0))
+    if user == "sme_unit":
+        roof = client.get(f"/smeprojectpolicyview/show/{max(ids[ProjectPolicy])}")
+        assert "中小企业预留合同" in roof.get_data(as_text=True)
     if user in ("admin", "sme_unit"):
         waiting = client.get(f"/smedisclosureview/show/{min(ids[Disclosure])}")
         assert "预留项目清单" in waiting.get_data(as_text=True)
