@@ -109,6 +109,10 @@ class DeclarationRules(ModelRules):
     """中小企业声明函: by the bid's supplier, before the bid deadline, one per bid."""
 
     def validate(self, session: Session, item: Declaration) -> None:
+        if is_persisted(item) and not self.changed(
+                item, "industry", "size", "arrangement", "small_micro_share", "employees",
+                "revenue", "declared_on"):
+            return  # saved again unchanged: nothing to check (nor refuse after the deadline)
         errors = pb.Errors()
         scope = current_scope()
         with session.no_autoflush:

@@ -57,7 +57,7 @@ def test_reserved_package_needs_three_sme_bids_then_reruns_unreserved(sme) -> No
     a = sme.bid(pkg, "sup_a", "900000.00")
     b = sme.bid(pkg, "sup_b", "910000.00")
     sme.bid(pkg, "sup_c", "920000.00")          # large firm: no declaration
-    sme.declare(a, size="small")
+    da = sme.declare(a, size="small").json["id"]
     sme.declare(b, user="sup_b", size="micro")
     res = sme.move(p, "open_bidding", date=OPENING, expect=422)
     assert "不足 3 家" in str(res.get_json())
@@ -85,6 +85,10 @@ def test_reserved_package_needs_three_sme_bids_then_reruns_unreserved(sme) -> No
         assert rp.rerun_of_id == p and "不足 3 家" in rp.reason
     # the re-run publishes: its reason is recorded
     sme.move(new_id, "publish", date=NOTICE)
+    # the terminated procurement's declaration can no longer change (saving it unchanged is fine)
+    assert "bid" in sme.put("sme_declaration", da, {"size": "micro"}, "sup_a",
+                            expect=422).json["message"]
+    sme.put("sme_declaration", da, {"size": "small"}, "sup_a", expect=200)
 
 
 def test_rerun_action_through_the_api(sme) -> None:

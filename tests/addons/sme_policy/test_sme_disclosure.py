@@ -193,8 +193,15 @@ def test_publication_goes_through_the_notices_module_when_there_is_one(sme) -> N
 
     try:
         act = f"sme_disclosure/{pk}/transition/"
+        sme.call("POST", act + "recompute", "unit", {}, expect=200)
         sme.put("sme_disclosure", pk, {"shortfall_explanation": "唯一项目为进口设备，不适宜预留"},
                 "unit", expect=200)
+        sme.call("POST", act + "review", "unit", {}, expect=200)
+        # sent back: a reason is required, then it is a draft again (and may be recomputed)
+        assert sme.call("POST", act + "return", "unit", {}, expect=422).json["code"] \
+            == "reason_required"
+        sme.call("POST", act + "return", "unit", {"reason": "金额待核对"}, expect=200)
+        sme.call("POST", act + "recompute", "unit", {}, expect=200)
         for name in ("review", "sign", "publish"):
             sme.call("POST", act + name, "unit", {}, expect=200)
     finally:
