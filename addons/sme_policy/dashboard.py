@@ -100,13 +100,23 @@ def overview(session: Session, year: int, region_ids: Iterable[int] | None) -> d
     for agg in by_region.values():
         agg["reserved_share"] = disclosure.share(agg["reserved"], agg["suitable"])
         agg["small_micro_share"] = disclosure.share(agg["small_micro"], agg["total"])
+    # the trend: earlier years from the disclosures the units computed (stored figures), the
+    # year shown from the records; recomputing five years of contracts per page view would not
+    # scale to a province
     trend = []
+    stored = session.execute(select(Disclosure).where(
+        Disclosure.year >= year - TREND_YEARS + 1, Disclosure.year < year,
+        Disclosure.unit_id.in_(ids))).scalars().all() if ids else []
     for y in range(year - TREND_YEARS + 1, year + 1):
-        figs = figures if y == year else disclosure.compute_all(session, y, units=ids,
-                                                                with_extra=False)
-        suitable = sum((f.suitable for f in figs.values()), Decimal("0"))
-        reserved = sum((f.reserved_total for f in figs.values()), Decimal("0"))
-        sm = sum((f.reserved_small_micro for f in figs.values()), Decimal("0"))
+        if y == year:
+            suitable = sum((f.suitable for f in figures.values()), Decimal("0"))
+            reserved = sum((f.reserved_total for f in figures.values()), Decimal("0"))
+            sm = sum((f.reserved_small_micro for f in figures.values()), Decimal("0"))
+        else:
+            items = [d for d in stored if d.year == y]
+            suitable = sum((d.suitable_amount for d in items), Decimal("0"))
+            reserved = sum((d.reserved_total for d in items), Decimal("0"))
+            sm = sum((d.reserved_total * d.small_micro_share / 100 for d in items), Decimal("0"))
         if suitable:
             trend.append({"year": y, "reserved_share": disclosure.share(reserved, suitable),
                           "small_micro_share": disclosure.share(sm, reserved)})
