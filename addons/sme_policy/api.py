@@ -23,7 +23,7 @@ class SmeProjectPolicyApi(ErpModelRestApi):
     class_permission_name = "SmeProjectPolicy"
     rules = sme_rules.PROJECT_POLICY
     record_actions = PROJECT_POLICY_ACTIONS
-    list_columns = ["id", "project_id", "project.number", "project.name", "suits_sme", "reason",
+    list_columns = ["id", "project_id", "suits_sme", "reason",
                     "small_micro_percent", "deduction_rate", "group_deduction_rate",
                     "rerun_of_id", "note", "region.id", "region.name"]
     show_columns = list_columns

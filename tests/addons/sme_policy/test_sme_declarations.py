@@ -129,3 +129,18 @@ def test_price_deduction_for_small_and_micro_firms(sme) -> None:
         assert price == Decimal("880000.00") and adj == []
         price, adj = evaluated_price(db.session, db.session.get(Bid, group))
         assert price == Decimal("845500.00") and "联合体" in adj[0].reason
+
+
+def test_lists_answer_every_actor(sme) -> None:
+    """The APIs list with each actor's record rules applied (no dotted columns of other
+    region-scoped records: the rules do not reach aliases)."""
+    p, pkg = _published(sme, "DCL-7")
+    sme.declare(sme.bid(pkg, "sup_a", "900000.00"))
+    for user in ("admin", "pur", "agency", "sup_a", "sup_b", "auditor", "city_admin", "unit"):
+        for resource in ("sme_project", "sme_declaration", "sme_disclosure"):
+            res = sme.call("GET", f"{resource}/", user)
+            assert res.status_code in (200, 403), (user, resource, res.status_code)
+    assert sme.call("GET", "sme_project/", "sup_a", expect=200).json["count"] == 1
+    assert sme.call("GET", "sme_declaration/", "sup_a", expect=200).json["count"] == 1
+    # another supplier sees no declaration before opening
+    assert sme.call("GET", "sme_declaration/", "sup_b", expect=200).json["count"] == 0
