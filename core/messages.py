@@ -68,6 +68,8 @@ KIND_LABELS: dict[str, str] = {
     "deposit.overdue": "保证金逾期未退",
     "expert.evaluation_due": "履职评价待填写",
     "expert.assigned": "评审任务",
+    "sme.disclosure_due": "中小企业预留执行情况待公开",
+    "sme.disclosure_overdue": "中小企业预留执行情况逾期未公开",
     "system": "系统通知",
 }
 

@@ -21,7 +21,15 @@ may *read* is decided centrally by the tenancy layer (record rules), never here.
 from __future__ import annotations
 
 from .access import assert_manages_contract, assert_manages_project, check_delete
-from .bids import BID_WITHDRAWN, may_withdraw, withdraw_bid, withdrawal_refusal
+from .bids import (
+    BID_PRICE_ADJUSTMENTS,
+    BID_WITHDRAWN,
+    PriceAdjustment,
+    evaluated_price,
+    may_withdraw,
+    withdraw_bid,
+    withdrawal_refusal,
+)
 from .catalog import CATALOG_CODE, KIND_LABELS, KINDS, catalog_level, validate_catalog_item
 from .common import (
     CST,
@@ -64,6 +72,7 @@ from .flows import (
     CONTRACT_FLOW,
     PROJECT_DATES,
     PROJECT_FLOW,
+    PROJECT_GUARDS,
     TRANSITION_DATES,
     _apply_winners,
     _g_award,
@@ -116,7 +125,11 @@ from .projects import (
 )
 
 __all__ = [
+    "BID_PRICE_ADJUSTMENTS",
     "BID_WITHDRAWN",
+    "PROJECT_GUARDS",
+    "PriceAdjustment",
+    "evaluated_price",
     "ACTOR_ROLES",
     "AGENCY_TYPES",
     "AUDIT_KEYS",

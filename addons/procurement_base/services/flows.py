@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
+from core.hooks import Hook
 from core.services import audit
 from core.services.money import fmt_yuan
 from core.services.statemachine import StateMachine, Transition, TransitionError
@@ -18,6 +19,30 @@ from ..models import BID_STATES, CONTRACT_STATES, PROJECT_STATES, Bid, Contract,
 from .common import MODULE, Errors, RuleError, _fmt_date, _unscoped, today
 from .contracts import validate_contract
 from .projects import _packages_total, mark_winner
+
+#: extension point: other modules refuse a project's transition for their own rules (e.g.
+#: ``sme_policy``: the SME set-aside is checked at publication, a reserved package needs three
+#: SME bids at bid opening). Runs after procurement_base's own guard, where the implementing
+#: module is enabled for the project's region.
+PROJECT_GUARDS = Hook(
+    "procurement_base.project_guards",
+    doc="fn(session, project, transition: str) -> str | None: the refusal shown as the "
+        "transition's guard message (422 guard_refused), or None to allow; change nothing.",
+)
+
+
+def _hooked(name: str) -> Any:
+    """The guard that asks :data:`PROJECT_GUARDS` about transition ``name``."""
+
+    def guard(p: Project, event: Any) -> str | None:
+        session = _session_of(p, event)
+        for refusal in PROJECT_GUARDS.call(p.region_id, session, p, name):
+            if refusal:
+                return refusal
+        return None
+
+    guard.__name__ = f"project_guards_{name}"
+    return guard
 
 
 def _session_of(obj: Any, event: Any = None) -> Session:
@@ -118,12 +143,12 @@ PROJECT_FLOW = StateMachine(
     subject_zh="采购项目",
     on_transition=audit.transition_hook(module=MODULE),
     transitions=[
-        Transition("publish", "draft", "published", guard=_g_publish, label_zh="发布公告"),
-        Transition("open_bidding", "published", "bidding", guard=_g_open, label_zh="开标"),
-        Transition("evaluate", "bidding", "evaluated", guard=_g_evaluate, label_zh="完成评审"),
-        Transition("award", "evaluated", "awarded", guard=_g_award, label_zh="确定中标"),
-        Transition("contract", "awarded", "contracted", guard=_g_contract, label_zh="签订合同"),
-        Transition("complete", "contracted", "completed", guard=_g_complete, label_zh="项目完成"),
+        Transition("publish", "draft", "published", guard=(_g_publish, _hooked("publish")), label_zh="发布公告"),
+        Transition("open_bidding", "published", "bidding", guard=(_g_open, _hooked("open_bidding")), label_zh="开标"),
+        Transition("evaluate", "bidding", "evaluated", guard=(_g_evaluate, _hooked("evaluate")), label_zh="完成评审"),
+        Transition("award", "evaluated", "awarded", guard=(_g_award, _hooked("award")), label_zh="确定中标"),
+        Transition("contract", "awarded", "contracted", guard=(_g_contract, _hooked("contract")), label_zh="签订合同"),
+        Transition("complete", "contracted", "completed", guard=(_g_complete, _hooked("complete")), label_zh="项目完成"),
         Transition("terminate", ("draft", "published", "bidding", "evaluated", "awarded", "contracted"),
                    "terminated", require_reason=True, label_zh="终止"),
         Transition("fail", ("published", "bidding", "evaluated"), "failed", require_reason=True,
