@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
+from core.hooks import Hook
 from core.services import audit
 from core.services.money import fmt_yuan
 from core.services.statemachine import StateMachine, Transition, TransitionError
@@ -27,6 +28,16 @@ def _session_of(obj: Any, event: Any = None) -> Session:
     return session
 
 
+#: extension point: other modules may stop a project's publication (发布公告), e.g.
+#: ``negative_list``: findings of hidden barriers not yet resolved where the region requires it
+PUBLISH_CHECKS = Hook(
+    "procurement_base.publish_checks",
+    doc="fn(session, project) -> str | None: a Chinese sentence saying why the project may not "
+        "be published yet (shown beside the 发布公告 button, 422 guard_refused from the API), "
+        "else None. Runs for the project's region, inside the transition's guard.",
+)
+
+
 def _g_publish(p: Project, event: Any) -> str | None:
     session = _session_of(p, event)
     if not p.packages:
@@ -38,6 +49,9 @@ def _g_publish(p: Project, event: Any) -> str | None:
         return "请填写公告日期"
     if p.bid_deadline is not None and p.bid_deadline.date() < p.notice_date:
         return "投标截止时间不能早于公告日期"
+    for refusal in PUBLISH_CHECKS.call(p.region_id, session, p):
+        if refusal:
+            return refusal
     return None
 
 

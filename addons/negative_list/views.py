@@ -1,0 +1,7 @@
+"""The pages of ``negative_list``."""
+
+from __future__ import annotations
+
+
+def register(appbuilder) -> None:
+    return None
