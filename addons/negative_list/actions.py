@@ -75,7 +75,7 @@ FINDING_ACTIONS = Actions(
            available=_reviewable, audit=True, button="btn-danger",
            description="不认可理由说明：检查结果重新计为未处理，采购人须修改文件",
            done="已退回，采购人须修改该条款"),
-    permission="resolve", result=_result, api_path="/<int:pk>/{name}",
+    permission="act", result=_result, api_path="/<int:pk>/{name}",
     page_path="/act/<int:pk>/<string:name>", page_method="act", module=services.MODULE,
     object_type="nl_finding",
 )

@@ -94,7 +94,7 @@ class NlFindingApi(ErpModelRestApi):
     class_permission_name = "NlFinding"
     title = "负面清单检查结果"
     record_actions = FINDING_ACTIONS
-    base_permissions = ["can_get", "can_info", "can_resolve", "can_review", "can_stats"]
+    base_permissions = ["can_get", "can_info", "can_act", "can_resolve", "can_review", "can_stats"]
     list_columns = ["id", "document_id", "project_id", "rule_code", "rule_name", "category",
                     "matched", "quote", "section", "section_kind", "location", "legal_basis",
                     "status", "justification", "review_note", "created_at", "resolved_at",
