@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from addons.negative_list import checker  # noqa: E402
-from tests.addons.negative_list.nl_corpus import corpus, seed_specs  # noqa: E402
+from addons.negative_list import checker
+from tests.addons.negative_list.nl_corpus import corpus, seed_specs
 
 AIM_SECONDS = 1.0
 FILLER = ("供应商应按照采购需求提供合格的货物及服务，保证产品质量符合国家标准和行业标准，"

@@ -9,7 +9,7 @@ pages, the publication hook, the CLI and the tests.
   publisher decided for findings still present and marks vanished ones 已修改;
 * findings: the publisher edits the clause or justifies it (a reason is required); a
   supervisor accepts or rejects the justification; rejected findings count as unresolved;
-* publication: :data:`procurement_base.services.PUBLISH_CHECKS` refuses 发布公告 while a
+* publication: :data:`procurement_base.services.flows.PROJECT_GUARDS` refuses 发布公告 while a
   project has unresolved findings, where the region's setting requires it.
 """
 
@@ -21,11 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from addons.procurement_base.models import Project
-from addons.procurement_base.services import (
-    PUBLISH_CHECKS,
-    assert_manages_project,
-    register_actor_role,
-)
+from addons.procurement_base.services import assert_manages_project
+from addons.procurement_base.services.flows import PROJECT_GUARDS
 from core.errors import ConflictError, DuplicateError, ForbiddenError, RuleError
 from core.messages import notify
 from core.rules import ModelRules
@@ -37,9 +34,9 @@ from .models import CATEGORIES, FINDING_STATES, UNRESOLVED, NlDocument, NlFindin
 
 MODULE = "negative_list"
 MB = 1024 * 1024
-#: the province finance department's negative-list office (负面清单管理): rules, statistics
+#: the province finance department's negative-list office (负面清单管理): rules, statistics.
+#: Granted by the platform admin (like expert_credit's 专家管理), not on 单位用户.
 MANAGER_ROLE = "负面清单管理"
-register_actor_role("finance", MANAGER_ROLE)
 
 settings.declare(
     "negative_list.block_unresolved", type="bool", default="true",
@@ -397,9 +394,11 @@ def unresolved_count(session: Session, project_id: int) -> int:
         .execution_options(erp_unscoped=True)) or 0
 
 
-@PUBLISH_CHECKS.implement(MODULE)
-def publication_refusal(session: Session, project: Project) -> str | None:
+@PROJECT_GUARDS.implement(MODULE)
+def publication_refusal(session: Session, project: Project, transition: str) -> str | None:
     """Refuse 发布公告 while findings are unresolved, where the region requires it."""
+    if transition != "publish":
+        return None
     if not settings.get("negative_list.block_unresolved", region_id=project.region_id, session=session):
         return None
     n = unresolved_count(session, project.id)

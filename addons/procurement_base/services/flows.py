@@ -20,22 +20,36 @@ from .common import MODULE, Errors, RuleError, _fmt_date, _unscoped, today
 from .contracts import validate_contract
 from .projects import _packages_total, mark_winner
 
+#: extension point: other modules refuse a project's transition for their own rules (e.g.
+#: ``sme_policy``: the SME set-aside is checked at publication, a reserved package needs three
+#: SME bids at bid opening). Runs after procurement_base's own guard, where the implementing
+#: module is enabled for the project's region.
+PROJECT_GUARDS = Hook(
+    "procurement_base.project_guards",
+    doc="fn(session, project, transition: str) -> str | None: the refusal shown as the "
+        "transition's guard message (422 guard_refused), or None to allow; change nothing.",
+)
+
+
+def _hooked(name: str) -> Any:
+    """The guard that asks :data:`PROJECT_GUARDS` about transition ``name``."""
+
+    def guard(p: Project, event: Any) -> str | None:
+        session = _session_of(p, event)
+        for refusal in PROJECT_GUARDS.call(p.region_id, session, p, name):
+            if refusal:
+                return refusal
+        return None
+
+    guard.__name__ = f"project_guards_{name}"
+    return guard
+
 
 def _session_of(obj: Any, event: Any = None) -> Session:
     session = (event.ctx.get("session") if event is not None else None) or object_session(obj)
     if session is None:
         raise RuntimeError("the document is in no session")
     return session
-
-
-#: extension point: other modules may stop a project's publication (发布公告), e.g.
-#: ``negative_list``: findings of hidden barriers not yet resolved where the region requires it
-PUBLISH_CHECKS = Hook(
-    "procurement_base.publish_checks",
-    doc="fn(session, project) -> str | None: a Chinese sentence saying why the project may not "
-        "be published yet (shown beside the 发布公告 button, 422 guard_refused from the API), "
-        "else None. Runs for the project's region, inside the transition's guard.",
-)
 
 
 def _g_publish(p: Project, event: Any) -> str | None:
@@ -49,9 +63,6 @@ def _g_publish(p: Project, event: Any) -> str | None:
         return "请填写公告日期"
     if p.bid_deadline is not None and p.bid_deadline.date() < p.notice_date:
         return "投标截止时间不能早于公告日期"
-    for refusal in PUBLISH_CHECKS.call(p.region_id, session, p):
-        if refusal:
-            return refusal
     return None
 
 
@@ -132,12 +143,12 @@ PROJECT_FLOW = StateMachine(
     subject_zh="采购项目",
     on_transition=audit.transition_hook(module=MODULE),
     transitions=[
-        Transition("publish", "draft", "published", guard=_g_publish, label_zh="发布公告"),
-        Transition("open_bidding", "published", "bidding", guard=_g_open, label_zh="开标"),
-        Transition("evaluate", "bidding", "evaluated", guard=_g_evaluate, label_zh="完成评审"),
-        Transition("award", "evaluated", "awarded", guard=_g_award, label_zh="确定中标"),
-        Transition("contract", "awarded", "contracted", guard=_g_contract, label_zh="签订合同"),
-        Transition("complete", "contracted", "completed", guard=_g_complete, label_zh="项目完成"),
+        Transition("publish", "draft", "published", guard=(_g_publish, _hooked("publish")), label_zh="发布公告"),
+        Transition("open_bidding", "published", "bidding", guard=(_g_open, _hooked("open_bidding")), label_zh="开标"),
+        Transition("evaluate", "bidding", "evaluated", guard=(_g_evaluate, _hooked("evaluate")), label_zh="完成评审"),
+        Transition("award", "evaluated", "awarded", guard=(_g_award, _hooked("award")), label_zh="确定中标"),
+        Transition("contract", "awarded", "contracted", guard=(_g_contract, _hooked("contract")), label_zh="签订合同"),
+        Transition("complete", "contracted", "completed", guard=(_g_complete, _hooked("complete")), label_zh="项目完成"),
         Transition("terminate", ("draft", "published", "bidding", "evaluated", "awarded", "contracted"),
                    "terminated", require_reason=True, label_zh="终止"),
         Transition("fail", ("published", "bidding", "evaluated"), "failed", require_reason=True,
