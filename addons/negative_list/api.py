@@ -94,6 +94,8 @@ class NlFindingApi(ErpModelRestApi):
     class_permission_name = "NlFinding"
     title = "负面清单检查结果"
     record_actions = FINDING_ACTIONS
+    #: read-only: findings are written by the checker, changed only by their actions
+    include_route_methods = {"get", "get_list", "info", "stats", "edit", "justify", "accept", "reject"}
     base_permissions = ["can_get", "can_info", "can_act", "can_resolve", "can_review", "can_stats"]
     list_columns = ["id", "document_id", "project_id", "rule_code", "rule_name", "category",
                     "matched", "quote", "section", "section_kind", "location", "legal_basis",
