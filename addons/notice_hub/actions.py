@@ -77,7 +77,8 @@ NOTICE_ACTIONS = Actions(
            status=201, button="btn-default", audit=True,
            done=lambda n, v: f"已生成更正公告草稿（编号 {v.id}），请审核发布",
            description="为已发布的公告起草更正（或终止）公告"),
-    module=services.MODULE, api_path="/<int:pk>/{name}", object_type="nh_notice",
+    permission="publish", module=services.MODULE, api_path="/<int:pk>/{name}",
+    object_type="nh_notice",
     result=lambda s, n, v: {"id": n.id, "status": n.status, "status_label": STATES[n.status],
                             "number": n.number},
 )

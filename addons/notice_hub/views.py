@@ -106,7 +106,8 @@ OUTBOX_ACTIONS = Actions(
     Action("resend", "重新发送", _resend, permission="resend",
            available=lambda s, r: None if r.status == "failed" else False, audit=True,
            done="已重新排队，推送任务将再次发送"),
-    module=services.MODULE, api_path="/<int:pk>/{name}", object_type="nh_outbox",
+    permission="resend", module=services.MODULE, api_path="/<int:pk>/{name}",
+    object_type="nh_outbox",
     result=lambda s, r, v: {"id": r.id, "status": r.status},
 )
 
@@ -128,7 +129,7 @@ class NoticeOutboxView(ErpModelView):
     formatters_columns = {"status": labelled(OUTBOX_STATUSES),
                           "receiver": labelled({"portal": "中国政府采购网"}),
                           "next_attempt_at": _date, "delivered_at": _date, "created_at": _date}
-    base_permissions = ["can_list", "can_show"]
+    base_permissions = ["can_list", "can_show", "can_resend"]
     base_order = ("id", "desc")
 
 
