@@ -5,10 +5,11 @@ deadline list, the notice-type table, the outbox's dead letters, and the public 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, request, url_for
+from flask import Response, abort, request, stream_with_context, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import select
@@ -24,7 +25,7 @@ from core.services.money import fmt_yuan
 from core.tenancy import snapshot
 from core.views.base import ErpModelView, labelled, money_text, select_field
 
-from . import feeds, search, services
+from . import feeds, ocds, search, services
 from .actions import NOTICE_ACTIONS
 from .models import STATES, Notice, NoticeOutbox, NoticeType, notice_interface
 
@@ -216,4 +217,52 @@ def register(appbuilder) -> None:
     appbuilder.add_view(NoticeTypeView, "NoticeTypes", label="公告类型对照表", category=CATEGORY)
     appbuilder.add_view(NoticeOutboxView, "NoticeOutbox", label="推送队列", category=CATEGORY)
     appbuilder.add_view_no_menu(NoticePublicView())
+    appbuilder.add_view_no_menu(OcdsView())
     appbuilder.add_link("公告公开查询", href="/notices/", icon="fa-search", category=CATEGORY)
+
+
+class OcdsView(BaseView):
+    """OCDS 1.1.5 (anonymous): a release package per notice, a record package per process,
+    bulk release packages per region and month (streamed)."""
+
+    route_base = "/ocds"
+    default_view = "index"
+
+    @expose("/")
+    def index(self):
+        return Response(json.dumps({
+            "releases": "/ocds/releases/<notice id>.json",
+            "records": "/ocds/records/<ocid>.json",
+            "bulk": "/ocds/bulk/<region code>/<YYYY-MM>.json"}, ensure_ascii=False),
+            mimetype="application/json")
+
+    @expose("/releases/<int:pk>.json")
+    def release(self, pk: int):
+        n = db.session.get(Notice, pk) if pk < 2**31 else None
+        if n is None or n.status != "published":
+            abort(404)
+        body = ocds.release_package(db.session, n, request.host_url.rstrip("/"))
+        return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
+
+    @expose("/records/<string:ocid>.json")
+    def record(self, ocid: str):
+        body = ocds.record_package(db.session, ocid[:120], request.host_url.rstrip("/"))
+        if body is None:
+            abort(404)
+        return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
+
+    @expose("/bulk/<string:region>/<string:month>.json")
+    def bulk(self, region: str, month: str):
+        try:
+            ocds.month_bounds(month)
+            chunks = ocds.stream_bulk(db.session, region, month, request.host_url.rstrip("/"))
+            first = next(chunks)
+        except ocds.ExportError as exc:
+            return Response(json.dumps({"status": 400, "message": str(exc)}, ensure_ascii=False),
+                            status=400, mimetype="application/json")
+
+        def gen():
+            yield first
+            yield from chunks
+
+        return Response(stream_with_context(gen()), mimetype="application/json")
