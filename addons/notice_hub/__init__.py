@@ -37,3 +37,6 @@ def deadline_job(session: Any) -> int:
 
 
 from . import portal as _portal  # noqa: E402,F401  (declares the delivery job)
+from .services import install_listeners  # noqa: E402
+
+install_listeners()

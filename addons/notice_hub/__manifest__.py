@@ -5,6 +5,7 @@
     "category": "公告",
     "depends": ["base"],
     "data": ["data/nh_notice_type.yaml"],
+    "demo": ["demo/nh_notice.yaml"],
     "roles": {
         "公告发布": [
             "can_list on NoticeView", "can_show on NoticeView", "can_add on NoticeView",

@@ -73,6 +73,9 @@ class NoticeSearchApi(ErpBaseApi):
         return self._erp_answer(run)
 
 
+NoticeSearchApi.search.erp_free_text_q = True  # type: ignore[attr-defined]  (q is keywords)
+
+
 def register(appbuilder) -> None:
     appbuilder.add_api(NoticeApi)
     appbuilder.add_api(NoticeSearchApi)

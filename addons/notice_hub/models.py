@@ -91,6 +91,10 @@ class Notice(RegionScoped, Model):
         Index("ix_nh_notice_source", "source", "source_id"),
         Index("ix_nh_notice_search_vector", "search_vector", postgresql_using="gin",
               sqlite_where=text("search_vector IS NOT NULL")),
+        # published notices not yet indexed (demo data, imports): caught up at the next search
+        Index("ix_nh_notice_unindexed", "id",
+              postgresql_where=text("status = 'published' AND search_vector IS NULL"),
+              sqlite_where=text("status = 'published' AND search_vector IS NULL")),
     )
     __record_rules__ = {
         "public": _published,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, literal_column, select
+from sqlalchemy import String, cast, column, func, literal, literal_column, select, table
 from sqlalchemy.orm import Session
 
 from core.errors import RuleError
@@ -27,6 +27,7 @@ from .models import Notice
 ARGS = {"q", "kind", "region", "purchaser", "date_from", "date_to", "amount_min", "amount_max",
         "page", "page_size"}
 COUNT_CAP = 10_000
+FTS = table("nh_notice_fts", column("rowid"))
 
 
 @dataclass
@@ -124,9 +125,8 @@ def _match(session: Session, terms: list[Term]) -> Any:
         from sqlalchemy.dialects.postgresql import TSQUERY
 
         return Notice.search_vector.op("@@")(cast(literal(pg_query(terms), String), TSQUERY))
-    return Notice.id.in_(select(literal_column("rowid")).select_from(literal_column("nh_notice_fts"))
-                         .where(literal_column("nh_notice_fts").op("MATCH")(
-                             literal(fts_query(terms), String))))
+    return Notice.id.in_(select(FTS.c.rowid).where(
+        literal_column("nh_notice_fts").op("MATCH")(literal(fts_query(terms), String))))
 
 
 def _filters(session: Session, a: SearchArgs) -> list[Any]:

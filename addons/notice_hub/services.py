@@ -373,6 +373,36 @@ def index_notices(conn: Any, rows: list[tuple[int, str, str]]) -> None:
         return
     conn.execute(text(f"INSERT OR REPLACE INTO {FTS_TABLE}(rowid, title, body) VALUES (:id, :t, :b)"),
                  [{"id": i, "t": t, "b": b} for i, t, b in docs])
+    # SQLite: the column only marks the notice as indexed (its index is the FTS5 table)
+    conn.execute(text("UPDATE nh_notice SET search_vector = '1' WHERE id = :id"), [{"id": i} for i, _t, _b in docs])
+
+
+def catch_up_index(conn: Any, limit: int = 50_000) -> int:
+    """Index published notices that arrived around :func:`publish` (demo data, imports)."""
+    rows = [tuple(r) for r in conn.execute(text(
+        "SELECT id, title, body FROM nh_notice WHERE status = 'published' AND search_vector IS NULL "
+        "ORDER BY id LIMIT :n"), {"n": limit})]
+    index_notices(conn, rows)
+    return len(rows)
+
+
+def after_core_insert(conn: Any, clauseelement: Any, multiparams: Any, params: Any,
+                      execution_options: Any, result: Any) -> None:
+    """Rows inserted into nh_notice outside :func:`publish` (the data loader of demo data,
+    imports) that are already published: index them on the same connection and transaction
+    (a partial index finds them; one cheap query per INSERT statement otherwise)."""
+    from sqlalchemy.sql.dml import Insert
+
+    if isinstance(clauseelement, Insert) and getattr(clauseelement.table, "name", None) == "nh_notice":
+        catch_up_index(conn)
+
+
+def install_listeners() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "after_execute", after_core_insert):
+        event.listen(Engine, "after_execute", after_core_insert)
 
 
 # -- deadlines -----------------------------------------------------------------------------------

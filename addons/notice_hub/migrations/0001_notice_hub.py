@@ -57,6 +57,9 @@ def upgrade():
     op.create_index("ix_nh_notice_pub", "nh_notice", ["status", "published_at"])
     op.create_index("ix_nh_notice_due", "nh_notice", ["status", "due_date"])
     op.create_index("ix_nh_notice_source", "nh_notice", ["source", "source_id"])
+    unindexed = sa.text("status = 'published' AND search_vector IS NULL")
+    op.create_index("ix_nh_notice_unindexed", "nh_notice", ["id"], postgresql_where=unindexed,
+                    sqlite_where=unindexed)
     if pg:
         op.create_index("ix_nh_notice_search_vector", "nh_notice", ["search_vector"],
                         postgresql_using="gin")
