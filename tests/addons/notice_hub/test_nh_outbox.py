@@ -128,3 +128,37 @@ def test_publication_rolled_back_leaves_no_outbox_row(nh):
         db.session.rollback()
         assert db.session.scalar(select(NoticeOutbox.id)) is None
         assert db.session.get(Notice, pk).status == "draft"
+
+
+def test_cli_and_jobs_use_the_configured_portal(nh):
+    from addons.notice_hub.models import NoticeOutbox
+    from core.jobs import periodic_jobs
+    from core.services import settings
+    from tests.conftest import cli
+
+    jobs = {j.name: j for j in periodic_jobs()}
+    assert {"notice_hub.deliver", "notice_hub.deadlines"} <= set(jobs)
+    _publish_many(nh, 2)
+    # no address configured: attempts fail with the reason, nothing lost
+    res = cli(nh.app, "notices", "deliver")
+    assert res.exit_code == 0 and "已送达 0，待重试 2" in res.output, res.output
+    with nh.app.app_context():
+        assert "未配置全国平台接收地址" in db.session.scalars(select(NoticeOutbox)).first().last_error
+        db.session.execute(NoticeOutbox.__table__.update().values(
+            next_attempt_at=dt.datetime(2020, 1, 1)))
+        db.session.commit()
+    with FakePortal() as portal:
+        with nh.app.app_context():
+            settings.set("notice_hub.portal_url", portal.url, None, actor="test")
+            db.session.commit()
+        with nh.app.app_context():
+            assert jobs["notice_hub.deliver"].fn(db.session) == 2
+            db.session.commit()
+    assert len(portal.store) == 2
+    # the deadline job reminds each publisher once a day per notice, whatever runs it
+    from tests.addons.notice_hub.nh_world import draft as make_draft
+
+    submit(nh, make_draft(nh, source_id=900, event_date=dt.date(2025, 3, 31)))  # long overdue
+    first = cli(nh.app, "notices", "deadlines")
+    second = cli(nh.app, "notices", "deadlines")
+    assert "已发送提醒 1 条" in first.output and "已发送提醒 0 条" in second.output, (first.output, second.output)
