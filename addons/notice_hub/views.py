@@ -93,7 +93,7 @@ class NoticeTypeView(ErpModelView):
                      "national_code": "全国平台类别代码", "provincial_code": "省网栏目代码",
                      "deadline_workdays": "法定期限（工作日）", "ocds_tag": "OCDS 发布标签",
                      "template": "正文模板", "active": "启用"}
-    formatters_columns = {"kind": labelled(NOTICE_KINDS),
+    formatters_columns = {"kind": labelled(NOTICE_KINDS), "active": lambda v: "是" if v else "否",
                           "deadline_workdays": lambda v: "—" if v is None else f"{v} 个工作日"}
     base_permissions = ["can_list", "can_show", "can_edit"]
 

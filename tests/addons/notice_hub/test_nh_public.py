@@ -103,3 +103,23 @@ def test_deadline_list_and_workbench_cards(demo):
     admin = demo.test_client()
     login_form(admin)
     assert "推送失败的公告（死信）" in admin.get("/").get_data(as_text=True)
+
+
+def test_officials_pages_show_words_not_program_values(demo):
+    import re
+
+    admin = demo.test_client()
+    login_form(admin)
+    pages = ["/noticeview/list/", "/noticeview/show/1", "/noticeview/show/3", "/noticeview/edit/1",
+             "/noticeview/add", "/noticetypeview/list/", "/noticetypeview/show/1", "/noticeoutboxview/list/",
+             "/noticeoutboxview/show/1", "/notices/deadlines/", "/notices/", "/notices/3"]
+    for url in pages:
+        res = admin.get(url)
+        assert res.status_code == 200, url
+        text = re.sub(r"<script.*?</script>|<[^>]+>", " ", res.get_data(as_text=True), flags=re.S)
+        for word in ("None", "True", "False", "nan"):
+            assert not re.search(rf"\b{word}\b", text), (url, word)
+    # a published notice's edit page refuses, the draft's saves unchanged
+    res = admin.get("/noticeview/show/3").get_data(as_text=True)
+    assert "审核发布" not in res and "发布更正" in res
+    assert "审核发布" in admin.get("/noticeview/show/1").get_data(as_text=True)
