@@ -28,7 +28,7 @@ Measured, in one run on the same rows:
 Never asserts.
 
     .venv/bin/python bench/notices.py [--db sqlite|postgresql|both] [--rows N] [--outbox N]
-        [--projects N] [--requests N]
+        [--projects N] [--requests N] [--parts search,outbox,ocds]
 """
 
 from __future__ import annotations
@@ -393,16 +393,21 @@ def bench_ocds(kind: str, url: str, app: Any, info: dict[str, Any], n_proj: int)
     print(f"[{kind}]   baseline (each package built in memory): {m['s']:.1f}s, peak RSS {m['rss_mb']:.0f} MB")
 
 
-def run(kind: str, pg_url: str, n: int, n_out: int, n_proj: int, requests: int) -> None:
+def run(kind: str, pg_url: str, n: int, n_out: int, n_proj: int, requests: int,
+        parts: set[str] | None = None) -> None:
+    parts = parts or {"search", "outbox", "ocds"}
     store = Db(kind, pg_url)
     try:
         t0 = time.perf_counter()
         app, info = build(store.url, n)
         print(f"[{kind}] built {n:,} published notices in {time.perf_counter() - t0:.1f}s "
               f"(rows {info['load_s']:.1f}s, keyword index {info['index_s']:.1f}s)")
-        bench_search(kind, app, info, n, requests)
-        bench_outbox(kind, app, info, n_out)
-        bench_ocds(kind, store.url, app, info, n_proj)
+        if "search" in parts:
+            bench_search(kind, app, info, n, requests)
+        if "outbox" in parts:
+            bench_outbox(kind, app, info, n_out)
+        if "ocds" in parts:
+            bench_ocds(kind, store.url, app, info, n_proj)
         with app.app_context():
             from core.db import db
 
@@ -419,6 +424,7 @@ def main() -> None:
     ap.add_argument("--outbox", type=int, default=10_000)
     ap.add_argument("--projects", type=int, default=100_000)
     ap.add_argument("--requests", type=int, default=40)
+    ap.add_argument("--parts", default="search,outbox,ocds", help="comma-separated: search,outbox,ocds")
     ap.add_argument("--pg-url", default=os.environ.get("ERP_TEST_PG_URL", DEFAULT_PG))
     args = ap.parse_args()
     kinds = ["sqlite"] if args.db == "sqlite" else ["postgresql"] if args.db == "postgresql" else ["sqlite"]
@@ -434,7 +440,8 @@ def main() -> None:
     print(f"rows {args.rows:,} (issue: 1,000,000), outbox {args.outbox:,}, projects {args.projects:,}; "
           f"peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     for kind in kinds:
-        run(kind, args.pg_url, args.rows, args.outbox, args.projects, args.requests)
+        run(kind, args.pg_url, args.rows, args.outbox, args.projects, args.requests,
+            set(args.parts.split(",")))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from .models import Notice
 
 ARGS = {"q", "kind", "region", "purchaser", "date_from", "date_to", "amount_min", "amount_max",
         "page", "page_size"}
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 FTS = table("nh_notice_fts", column("rowid"))
 
 
@@ -154,25 +154,70 @@ def _filters(session: Session, a: SearchArgs) -> list[Any]:
     return where
 
 
+def _sqlite_hits(session: Session, terms: list[Term], where: list[Any], cap: int) -> list[int]:
+    """SQLite: the ids of up to ``cap`` matching notices, driven by the FTS5 index (CROSS JOIN
+    keeps it the outer loop: the planner would otherwise walk a status index over every
+    notice). Raw SQL, so the public visibility is added here: published notices of regions
+    where notice_hub is enabled (what the platform's record rule for the public says)."""
+    from sqlalchemy import and_, text
+    from sqlalchemy.dialects import sqlite
+
+    regions = sorted(snapshot().regions_enabling("notice_hub"))
+    cond = and_(*where, Notice.region_id.in_(regions)).compile(
+        dialect=sqlite.dialect(paramstyle="named"), compile_kwargs={"render_postcompile": True})
+    sql = (f"SELECT nh_notice.id FROM nh_notice_fts CROSS JOIN nh_notice "
+           f"ON nh_notice.id = nh_notice_fts.rowid WHERE nh_notice_fts MATCH :fts_q AND {cond} "
+           f"LIMIT {int(cap)}")
+    params = {k: _sqlite_value(v) for k, v in cond.params.items()}
+    return list(session.execute(text(sql), {**params, "fts_q": fts_query(terms)}).scalars())
+
+
+def _sqlite_value(v: Any) -> Any:
+    """A bound value as SQLAlchemy stores it on SQLite (raw SQL skips the column types)."""
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
+
+
 def search(session: Session, a: SearchArgs) -> SearchResult:
+    """Count (capped at :data:`COUNT_CAP`) and one page, newest first. A keyword search first
+    collects up to ``COUNT_CAP + 1`` hits from the keyword index (PostgreSQL: GIN; SQLite:
+    FTS5 as the outer loop); a small result is then read by id, a large one (dense: the
+    newest page is found at once) by walking the publication-time index."""
     where = _filters(session, a)
     terms = build_terms(a.q) if a.q else []
     approximate = False
+    sqlite_ = session.get_bind().dialect.name == "sqlite"
+    newest = (Notice.published_at.desc(), Notice.id.desc())
 
-    def run(extra: list[Any]) -> tuple[int, list[Notice]]:
-        base = select(Notice.id).where(*where, *extra)
-        n = session.scalar(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())) or 0
-        rows = list(session.scalars(select(Notice).where(*where, *extra)
-                                    .order_by(Notice.published_at.desc(), Notice.id.desc())
+    def page(*extra: Any) -> list[Notice]:
+        return list(session.scalars(select(Notice).where(*extra).order_by(*newest)
                                     .offset(a.page * a.page_size).limit(a.page_size)))
-        return n, rows
+
+    def run(ts: list[Term] | None) -> tuple[int, list[Notice]]:
+        if ts is None:
+            base = select(Notice.id).where(*where).limit(COUNT_CAP + 1)
+            n = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+            return n, page(*where)
+        if sqlite_:
+            ids = _sqlite_hits(session, ts, where, COUNT_CAP + 1)
+        else:
+            ids = list(session.scalars(select(Notice.id).where(*where, _match(session, ts))
+                                       .limit(COUNT_CAP + 1)))
+        if len(ids) <= COUNT_CAP:
+            return len(ids), page(Notice.id.in_(ids), *where) if ids else []
+        return len(ids), page(*where, _match(session, ts))
 
     if a.q and not terms:
         return SearchResult(0, [], args=a)
-    count, rows = run([_match(session, terms)] if terms else [])
+    count, rows = run(terms or None)
     if terms and count == 0:
         loose = relaxed(terms)
         if loose:
-            count, rows = run([_match(session, loose)])
+            count, rows = run(loose)
             approximate = count > 0
     return SearchResult(min(count, COUNT_CAP), rows, approximate, count > COUNT_CAP, a)

@@ -44,6 +44,12 @@ def test_anonymous_search_and_filters(demo):
     assert _titles(c, "amount_min=200000&amount_max=300000") == {"长春市第一中学教学电脑采购合同公告"}
     assert _titles(c, "date_from=2026-11-10&date_to=2026-11-16") == {"长春市第一中学教学电脑采购合同公告"}
     assert _titles(c, "q=不存在的词语组合") == set()
+    # keywords with filters (the keyword index drives, the filters apply to its hits)
+    assert _titles(c, "q=教学&amount_min=200000&date_from=2026-11-10") == {"长春市第一中学教学电脑采购合同公告"}
+    assert _titles(c, "q=教学&amount_max=200000") == set()
+    assert _titles(c, "q=公告&region=220200&kind=emall_result") == {"吉林市中心医院医用耗材电子卖场竞价结果公告"}
+    assert _titles(c, "q=公告&purchaser=第一中学&date_to=2026-11-09") == {
+        "长春市第一中学实验室仪器采购项目中标（成交）结果公告"}
 
 
 @pytest.mark.parametrize("query,field", [
