@@ -103,19 +103,27 @@ class _Parties:
         return {"id": pid, "name": party["name"]}
 
 
-def _org(session: Session, oid: int | None) -> dict[str, Any] | None:
-    org = session.get(Organization, oid) if oid else None
-    return {"id": org.id, "name": org.name, "credit_code": org.credit_code} if org is not None else None
+def _org(session: Session, oid: int | None, cache: dict[int, Any] | None = None) -> dict[str, Any] | None:
+    if not oid:
+        return None
+    if cache is not None and oid in cache:
+        return cache[oid]
+    org = session.get(Organization, oid)
+    out = {"id": org.id, "name": org.name, "credit_code": org.credit_code} if org is not None else None
+    if cache is not None:
+        cache[oid] = out
+    return out
 
 
-def release(session: Session, notice: Notice, *, tags: dict[str, str] | None = None) -> dict[str, Any]:
+def release(session: Session, notice: Notice, *, tags: dict[str, str] | None = None,
+            orgs: dict[int, Any] | None = None) -> dict[str, Any]:
     """The OCDS release of a published notice."""
     data = json.loads(notice.data) if notice.data else {}
     if tags is None:
         tags = tag_table(session)
     parties = _Parties()
-    buyer = parties.add(data.get("purchaser") or _org(session, notice.purchaser_org_id), "buyer")
-    publisher = data.get("agency") or _org(session, notice.publisher_org_id)
+    buyer = parties.add(data.get("purchaser") or _org(session, notice.purchaser_org_id, orgs), "buyer")
+    publisher = data.get("agency") or _org(session, notice.publisher_org_id, orgs)
     proc = parties.add(publisher, "procuringEntity")
     method = data.get("method")
     rel: dict[str, Any] = {
@@ -177,8 +185,7 @@ def release(session: Session, notice: Notice, *, tags: dict[str, str] | None = N
         rel["relatedProcesses"] = related
     if parties.by_id:
         rel["parties"] = list(parties.by_id.values())
-    for fn in RELEASE_EXTENDERS.implementations(notice.region_id):
-        fn(session, notice, data, rel)
+    RELEASE_EXTENDERS.call(notice.region_id, session, notice, data, rel)
     return _clean(rel)
 
 
@@ -276,6 +283,7 @@ def stream_bulk(session: Session, region: str, month: str, base_url: str,
     head = json.dumps(meta, ensure_ascii=False, separators=(",", ":"))[:-1]
     yield head + ',"releases":['
     tags = tag_table(session)
+    orgs: dict[int, Any] = {}  # organisations repeat across notices (bounded by their number)
     last_key: tuple[dt.datetime, int] | None = None
     first = True
     while True:
@@ -290,7 +298,7 @@ def stream_bulk(session: Session, region: str, month: str, base_url: str,
             break
         parts = []
         for n in rows:
-            parts.append(("" if first else ",") + json.dumps(release(session, n, tags=tags),
+            parts.append(("" if first else ",") + json.dumps(release(session, n, tags=tags, orgs=orgs),
                                                              ensure_ascii=False, separators=(",", ":")))
             first = False
         last_key = (rows[-1].published_at, rows[-1].id)

@@ -75,11 +75,12 @@ def test_framework_call_off_links_its_agreement(nh):
 
 
 def test_bulk_package_per_region_and_month_and_cli_export(nh, tmp_path):
-    import datetime as dt
 
     nh.signed_contract("CC-2025-202")
     _publish_all(nh)
-    month = dt.date.today().strftime("%Y-%m")
+    from addons.notice_hub.services import today
+
+    month = today().strftime("%Y-%m")  # publication times are Beijing time
     client = nh.app.test_client()
     res = client.get(f"/ocds/bulk/220100/{month}.json")
     assert res.status_code == 200
@@ -90,9 +91,9 @@ def test_bulk_package_per_region_and_month_and_cli_export(nh, tmp_path):
     assert client.get("/ocds/bulk/999999/2025-01.json").status_code == 400
     assert "格式不正确" in client.get("/ocds/bulk/220100/2025-13.json").json["message"]
     # the CLI: one file per region and month, each valid
-    today = dt.date.today().isoformat()
+    day = today().isoformat()
     out = tmp_path / "ocds"
-    res = cli(nh.app, "ocds", "export", "--from", today, "--to", today, "--out", str(out))
+    res = cli(nh.app, "ocds", "export", "--from", day, "--to", day, "--out", str(out))
     assert res.exit_code == 0, res.output
     files = sorted(p.name for p in out.iterdir())
     assert files == [f"ocds-220102-{month}.json"]
