@@ -347,8 +347,10 @@ with app.app_context():
                 with open(path, "w", encoding="utf-8") as fh:
                     json.dump(doc, fh, ensure_ascii=False)
             n += 1
-print(json.dumps({{"s": time.perf_counter() - t0, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "files": n}}))
+# the peak of this process (VmHWM: getrusage's ru_maxrss is inherited across exec from the parent)
+hwm = [int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:")]
+print(json.dumps({{"s": time.perf_counter() - t0, "files": n,
+                  "rss_mb": (hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024}}))
 """
 
 
