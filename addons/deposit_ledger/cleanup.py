@@ -344,6 +344,40 @@ def announcement(session: Session, cutoff: dt.date, *, region_ids: frozenset[int
         category=lambda d: d["category"].map(CATEGORIES)).rename(columns={"fen": "fen"})
 
 
+def announce(session: Session, cutoff: dt.date, *, region_ids: frozenset[int] | None = None,
+             on: dt.date | None = None) -> list[Any]:
+    """Submit the 保证金清理公告 through core.notices: one notice per holding unit (agency or
+    purchaser) listing its deposits that will not be refunded or whose supplier must come
+    forward, before remittance. Idempotent per cut-off and holder. Returns the notices'
+    references (None where no notices module takes them: the announcement page stays the
+    record)."""
+    from core.notices import NoticeDraft, submit
+
+    df = classify(session, cutoff, region_ids=region_ids)
+    df = df[df["category"].isin(["to_remit", "review"])]
+    on = on or services.today()
+    refs = []
+    for holder_id, part in df.groupby("holder_id"):
+        holder = session.get(Organization, int(holder_id))
+        if holder is None:
+            continue
+        total = Decimal(int(part["fen"].sum())) / 100
+        lines = [f"{i}. 保证金 {r.number}，项目 {r.project_number} {r.project_name}，供应商 {r.supplier}，"
+                 f"金额 {Decimal(int(r.fen)) / 100:,.2f} 元（{CATEGORIES.get(r.category, r.category)}）"
+                 for i, r in enumerate(part.itertuples(), 1)]
+        body = (f"下列保证金所属采购项目已于 {cutoff.isoformat()} 前结束，但尚未退还。请相关供应商自公告之日起"
+                "与收取单位联系；逾期无人认领且无合法退还依据的，依法上缴同级国库。\n" + "\n".join(lines))
+        refs.append(submit(session, NoticeDraft(
+            kind="deposit_cleanup", region_id=holder.region_id,
+            title=f"{holder.name}关于无法退还保证金的公告（截止 {cutoff.isoformat()}）", body=body,
+            source=f"deposit_ledger.cleanup:{cutoff.isoformat()}", source_id=int(holder_id),
+            event_date=on, publisher_org_id=holder.id, amount=total,
+            data={"process": f"deposit-cleanup-{cutoff.isoformat()}-{int(holder_id)}",
+                  "cutoff": cutoff.isoformat(), "deposits": [str(n) for n in part["number"]]},
+            link=f"/deposit/cleanup/announcement?cutoff={cutoff.isoformat()}")))
+    return refs
+
+
 def bulk(session: Session, action: str, ids: list[int], *, on: dt.date | None = None,
          bank_reference: str | None = None, voucher_no: str | None = None
          ) -> tuple[list[int], dict[int, str]]:

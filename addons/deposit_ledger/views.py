@@ -245,6 +245,31 @@ class CleanupView(_Page):
         return self.render_template(f"{T}/announcement.html", cutoff=cutoff, region=code,
                                     rows=df.to_dict("records"), yuan=_yuan)
 
+    @expose("/announcement/submit", methods=["POST"])
+    @has_access
+    @permission_name("operate")
+    def submit_announcement(self):
+        """Submit the announcement as public notices (core.notices), one per holding unit."""
+        f = request.form
+        back = url_for("CleanupView.announcement", cutoff=f.get("cutoff"), region=f.get("region"))
+        try:
+            cutoff = _date_arg(f.get("cutoff")) or cleanup.default_cutoff(db.session)
+            region_ids = cleanup.region_filter(db.session, (f.get("region") or "").strip() or None)
+            refs = cleanup.announce(db.session, cutoff, region_ids=region_ids)
+        except (ValidationError, ValueError, services.RuleError) as exc:
+            db.session.rollback()
+            flash(_message_text(exc) if isinstance(exc, ValidationError) else str(exc), "danger")
+            return redirect(back)
+        db.session.commit()
+        taken = [r for r in refs if r is not None]
+        if not refs:
+            flash("没有需要公告的保证金", "info")
+        elif taken:
+            flash(f"已提交 {len(taken)} 份保证金清理公告，待发布单位审核发布", "success")
+        else:
+            flash("本地区未启用公告发布模块：请以本页清单对外公告", "info")
+        return redirect(back)
+
     @expose("/bulk", methods=["POST"])
     @has_access
     @permission_name("operate")

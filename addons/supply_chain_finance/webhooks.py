@@ -4,7 +4,8 @@ An event is written to ``scf_outbox`` by :func:`enqueue` **in the transaction of
 that caused it** (an application rolled back never announces itself); :func:`deliver_due`
 (``erp scf deliver``, run by cron or a worker) posts due events and logs every attempt in
 ``scf_delivery``. A failed attempt is retried with exponential backoff (30 s, 1, 2, 4 ...
-minutes, at most one hour apart) up to :data:`MAX_ATTEMPTS`, then the event is marked failed.
+minutes, at most one hour apart) up to :data:`MAX_ATTEMPTS`, then the event is marked failed
+(the delivery loop and backoff are the platform's transactional outbox, :mod:`core.outbox`).
 
 Every request carries::
 
@@ -26,14 +27,13 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, MutableSet
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from core import outbox
 
 from .models import Delivery, Institution, Outbox
 
@@ -48,7 +48,7 @@ class WebhookRefused(ValueError):
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return outbox.utcnow()
 
 
 def enqueue(session: Session, inst: Institution | None, event: str, data: dict[str, Any]) -> Outbox | None:
@@ -93,53 +93,34 @@ Post = Callable[[str, bytes, dict[str, str], float], int]
 
 
 def _http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    req = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as res:
-            return int(res.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
+    return outbox.http_post(url, body, headers, timeout)[0]
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0), MAX_DELAY_SECONDS))
+    return outbox.backoff(attempts, base=BASE_DELAY_SECONDS, ceiling=MAX_DELAY_SECONDS)
 
 
 def deliver_due(session: Session, *, post: Post | None = None, limit: int = 100,
                 timeout: float = 5.0, at: dt.datetime | None = None) -> dict[str, int]:
-    """Post every due event once; log each attempt; returns counts. The caller commits."""
+    """Post every due event once (core.outbox's loop); log each attempt; the caller commits."""
     post = post or _http_post
-    at = at or _utcnow()
-    rows = list(session.execute(
-        select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt_at <= at)
-        .order_by(Outbox.id).limit(limit).with_for_update(skip_locked=True, of=Outbox)).scalars())
-    counts = {"delivered": 0, "retry": 0, "failed": 0}
-    for row in rows:
+
+    def send(row: Outbox) -> outbox.Answer:
         inst = row.institution
         body = row.payload.encode()
         ts = str(int(time.time()))
         headers = {"Content-Type": "application/json", "X-SCF-Event": row.event,
                    "X-SCF-Event-Id": row.event_id, "X-SCF-Timestamp": ts,
                    "X-SCF-Signature": sign(inst.webhook_secret or "", ts, row.event_id, body)}
-        row.attempts += 1
-        started = time.monotonic()
-        status, error = None, None
-        try:
-            status = post(inst.webhook_url or "", body, headers, timeout)
-        except Exception as exc:  # network errors of any kind: logged and retried
-            error = f"{type(exc).__name__}: {exc}"[:1000]
-        ok = status is not None and 200 <= status < 300
-        session.add(Delivery(outbox_id=row.id, attempt=row.attempts, at=at, url=inst.webhook_url or "",
-                             status_code=status, ok=ok, error=error,
-                             duration_ms=int((time.monotonic() - started) * 1000)))
-        if ok:
-            row.status, row.delivered_at = "delivered", at
-            counts["delivered"] += 1
-        elif row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
-            counts["failed"] += 1
-        else:
-            row.next_attempt_at = at + backoff(row.attempts)
-            counts["retry"] += 1
-    session.flush()
-    return counts
+        status = post(inst.webhook_url or "", body, headers, timeout)
+        return outbox.Answer(ok=200 <= status < 300, status_code=status)
+
+    def log(row: Outbox, answer: outbox.Answer, when: dt.datetime, duration_ms: int) -> None:
+        session.add(Delivery(outbox_id=row.id, attempt=row.attempts, at=when,
+                             url=row.institution.webhook_url or "",
+                             status_code=answer.status_code, ok=answer.ok,
+                             error=None if answer.status_code is not None else answer.detail,
+                             duration_ms=duration_ms))
+
+    return outbox.deliver_due(session, Outbox, send, limit=limit, at=at,
+                              max_attempts=MAX_ATTEMPTS, wait=backoff, on_attempt=log)

@@ -227,15 +227,17 @@ def register_addons(appbuilder: Any, state: ErpState) -> None:
 
 
 def _collect_cli(state: ErpState, name: str) -> None:
-    """An add-on's ``cli.py`` may export ``cli``: a click command or group added under ``erp``."""
+    """An add-on's ``cli.py`` may export ``cli``: a click command or group added under ``erp``
+    (or a list of them, for a module with more than one top-level command)."""
     module = state.registry.submodule(name, "cli")
-    command = getattr(module, "cli", None) if module is not None else None
-    if command is None:
+    exported = getattr(module, "cli", None) if module is not None else None
+    if exported is None:
         return
     from core.addons.manifest import AddonError
 
-    cmd_name = command.name
-    if cmd_name in state.cli_commands:
-        other = state.cli_commands[cmd_name][0]
-        raise AddonError(f"add-ons {other!r} and {name!r} both define the erp command {cmd_name!r}")
-    state.cli_commands[cmd_name] = (name, command)
+    for command in (exported if isinstance(exported, (list, tuple)) else [exported]):
+        cmd_name = command.name
+        if cmd_name in state.cli_commands:
+            other = state.cli_commands[cmd_name][0]
+            raise AddonError(f"add-ons {other!r} and {name!r} both define the erp command {cmd_name!r}")
+        state.cli_commands[cmd_name] = (name, command)

@@ -132,6 +132,32 @@ def comparison_awarded(session: Session, comp: EmallComparison, winner: EmallQuo
                body=(f"您在竞价 {comp.number} 中的报价成交，已生成订单，请及时确认。" if won
                      else f"竞价 {comp.number} 已由其他供应商成交，感谢参与。"),
                link=f"/comparisonview/show/{comp.id}")
+    result_notice(session, comp, winner)
+
+
+def result_notice(session: Session, comp: EmallComparison, winner: EmallQuote) -> None:
+    """The public 竞价（比价）结果公告, through core.notices (the notices module publishes it
+    after the purchaser's review; without one, the comparison page remains the record)."""
+    from decimal import Decimal
+
+    from core.models import Organization
+    from core.notices import NoticeDraft, submit
+
+    supplier = session.get(Organization, winner.supplier_id)
+    name = supplier.name if supplier is not None else "—"
+    credit = supplier.credit_code if supplier is not None else None
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    submit(session, NoticeDraft(
+        kind="emall_result", region_id=comp.region_id, title=f"{comp.title} 竞价结果公告",
+        body=(f"竞价编号：{comp.number}\n成交供应商：{name}\n成交金额：{_money(winner.total)}\n"
+              f"{comp.decision_note or ''}"),
+        source="emall.emall_comparison", source_id=comp.id, event_date=today,
+        publisher_org_id=comp.purchaser_id, purchaser_org_id=comp.purchaser_id,
+        amount=Decimal(winner.total), deadline_workdays=2,
+        data={"process": f"emall-{comp.number}", "method": "comparison",
+              "budget": str(comp.budget), "supplier": {"name": name, "credit_code": credit},
+              "award_amount": str(winner.total)},
+        link=f"/comparisonview/show/{comp.id}"))
 
 
 def price_anomaly_confirmed(session: Session, alert: EmallPriceAlert) -> None:

@@ -198,6 +198,9 @@ def transition_project(session: Session, project: Project, name: str, *, on: dt.
         for bid in session.execute(select(Bid).join(Package, Bid.package_id == Package.id).where(
                 Package.project_id == project.id, Bid.status == "submitted")).scalars():
             bid.status = "lost"
+    from .public_notices import project_moved
+
+    project_moved(session, project, name)
     return event
 
 
@@ -265,11 +268,15 @@ def transition_contract(session: Session, contract: Contract, name: str, *,
         elif contract.signed_date is None:
             contract.signed_date = today()
     try:
-        return CONTRACT_FLOW.trigger(contract, name, actor=actor, reason=reason, session=session,
-                                     on=contract.signed_date if name == "sign" else None)
+        event = CONTRACT_FLOW.trigger(contract, name, actor=actor, reason=reason, session=session,
+                                      on=contract.signed_date if name == "sign" else None)
     except TransitionError:
         contract.signed_date = saved
         raise
+    from .public_notices import contract_moved
+
+    contract_moved(session, contract, name)
+    return event
 
 
 def transitions_from(machine: StateMachine, obj: Any) -> list[Transition]:

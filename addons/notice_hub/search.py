@@ -1,0 +1,223 @@
+"""The public notice search (anonymous): keyword (the platform's Chinese search,
+:mod:`core.services.cjk_search`: bigrams, pinyin, one-typo retry), type, region (with its
+subordinate regions), purchaser, publication dates and amount. Newest first.
+
+Only published notices are ever returned, whoever asks (an official logged in sees the
+same public site).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import String, cast, column, func, literal, literal_column, select, table
+from sqlalchemy.orm import Session
+
+from core.errors import RuleError
+from core.models import Organization
+from core.notices import NOTICE_KINDS
+from core.services.cjk_search import Term, build_terms, fts_query, pg_query, relaxed
+from core.tenancy import snapshot
+
+from .models import Notice
+
+ARGS = {"q", "kind", "region", "purchaser", "date_from", "date_to", "amount_min", "amount_max",
+        "page", "page_size"}
+COUNT_CAP = 1_000
+FTS = table("nh_notice_fts", column("rowid"))
+
+
+@dataclass
+class SearchArgs:
+    q: str = ""
+    kind: str | None = None
+    region: str | None = None
+    purchaser: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    page: int = 0
+    page_size: int = 20
+
+
+@dataclass
+class SearchResult:
+    count: int
+    rows: list[Notice]
+    approximate: bool = False
+    capped: bool = False
+    args: SearchArgs = field(default_factory=SearchArgs)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-min(self.count, COUNT_CAP) // self.args.page_size))
+
+
+def _date(value: str, name: str, errors: dict[str, list[str]]) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        errors[name] = ["请填写日期，格式如 2026-01-31"]
+        return None
+
+
+def _money(value: str, name: str, errors: dict[str, list[str]]) -> Decimal | None:
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        errors[name] = ["请填写金额（元），如 10000 或 10000.50"]
+        return None
+    if not d.is_finite() or d < 0 or d > Decimal("1e15"):
+        errors[name] = ["金额须为不小于零的金额"]
+        return None
+    return d
+
+
+def parse_args(args: Any, *, page_base: int = 0) -> SearchArgs:
+    """Checked search arguments; RuleError (422) by field for anything wrong."""
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(args.keys()) - ARGS)
+    if unknown:
+        errors["_schema"] = [f"不支持的查询条件：{', '.join(unknown)}"]
+    a = SearchArgs()
+    a.q = (args.get("q") or "").strip()[:200]
+    kind = (args.get("kind") or "").strip()
+    if kind:
+        if kind not in NOTICE_KINDS:
+            errors["kind"] = ["没有这种公告类型"]
+        a.kind = kind
+    region = (args.get("region") or "").strip()
+    if region:
+        if region not in snapshot().id_of:
+            errors["region"] = ["没有这个地区（请填写行政区划代码，如 220100）"]
+        a.region = region
+    a.purchaser = (args.get("purchaser") or "").strip()[:100] or None
+    for name in ("date_from", "date_to"):
+        v = (args.get(name) or "").strip()
+        if v:
+            setattr(a, name, _date(v, name, errors))
+    for name in ("amount_min", "amount_max"):
+        v = (args.get(name) or "").strip()
+        if v:
+            setattr(a, name, _money(v, name, errors))
+    if a.date_from and a.date_to and a.date_from > a.date_to:
+        errors["date_to"] = ["结束日期不能早于开始日期"]
+    if a.amount_min is not None and a.amount_max is not None and a.amount_min > a.amount_max:
+        errors["amount_max"] = ["最高金额不能低于最低金额"]
+    for name, lo, hi in (("page", page_base, 10_000), ("page_size", 1, 100)):
+        v = (args.get(name) or "").strip()
+        if v:
+            if not v.isdigit() or not lo <= int(v) <= hi:
+                errors[name] = [f"请填写 {lo} 到 {hi} 之间的整数"]
+            else:
+                setattr(a, name, int(v) - (page_base if name == "page" else 0))
+    if errors:
+        raise RuleError(errors)
+    return a
+
+
+def _match(session: Session, terms: list[Term]) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import TSQUERY
+
+        return Notice.search_vector.op("@@")(cast(literal(pg_query(terms), String), TSQUERY))
+    return Notice.id.in_(select(FTS.c.rowid).where(
+        literal_column("nh_notice_fts").op("MATCH")(literal(fts_query(terms), String))))
+
+
+def _filters(session: Session, a: SearchArgs) -> list[Any]:
+    where: list[Any] = [Notice.status == "published"]
+    if a.kind:
+        where.append(Notice.kind == a.kind)
+    if a.region:
+        snap = snapshot()
+        where.append(Notice.region_id.in_(sorted(snap.subtree(snap.id_of[a.region]))))
+    if a.purchaser:
+        if a.purchaser.isdigit():
+            where.append(Notice.purchaser_org_id == int(a.purchaser))
+        else:
+            like = "%" + a.purchaser.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(Notice.purchaser_org_id.in_(
+                select(Organization.id).where(Organization.name.like(like, escape="\\"))))
+    if a.date_from:
+        where.append(Notice.published_at >= dt.datetime.combine(a.date_from, dt.time()))
+    if a.date_to:
+        where.append(Notice.published_at < dt.datetime.combine(a.date_to + dt.timedelta(days=1), dt.time()))
+    if a.amount_min is not None:
+        where.append(Notice.amount >= a.amount_min)
+    if a.amount_max is not None:
+        where.append(Notice.amount <= a.amount_max)
+    return where
+
+
+def _sqlite_hits(session: Session, terms: list[Term], where: list[Any], cap: int) -> list[int]:
+    """SQLite: the ids of up to ``cap`` matching notices, driven by the FTS5 index (CROSS JOIN
+    keeps it the outer loop: the planner would otherwise walk a status index over every
+    notice). Raw SQL, so the public visibility is added here: published notices of regions
+    where notice_hub is enabled (what the platform's record rule for the public says)."""
+    from sqlalchemy import and_, text
+    from sqlalchemy.dialects import sqlite
+
+    regions = sorted(snapshot().regions_enabling("notice_hub"))
+    cond = and_(*where, Notice.region_id.in_(regions)).compile(
+        dialect=sqlite.dialect(paramstyle="named"), compile_kwargs={"render_postcompile": True})
+    sql = (f"SELECT nh_notice.id FROM nh_notice_fts CROSS JOIN nh_notice "
+           f"ON nh_notice.id = nh_notice_fts.rowid WHERE nh_notice_fts MATCH :fts_q AND {cond} "
+           f"LIMIT {int(cap)}")
+    params = {k: _sqlite_value(v) for k, v in cond.params.items()}
+    return list(session.execute(text(sql), {**params, "fts_q": fts_query(terms)}).scalars())
+
+
+def _sqlite_value(v: Any) -> Any:
+    """A bound value as SQLAlchemy stores it on SQLite (raw SQL skips the column types)."""
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
+
+
+def search(session: Session, a: SearchArgs) -> SearchResult:
+    """Count (capped at :data:`COUNT_CAP`) and one page, newest first. A keyword search first
+    collects up to ``COUNT_CAP + 1`` hits from the keyword index (PostgreSQL: GIN; SQLite:
+    FTS5 as the outer loop); a small result is then read by id, a large one (dense: the
+    newest page is found at once) by walking the publication-time index."""
+    where = _filters(session, a)
+    terms = build_terms(a.q) if a.q else []
+    approximate = False
+    sqlite_ = session.get_bind().dialect.name == "sqlite"
+    newest = (Notice.published_at.desc(), Notice.id.desc())
+
+    def page(*extra: Any) -> list[Notice]:
+        return list(session.scalars(select(Notice).where(*extra).order_by(*newest)
+                                    .offset(a.page * a.page_size).limit(a.page_size)))
+
+    def run(ts: list[Term] | None) -> tuple[int, list[Notice]]:
+        if ts is None:
+            base = select(Notice.id).where(*where).limit(COUNT_CAP + 1)
+            n = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+            return n, page(*where)
+        if sqlite_:
+            ids = _sqlite_hits(session, ts, where, COUNT_CAP + 1)
+        else:
+            ids = list(session.scalars(select(Notice.id).where(*where, _match(session, ts))
+                                       .limit(COUNT_CAP + 1)))
+        if len(ids) <= COUNT_CAP:
+            return len(ids), page(Notice.id.in_(ids), *where) if ids else []
+        return len(ids), page(*where, _match(session, ts))
+
+    if a.q and not terms:
+        return SearchResult(0, [], args=a)
+    count, rows = run(terms or None)
+    if terms and count == 0:
+        loose = relaxed(terms)
+        if loose:
+            count, rows = run(loose)
+            approximate = count > 0
+    return SearchResult(min(count, COUNT_CAP), rows, approximate, count > COUNT_CAP, a)
