@@ -1,0 +1,5 @@
+"""The REST API of framework agreements."""
+
+
+def register(appbuilder) -> None:
+    pass

@@ -1,0 +1,5 @@
+"""The pages of framework agreements."""
+
+
+def register(appbuilder) -> None:
+    pass
