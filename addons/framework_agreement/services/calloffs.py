@@ -437,3 +437,29 @@ def find_calloff(session: Session, pk: int) -> FaCallOff:
     if c is None:
         raise NotFoundError()
     return c
+
+
+def available(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """Agreements in force the scope's unit may call off, with their active lines."""
+    if scope.org_id is None:
+        return []
+    purchaser = session.get(Organization, scope.org_id, execution_options=UNSCOPED)
+    day = today()
+    out = []
+    for ag in session.execute(select(FaAgreement).where(FaAgreement.status == "active",
+                                                        FaAgreement.term_start <= day, FaAgreement.term_end >= day)
+                              .order_by(FaAgreement.id), execution_options=UNSCOPED).scalars():
+        if purchaser is None or not entitled(session, ag, purchaser):
+            continue
+        lines = session.execute(select(FaLine, FaItem.name, Organization.name)
+                                .join(FaItem, FaItem.id == FaLine.item_id)
+                                .join(Organization, Organization.id == FaLine.supplier_id)
+                                .where(FaLine.agreement_id == ag.id, FaLine.active.is_(True))
+                                .order_by(FaLine.item_id, FaLine.agreement_price), execution_options=UNSCOPED).all()
+        out.append({"id": ag.id, "number": ag.number, "name": ag.name, "methods": ag.method_list,
+                    "term_end": ag.term_end.isoformat(),
+                    "lines": [{"id": ln.id, "item_id": ln.item_id, "item": item, "supplier_id": ln.supplier_id,
+                               "supplier": supplier, "agreement_price": ln.agreement_price,
+                               "remaining_quantity": ln.cap_quantity - ln.ordered_quantity}
+                              for ln, item, supplier in lines]})
+    return out

@@ -103,7 +103,8 @@ def assert_collector(session: Session, agreement: FaAgreement, scope: Scope) -> 
     """Only the collecting party (its users, or its competent unit's) and the platform."""
     if is_platform(scope):
         return
-    if scope.org_id is None or agreement.collector_id not in own_unit_ids(session, scope.org_id):
+    collector = agreement.collector_id or (agreement.collector.id if agreement.collector else None)
+    if scope.org_id is None or collector not in own_unit_ids(session, scope.org_id):
         raise ForbiddenError("只有该框架协议的征集人可以执行此操作")
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from core.db import db
 from core.tenancy import SYSTEM, use_scope
 from tests import dbcache
-from tests.addons.emall.em_world import World, em  # noqa: F401
+from tests.addons.emall.em_world import World
 from tests.conftest import cli, installer
 
 
@@ -86,28 +86,28 @@ def passed(session: Any, ag_id: int, *, deadline: bool = True, term: bool = Fals
 
 
 @pytest.fixture
-def fa(em: World) -> FaWorld:  # noqa: F811
+def fa(em: World) -> FaWorld:
     facts = dbcache.cached(em.app, "world:fa", lambda: _build(em))
     return FaWorld(em=em, ag=facts["ag"], item=facts["item"], listing=facts["listing"], line=facts["line"])
 
 
-def _build(em: World) -> dict[str, Any]:
-    installer(em.app).install(["framework_agreement"])
-    assert cli(em.app, "tenant", "enable", "220000", "framework_agreement").exit_code == 0
+def _build(world: World) -> dict[str, Any]:
+    installer(world.app).install(["framework_agreement"])
+    assert cli(world.app, "tenant", "enable", "220000", "framework_agreement").exit_code == 0
     listing = {}
     for sup in ("sup_a", "sup_b", "sup_c"):
-        em.admit(sup)
-        listing[sup] = em.listing(sup, price="5000.00", reference="5200.00", stock=1000)
+        world.admit(sup)
+        listing[sup] = world.listing(sup, price="5000.00", reference="5200.00", stock=1000)
     from addons.framework_agreement import services as fs
     from addons.framework_agreement.models import FaAgreement, FaLine
 
-    with em.app.app_context(), use_scope(SYSTEM):
+    with world.app.app_context(), use_scope(SYSTEM):
         s = db.session
-        ag = draft(s, em.org, em.region, em.cat)
+        ag = draft(s, world.org, world.region, world.cat)
         fs.publish(s, ag)
         item = ag.items[0].id
         for sup, price in (("sup_a", "4500.00"), ("sup_b", "4700.00"), ("sup_c", "4900.00")):
-            fs.submit_response(s, ag, em.org[sup], [{"item": item, "listing": listing[sup],
+            fs.submit_response(s, ag, world.org[sup], [{"item": item, "listing": listing[sup],
                                                      "unit_price": price, "supply_quantity": 10}])
         s.commit()
         passed(s, ag.id)
@@ -117,6 +117,6 @@ def _build(em: World) -> dict[str, Any]:
         ag = s.get(FaAgreement, ag.id)
         fs.sign(s, ag)
         s.commit()
-        lines = {sup: s.execute(select(FaLine.id).where(FaLine.supplier_id == em.org[sup])).scalar()
+        lines = {sup: s.execute(select(FaLine.id).where(FaLine.supplier_id == world.org[sup])).scalar()
                  for sup in ("sup_a", "sup_b")}
         return {"ag": ag.id, "item": item, "listing": listing, "line": lines}
