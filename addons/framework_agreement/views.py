@@ -159,3 +159,7 @@ def register(appbuilder) -> None:
     appbuilder.add_view(FaLineView, "协议台账", category=CATEGORY)
     appbuilder.add_view(FaCallOffView, "第二阶段采购", category=CATEGORY)
     appbuilder.add_view(FaNoticeView, "框架协议公告", category=CATEGORY)
+    from .pages import FaBuyView, FaReportView
+
+    appbuilder.add_view(FaBuyView, "采购框架协议产品", category=CATEGORY)
+    appbuilder.add_view(FaReportView, "框架协议报表", category=CATEGORY)
