@@ -80,15 +80,20 @@ CALLOFF_STATES = {
 NOTICE_STATES = {"draft": "待发布", "published": "已发布", "submitted": "已交公告模块"}
 
 
+# who may use an agreement (an ``id`` key so that data files can fill them)
 fa_agreement_region = Table(
     "fa_agreement_region", Model.metadata,
-    Column("agreement_id", ForeignKey("fa_agreement.id", ondelete="CASCADE"), primary_key=True),
-    Column("region_id", ForeignKey("erp_region.id"), primary_key=True),
+    Column("id", Integer, primary_key=True),
+    Column("agreement_id", ForeignKey("fa_agreement.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("region_id", ForeignKey("erp_region.id"), nullable=False),
+    UniqueConstraint("agreement_id", "region_id", name="uq_fa_agreement_region"),
 )
 fa_agreement_purchaser = Table(
     "fa_agreement_purchaser", Model.metadata,
-    Column("agreement_id", ForeignKey("fa_agreement.id", ondelete="CASCADE"), primary_key=True),
-    Column("org_id", ForeignKey("erp_organization.id"), primary_key=True),
+    Column("id", Integer, primary_key=True),
+    Column("agreement_id", ForeignKey("fa_agreement.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("org_id", ForeignKey("erp_organization.id"), nullable=False),
+    UniqueConstraint("agreement_id", "org_id", name="uq_fa_agreement_purchaser"),
 )
 
 

@@ -56,15 +56,19 @@ def upgrade():
     )
     op.create_table(
         "fa_agreement_region",
+        sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("agreement_id", sa.Integer(), sa.ForeignKey("fa_agreement.id", ondelete="CASCADE"),
-                  primary_key=True),
-        sa.Column("region_id", sa.Integer(), sa.ForeignKey("erp_region.id"), primary_key=True),
+                  nullable=False, index=True),
+        sa.Column("region_id", sa.Integer(), sa.ForeignKey("erp_region.id"), nullable=False),
+        sa.UniqueConstraint("agreement_id", "region_id", name="uq_fa_agreement_region"),
     )
     op.create_table(
         "fa_agreement_purchaser",
+        sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("agreement_id", sa.Integer(), sa.ForeignKey("fa_agreement.id", ondelete="CASCADE"),
-                  primary_key=True),
-        sa.Column("org_id", sa.Integer(), sa.ForeignKey("erp_organization.id"), primary_key=True),
+                  nullable=False, index=True),
+        sa.Column("org_id", sa.Integer(), sa.ForeignKey("erp_organization.id"), nullable=False),
+        sa.UniqueConstraint("agreement_id", "org_id", name="uq_fa_agreement_purchaser"),
     )
     op.create_table(
         "fa_item",
