@@ -199,7 +199,7 @@ for n, (sup, name, brand, model, price) in enumerate(CAR, start=1):
                                   "region_id:ref": "core.region_220100"}, round="0" if joining else "1",
         status="applied" if joining else "shortlisted", evaluated_price=money(Decimal(price) * 400), score="",
         rank="" if joining else str(n), note="申请加入开放式框架协议" if joining else "",
-        submitted_at="2026-12-02T10:00:00" if joining else "2026-02-1{}T10:00:00".format(n))
+        submitted_at="2026-12-02T10:00:00" if joining else f"2026-02-1{n}T10:00:00")
     row("fa_response_line", id=f"{key}_l1", **{"response_id:ref": key, "item_id:ref": "fa_car_i1", "supplier_id:ref": sup,
                                                "listing_id:ref": f"fa_lst_car{n}", "region_id:ref": "core.region_220100"},
         unit_price=price, supply_quantity="150")
