@@ -41,11 +41,53 @@ class DeadlineSchema(Schema):
                                metadata={"label": "补充征集响应截止时间"})
 
 
+def _my_listings(session: Any, ag: Any) -> list[tuple[int, str]]:
+    from sqlalchemy import select
+
+    from addons.emall.models import EmallListing
+
+    scope = current_scope()
+    cats = {i.category_id for i in ag.items if i.category_id}
+    stmt = select(EmallListing).where(EmallListing.supplier_id == scope.org_id, EmallListing.status == "listed")
+    if cats:
+        stmt = stmt.where(EmallListing.category_id.in_(cats))
+    return [(x.id, f"{x.name}（{x.brand} {x.model}）") for x in session.execute(stmt.order_by(EmallListing.id)).scalars()]
+
+
 class RespondSchema(Schema):
-    lines = fields.List(fields.Dict(), required=True,
-                        error_messages={"required": "请填写报价：[{item, listing, unit_price, supply_quantity}]"},
-                        metadata={"label": "报价明细"})
+    """API: ``lines`` = [{item, listing, unit_price, supply_quantity}] for every item. Page (an
+    agreement with one item): the product, the quote and the supply quantity."""
+
+    lines = fields.List(fields.Dict(), load_default=None, metadata={"label": "报价明细", "widget": "hidden"})
+    listing = fields.Integer(load_default=None, error_messages={"invalid": "请选择商品"},
+                             metadata={"label": "响应产品", "choices": _my_listings})
+    unit_price = fields.String(load_default=None, metadata={"label": "报价单价（元）"})
+    supply_quantity = fields.Integer(load_default=None, error_messages={"invalid": "请填写整数"},
+                                     metadata={"label": "供货承诺数量"})
     note = fields.String(load_default=None, validate=mv.Length(max=2000), metadata={"label": "说明"})
+
+
+def _responding(session: Any, ag: FaAgreement) -> None | bool:
+    from .services.common import now
+
+    if ag.status == "published":
+        return None
+    if ag.status in ("evaluated", "active") and (
+            ag.form == "open" or (ag.round > 1 and ag.round_deadline is not None and ag.round_deadline > now())):
+        return None
+    return False
+
+
+def _respond(session: Any, ag: FaAgreement, body: dict[str, Any]) -> Any:
+    lines = body.get("lines")
+    if not lines:
+        if len(ag.items) != 1:
+            raise fs.calloffs.RuleError({"lines": ["本框架协议有多个品目，请逐项报价：[{item, listing, unit_price, supply_quantity}]"]})
+        line: dict[str, Any] = {"item": ag.items[0].id, "listing": body.get("listing"), "unit_price": body.get("unit_price")}
+        if body.get("supply_quantity") is not None:
+            line["supply_quantity"] = body["supply_quantity"]
+        lines = [line]
+    return fs.submit_response(session, ag, current_scope().org_id, lines, note=body.get("note"))
 
 
 class ReasonSchema(Schema):
@@ -128,9 +170,8 @@ AGREEMENT_ACTIONS = Actions(
     Action("supplement", "补充征集", guard=_collector, run= lambda s, ag, b: fs.start_supplement(s, ag, b["deadline"]),
            schema=DeadlineSchema, available=lambda s, ag: None if ag.form == "closed" and ag.status in (
                "evaluated", "active") else False, done="补充征集公告已生成"),
-    Action("respond", "提交响应（报价）", lambda s, ag, b: fs.submit_response(
-        s, ag, current_scope().org_id, b["lines"], note=b.get("note")), schema=RespondSchema,
-        guard=_supplier, available=lambda s, ag: None if ag.status in ("published", "active") else False,
+    Action("respond", "提交响应（报价）", _respond, schema=RespondSchema,
+        guard=_supplier, available=_responding,
         result=lambda s, ag, r: {"id": r.id, "status": r.status, "evaluated_price": str(r.evaluated_price)},
         done="响应已提交", audit=False),
     result=_agreement_result, module=fs.MODULE, object_type="fa_agreement",

@@ -64,3 +64,32 @@ def test_collector_pages(fa: FaWorld) -> None:
     login_form(sup, "sup_a", PASSWORD)
     html = sup.get(f"/faagreementview/show/{fa.ag}").get_data(as_text=True)
     assert "补充征集" not in html
+
+
+def test_supplier_responds_on_the_agreement_page(fa: FaWorld) -> None:
+    from addons.framework_agreement import services as fs
+    from addons.framework_agreement.models import FaResponse
+    from core.tenancy import SYSTEM, use_scope
+    from tests.addons.framework_agreement.fa_world import draft
+
+    with fa.app.app_context(), use_scope(SYSTEM):
+        ag = draft(db.session, fa.em.org, fa.em.region, fa.em.cat, name="页面响应测试协议")
+        fs.publish(db.session, ag)
+        db.session.commit()
+        pk = ag.id
+    client = fa.app.test_client()
+    login_form(client, "sup_a", PASSWORD)
+    html = client.get(f"/faagreementview/show/{pk}").get_data(as_text=True)
+    assert "提交响应（报价）" in html and "确定入围供应商" not in html and "发布征集公告" not in html
+    token = _csrf(html)
+    url = f"/faagreementview/transition/{pk}/respond"
+    res = client.post(url, data={"csrf_token": token, "listing": fa.listing["sup_a"], "unit_price": "5000.01"},
+                      follow_redirects=True)
+    assert "超过最高限制单价" in res.get_data(as_text=True)
+    res = client.post(url, data={"csrf_token": token, "listing": fa.listing["sup_a"], "unit_price": "4880"},
+                      follow_redirects=True)
+    assert "响应已提交" in res.get_data(as_text=True)
+    with fa.app.app_context():
+        r = db.session.execute(select(FaResponse).where(FaResponse.agreement_id == pk),
+                               execution_options={"erp_unscoped": True}).scalar_one()
+        assert r.supplier_id == fa.org("sup_a") and str(r.evaluated_price) == "488000.00"
