@@ -240,11 +240,12 @@ class FaCallOffApi(_ReadApi):
     class_permission_name = "FaCallOff"
     include_route_methods = {"get", "get_list", "info", "transition", "direct", "competition", "rotation"}
     record_actions = CALLOFF_ACTIONS
-    list_columns = ["id", "number", "agreement.id", "agreement.name", "item.id", "item.name", "purchaser.id",
+    list_columns = ["id", "number", "agreement_id", "agreement_name", "item_id", "item_name", "purchaser.id",
                     "purchaser.name", "method", "quantity", "status", "supplier.id", "supplier.name", "unit_price",
                     "amount", "order_id", "bid_deadline", "rotation_cycle", "awarded_on", "region.id", "region.name"]
     show_columns = list_columns
-    label_columns = {"number": "采购编号", "agreement": "框架协议", "item": "品目", "purchaser": "采购人",
+    label_columns = {"number": "采购编号", "agreement_id": "框架协议", "agreement_name": "框架协议名称",
+                     "item_id": "品目", "item_name": "品目名称", "purchaser": "采购人",
                      "method": "成交方式", "quantity": "数量", "status": "状态", "supplier": "成交供应商",
                      "unit_price": "成交单价", "amount": "成交金额", "order_id": "电子卖场订单",
                      "bid_deadline": "报价截止时间", "rotation_cycle": "轮候轮次", "awarded_on": "成交日期",
@@ -322,10 +323,10 @@ class FaNoticeApi(_ReadApi):
     datamodel = SQLAInterface(FaNotice)
     class_permission_name = "FaNotice"
     record_actions = NOTICE_ACTIONS
-    list_columns = ["id", "agreement.id", "agreement.name", "kind", "title", "event_date", "due_date", "status",
+    list_columns = ["id", "agreement_id", "kind", "title", "event_date", "due_date", "status",
                     "published_on", "hub_url", "region.id", "region.name"]
     show_columns = list_columns + ["body"]
-    label_columns = {"agreement": "框架协议", "kind": "公告类型", "title": "标题", "body": "正文",
+    label_columns = {"agreement_id": "框架协议", "kind": "公告类型", "title": "标题", "body": "正文",
                      "event_date": "事项日期", "due_date": "发布期限", "status": "状态", "published_on": "发布日期",
                      "hub_url": "公告模块链接", "region": "所在地区"}
 

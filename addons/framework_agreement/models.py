@@ -359,6 +359,9 @@ class FaCallOff(RegionScoped, Model):
     agreement_id: Mapped[int] = mapped_column(ForeignKey("fa_agreement.id"), nullable=False, index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("fa_item.id"), nullable=False)
     purchaser_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False, index=True)
+    #: copied from the agreement and its item: the purchaser's region may not show those rows
+    agreement_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    item_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     method: Mapped[str] = mapped_column(String(16), nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="ordered", index=True)

@@ -132,8 +132,9 @@ class FaCallOffView(_ReadView):
     class_permission_name = "FaCallOff"
     record_actions = CALLOFF_ACTIONS
     list_title = show_title = "第二阶段采购"
-    list_columns = ["number", "agreement", "purchaser", "method", "quantity", "supplier", "amount", "status"]
-    show_columns = list_columns + ["item", "unit_price", "order_id", "bid_deadline", "rotation_cycle", "awarded_on"]
+    list_columns = ["number", "agreement_name", "purchaser", "method", "quantity", "supplier", "amount", "status"]
+    show_columns = list_columns + ["item_name", "unit_price", "order_id", "bid_deadline", "rotation_cycle",
+                                   "awarded_on"]
     label_columns = FaCallOffApi.label_columns
     formatters_columns = {"method": labelled(METHODS), "status": labelled(CALLOFF_STATES), "amount": money_text,
                           "unit_price": money_text}
@@ -145,7 +146,7 @@ class FaNoticeView(_ReadView):
     record_actions = NOTICE_ACTIONS
     list_title = show_title = "框架协议公告"
     list_columns = ["title", "kind", "event_date", "due_date", "status", "published_on"]
-    show_columns = ["title", "kind", "agreement", "body", "event_date", "due_date", "status", "published_on"]
+    show_columns = ["title", "kind", "body", "event_date", "due_date", "status", "published_on"]
     label_columns = FaNoticeApi.label_columns
     formatters_columns = {"kind": kind_label, "status": labelled(NOTICE_STATES)}
     base_order = ("due_date", "asc")

@@ -104,7 +104,8 @@ def order(key: str, number: str, purchaser: str, supplier: str, rank: int, qty: 
 order("fa_ord_1", "DM2201022026101500000101", "base.pur_cc_school", "base.sup_cc_tech", 1, 10, "5350.00",
       "confirmed", "core.region_220102", "2026-10-15T09:30:00", "2026-10-15T14:00:00")
 row("fa_calloff", id="fa_co_1", number="KX2201022026101500000001", **{
-    "agreement_id:ref": "fa_pc", "item_id:ref": "fa_pc_i1", "purchaser_id:ref": "base.pur_cc_school",
+    "agreement_id:ref": "fa_pc", "agreement_name": "吉林省2026—2027年度办公台式计算机框架协议",
+    "item_id:ref": "fa_pc_i1", "item_name": "台式计算机（通用型）", "purchaser_id:ref": "base.pur_cc_school",
     "supplier_id:ref": "base.sup_cc_tech", "line_id:ref": "fa_pc_l1", "order_id:ref": "fa_ord_1",
     "region_id:ref": "core.region_220102"}, method="direct", quantity="10", status="ordered", unit_price="5350.00",
     amount="53500.00", bid_deadline="", rotation_cycle="", released="false", created_at="2026-10-15T09:30:00",
@@ -113,7 +114,8 @@ row("fa_calloff", id="fa_co_1", number="KX2201022026101500000001", **{
 order("fa_ord_2", "DM2201042026120300000102", "procurement_base.pur_cc_hospital", "procurement_base.sup_cc_zhiyuan",
       2, 20, "5260.00", "placed", "core.region_220104", "2026-12-03T10:00:00")
 row("fa_calloff", id="fa_co_2", number="KX2201042026113000000002", **{
-    "agreement_id:ref": "fa_pc", "item_id:ref": "fa_pc_i1", "purchaser_id:ref": "procurement_base.pur_cc_hospital",
+    "agreement_id:ref": "fa_pc", "agreement_name": "吉林省2026—2027年度办公台式计算机框架协议",
+    "item_id:ref": "fa_pc_i1", "item_name": "台式计算机（通用型）", "purchaser_id:ref": "procurement_base.pur_cc_hospital",
     "supplier_id:ref": "procurement_base.sup_cc_zhiyuan", "line_id:ref": "fa_pc_l2", "order_id:ref": "fa_ord_2",
     "region_id:ref": "core.region_220104"}, method="competition", quantity="20", status="ordered",
     unit_price="5260.00", amount="105200.00", bid_deadline="2026-12-02T17:00:00", rotation_cycle="",
@@ -125,7 +127,8 @@ for rank, price in ((1, "5300.00"), (2, "5260.00"), (3, "5330.00")):
         unit_price=price, submitted_at=f"2026-12-0{rank}T11:00:00")
 # 3. an open second competition in 吉林市 (suppliers still to bid)
 row("fa_calloff", id="fa_co_3", number="KX2202022026120300000003", **{
-    "agreement_id:ref": "fa_pc", "item_id:ref": "fa_pc_i1", "purchaser_id:ref": "base.pur_jl_hospital",
+    "agreement_id:ref": "fa_pc", "agreement_name": "吉林省2026—2027年度办公台式计算机框架协议",
+    "item_id:ref": "fa_pc_i1", "item_name": "台式计算机（通用型）", "purchaser_id:ref": "base.pur_jl_hospital",
     "supplier_id:ref": "", "line_id:ref": "", "order_id:ref": "", "region_id:ref": "core.region_220202"},
     method="competition", quantity="8", status="competing", unit_price="", amount="",
     bid_deadline="2026-12-21T17:00:00", rotation_cycle="", released="false", created_at="2026-12-03T09:00:00",
@@ -138,7 +141,8 @@ for rank in (1, 2, 3):
 order("fa_ord_3", "DM2202042026110200000103", "procurement_base.pur_jl_no1", "procurement_base.sup_jl_wusong", 3, 5,
       "5450.00", "confirmed", "core.region_220204", "2026-11-02T09:00:00", "2026-11-02T15:00:00")
 row("fa_calloff", id="fa_co_4", number="KX2202042026110200000004", **{
-    "agreement_id:ref": "fa_pc", "item_id:ref": "fa_pc_i1", "purchaser_id:ref": "procurement_base.pur_jl_no1",
+    "agreement_id:ref": "fa_pc", "agreement_name": "吉林省2026—2027年度办公台式计算机框架协议",
+    "item_id:ref": "fa_pc_i1", "item_name": "台式计算机（通用型）", "purchaser_id:ref": "procurement_base.pur_jl_no1",
     "supplier_id:ref": "procurement_base.sup_jl_wusong", "line_id:ref": "fa_pc_l3", "order_id:ref": "fa_ord_3",
     "region_id:ref": "core.region_220204"}, method="direct", quantity="5", status="ordered", unit_price="5450.00",
     amount="27250.00", bid_deadline="", rotation_cycle="", released="false", created_at="2026-11-02T09:00:00",
@@ -230,7 +234,8 @@ for n in (1, 2):
         name=name, brand=brand, model=model, unit="次", quantity="1", unit_price=price, listed_price=price,
         reference_price=price, amount=price, cold_chain="false")
     row("fa_calloff", id=f"fa_co_car{n}", number=f"KX220100202611{n:02d}0000{n:04d}", **{
-        "agreement_id:ref": "fa_car", "item_id:ref": "fa_car_i1", "purchaser_id:ref": "procurement_base.pur_cc_traffic",
+        "agreement_id:ref": "fa_car", "agreement_name": "长春市2026—2028年度公务车辆维修保养框架协议",
+        "item_id:ref": "fa_car_i1", "item_name": "小型客车常规保养", "purchaser_id:ref": "procurement_base.pur_cc_traffic",
         "supplier_id:ref": sup, "line_id:ref": f"fa_car_l{n}", "order_id:ref": key,
         "region_id:ref": "core.region_220100"}, method="rotation", quantity="1", status="ordered", unit_price=price,
         amount=price, bid_deadline="", rotation_cycle="1", released="false",

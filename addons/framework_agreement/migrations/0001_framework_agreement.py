@@ -149,6 +149,8 @@ def upgrade():
         sa.Column("agreement_id", sa.Integer(), sa.ForeignKey("fa_agreement.id"), nullable=False, index=True),
         sa.Column("item_id", sa.Integer(), sa.ForeignKey("fa_item.id"), nullable=False),
         _org("purchaser_id"),
+        sa.Column("agreement_name", sa.String(200), nullable=False),
+        sa.Column("item_name", sa.String(200), nullable=False),
         sa.Column("method", sa.String(16), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(16), nullable=False, index=True),

@@ -155,6 +155,7 @@ def _order(session: Session, calloff: FaCallOff, line: FaLine, purchaser: Organi
 def _new_calloff(session: Session, ag: FaAgreement, item: FaItem, purchaser: Organization, method: str,
                  quantity: int, note: str | None) -> FaCallOff:
     c = FaCallOff(number=_number(session, purchaser.region_id), agreement_id=ag.id, item_id=item.id,
+                  agreement_name=ag.name, item_name=item.name,
                   purchaser_id=purchaser.id, method=method, quantity=quantity, region_id=purchaser.region_id,
                   created_at=now(), note=text(note) or None, status="ordered")
     c.agreement = ag
