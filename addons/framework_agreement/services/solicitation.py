@@ -155,6 +155,10 @@ class AgreementRules(ModelRules):
         return None
 
 
+ITEM_FIELDS = ("agreement_id", "agreement", "seq", "category_id", "category", "name", "spec", "unit", "ceiling_price",
+               "est_quantity", "max_quantity")
+
+
 class ItemRules(ModelRules):
     def validate(self, session: Session, item: FaItem) -> None:
         ag = related_object(session, item, "agreement")
@@ -183,6 +187,11 @@ class ItemRules(ModelRules):
             raise RuleError(errors)
 
     def before_update(self, session: Session, item: FaItem) -> None:
+        changed = self.changed(item, *ITEM_FIELDS)  # before any query flushes the change
+        with session.no_autoflush:
+            ag = related_object(session, item, "agreement")
+        if ag is not None and ag.status != "draft" and not changed:
+            return  # an unchanged re-save of a published item changes nothing
         self.validate(session, item)
 
     def may_delete(self, session: Session, item: FaItem) -> str | None:
