@@ -30,7 +30,15 @@ def _purchaser(fa: FaWorld, key: str = "pur") -> Scope:
 
 
 def _as(fa: FaWorld, org_key: str) -> Scope:
-    return Scope(actor="system", org_id=fa.org(org_key))
+    """The scope of a user of that organisation (supplier or the provincial centre)."""
+    from core.models import Organization
+    from core.tenancy import snapshot
+
+    org = db.session.get(Organization, fa.org(org_key))
+    if org.org_type == "supplier":
+        return Scope(actor="supplier", org_id=org.id, region_id=org.region_id, org_type="supplier")
+    return Scope(actor="agency", org_id=org.id, region_id=org.region_id,
+                 region_ids=frozenset(snapshot().subtree(org.region_id)), org_type=org.org_type)
 
 
 def test_solicitation_rules(fa: FaWorld) -> None:
@@ -301,3 +309,58 @@ def test_removal_no_rejoin_and_summary(fa: FaWorld) -> None:
 def test_errors_are_4xx(fa: FaWorld) -> None:
     for cls in (RuleError, ConflictError, ForbiddenError):
         assert issubclass(cls, ErpError)
+
+
+def test_open_agreement_join_review_exit_and_notices(fa: FaWorld) -> None:
+    from addons.framework_agreement import services as fs
+    from addons.framework_agreement.models import FaAgreement, FaMember, FaNotice, FaResponse
+
+    with fa.app.app_context():
+        s = db.session
+        with use_scope(SYSTEM):
+            ag = draft(s, fa.em.org, fa.em.region, fa.em.cat, name="开放式测试协议", form="open",
+                       open_reason="供应商数量不能事先确定", methods="direct,rotation")
+            fs.publish(s, ag)
+            item = ag.items[0].id
+            for sup, price in (("sup_a", "4500"), ("sup_b", "4800")):
+                fs.submit_response(s, ag, fa.org(sup), [{"item": item, "listing": fa.listing[sup], "unit_price": price}])
+            s.commit()
+            pk = ag.id
+        passed(s, pk)
+        with use_scope(_as(fa, "inst")):
+            ag = s.get(FaAgreement, pk)
+            assert len(fs.confirm_shortlist(s, ag)) == 2  # open: every compliant response is admitted
+            passed(s, pk, deadline=False, term=True)
+            fs.sign(s, s.get(FaAgreement, pk))
+            s.commit()
+        with use_scope(_as(fa, "sup_c")):  # a third supplier applies during the term
+            resp = fs.submit_response(s, s.get(FaAgreement, pk), fa.org("sup_c"),
+                                      [{"item": item, "listing": fa.listing["sup_c"], "unit_price": "4700"}])
+            assert resp.status == "applied"
+            s.commit()
+            rid = resp.id
+        with use_scope(_as(fa, "sup_a")), pytest.raises(ForbiddenError):  # only the collecting party reviews
+            fs.review_application(s, s.get(FaResponse, rid), True)
+        with use_scope(_as(fa, "inst")):
+            fs.review_application(s, s.get(FaResponse, rid), True)
+            s.commit()
+        member = s.execute(select(FaMember).where(FaMember.agreement_id == pk, FaMember.supplier_id == fa.org("sup_c")),
+                           execution_options={"erp_unscoped": True}).scalar_one()
+        assert (member.status, member.rotation_position) == ("active", 3)
+        with use_scope(_as(fa, "sup_c")):
+            fs.exit_agreement(s, member, reason="产能调整")
+            s.commit()
+        kinds = sorted(n.kind for n in s.execute(select(FaNotice).where(FaNotice.agreement_id == pk),
+                                                   execution_options={"erp_unscoped": True}).scalars())
+        assert kinds == ["framework_change", "framework_change", "framework_shortlist", "framework_solicitation"]
+        # the collecting party publishes a kept notice; twice is refused; a supplier may not
+        notice = s.execute(select(FaNotice).where(FaNotice.agreement_id == pk, FaNotice.kind == "framework_shortlist"),
+                           execution_options={"erp_unscoped": True}).scalar_one()
+        with use_scope(_as(fa, "sup_a")), pytest.raises(ForbiddenError):
+            fs.publish_notice(s, notice)
+        with use_scope(_as(fa, "inst")):
+            fs.publish_notice(s, notice)
+            assert notice.status == "published"
+            with pytest.raises(ConflictError):
+                fs.publish_notice(s, notice)
+        s.rollback()
