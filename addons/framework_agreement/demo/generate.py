@@ -248,6 +248,50 @@ for n in (1, 2):
         event_date=f"2026-11-{n + 9:02d}", due_date=f"2026-11-{n + 11:02d}", status="published",
         published_on=f"2026-11-{n + 10:02d}", hub_url="")
 
+# -- 吉林市: a closed copy-paper agreement, shortlist confirmed, waiting for signature ------------
+J = "core.region_220200"
+row("fa_agreement", id="fa_paper", number="KJ220200-2026-003", name="吉林市2027年度复印纸框架协议",
+    **{"collector_id:ref": "procurement_base.agency_jl_center", "region_id:ref": J}, kind="goods", form="closed",
+    open_reason="", subject="A4 复印纸", demand="A4 70g，500 张/包，5 包/箱，白度不低于 92%", evaluation="price",
+    lab_instruments="false", methods="direct", shortlist_cap="", volume_discounts="", performance_area="吉林市",
+    performance_requirements="送货上楼", payment_terms="验收合格后 10 个工作日内付款",
+    contract_template="框架协议采购合同（货物类）范本", term_start="2027-01-01", term_end="2027-12-31",
+    response_deadline="2026-12-01T17:00:00", status="evaluated", round="1", round_deadline="",
+    published_on="2026-11-10", confirmed_on="2026-12-03", signed_on="", rotation_cycle="1",
+    created_at="2026-11-06T09:00:00")
+row("fa_agreement_region", id="fa_paper_r220200", **{"agreement_id:ref": "fa_paper", "region_id:ref": J})
+row("fa_item", id="fa_paper_i1", **{"agreement_id:ref": "fa_paper", "category_id:ref": "emall.ecat_A020210-01",
+                                     "region_id:ref": J}, seq="1", name="A4 复印纸", spec="见采购需求", unit="箱",
+    ceiling_price="135.00", est_quantity="3000", max_quantity="2000")
+PAPER = [("procurement_base.sup_cc_shenghua", "emall.lst_51", "110.00", "shortlisted", 1),
+         ("base.sup_cc_tech", "emall.lst_15", "118.00", "shortlisted", 2),
+         ("procurement_base.sup_jl_wusong", "emall.lst_70", "125.00", "eliminated", 3)]
+for sup, lst, price, status, rank in PAPER:
+    key = f"fa_paper_resp{rank}"
+    row("fa_response", id=key, **{"agreement_id:ref": "fa_paper", "supplier_id:ref": sup, "region_id:ref": J},
+        round="1", status=status, evaluated_price=money(Decimal(price) * 3000), score="", rank=str(rank), note="",
+        submitted_at=f"2026-11-2{rank}T10:00:00")
+    row("fa_response_line", id=f"{key}_l1", **{"response_id:ref": key, "item_id:ref": "fa_paper_i1",
+                                               "supplier_id:ref": sup, "listing_id:ref": lst, "region_id:ref": J},
+        unit_price=price, supply_quantity="2000")
+    if status == "shortlisted":
+        row("fa_member", id=f"fa_paper_m{rank}", **{"agreement_id:ref": "fa_paper", "supplier_id:ref": sup,
+                                                    "region_id:ref": J}, rank=str(rank), rotation_position=str(rank),
+            status="active", joined_on="2026-12-03", left_on="", removal_cause="", left_note="")
+        row("fa_line", id=f"fa_paper_l{rank}", **{"agreement_id:ref": "fa_paper", "item_id:ref": "fa_paper_i1",
+                                                  "supplier_id:ref": sup, "listing_id:ref": lst, "region_id:ref": J},
+            agreement_price=price, ceiling_price="135.00", cap_quantity="2000", ordered_quantity="0",
+            ordered_amount="0.00", active="true")
+row("fa_notice", id="fa_paper_n1", **{"agreement_id:ref": "fa_paper", "region_id:ref": J, "purchaser_id:ref": ""},
+    kind="framework_solicitation", source_key="demo:fa_paper:1", title="吉林市2027年度复印纸框架协议 征集公告",
+    body="征集人：吉林市政府采购中心\n框架协议形式：封闭式\n最高限制单价：135.00 元/箱\n响应截止时间：2026-12-01 17:00",
+    event_date="2026-11-10", due_date="", status="published", published_on="2026-11-10", hub_url="")
+row("fa_notice", id="fa_paper_n2", **{"agreement_id:ref": "fa_paper", "region_id:ref": J, "purchaser_id:ref": ""},
+    kind="framework_shortlist", source_key="demo:fa_paper:shortlist",
+    title="吉林市2027年度复印纸框架协议 入围结果公告",
+    body="合格响应供应商 3 家，入围 2 家：\n1. 吉林省盛华数码科技有限公司 110.00 元/箱\n2. 长春华信科技有限公司 118.00 元/箱",
+    event_date="2026-12-03", due_date="2026-12-07", status="draft", published_on="", hub_url="")
+
 ORDER = ["emall_category.fa", "emall_listing.fa", "emall_listing_region.fa", "fa_agreement", "fa_agreement_region",
          "fa_item", "fa_response", "fa_response_line", "fa_member", "fa_line", "emall_order.fa", "emall_order_line.fa",
          "fa_calloff", "fa_bid", "fa_notice"]
