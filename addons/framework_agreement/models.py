@@ -192,12 +192,15 @@ class FaItem(RegionScoped, Model):
 
 
 def _deadline_passed(cls):
+    """The response deadline of the response's round has passed (tables, not entities: the
+    moment is a fact whoever asks)."""
     from sqlalchemy import func
 
+    t = FaAgreement.__table__
     return cls.agreement_id.in_(
-        select(FaAgreement.id).where(FaAgreement.response_deadline <= func.now()).correlate(None)
-    ) | (cls.round < select(FaAgreement.round).where(FaAgreement.id == cls.agreement_id)
-         .correlate_except(FaAgreement).scalar_subquery()) | (cls.status == "applied")
+        select(t.c.id).where(t.c.response_deadline <= func.now()).correlate(None)
+    ) | (cls.round < select(t.c.round).where(t.c.id == cls.agreement_id).correlate_except(t)
+         .scalar_subquery()) | (cls.status == "applied")
 
 
 class FaResponse(RegionScoped, Model):
@@ -348,8 +351,10 @@ class FaCallOff(RegionScoped, Model):
     __table_args__ = (UniqueConstraint("number", name="uq_fa_calloff_number"),)
     __record_rules__ = {
         # suppliers: their own awards and the competitions they are invited to
+        # (the bid table, not the entity: the bids' own rules read the call-offs)
         "supplier": lambda cls, scope: or_(cls.supplier_id == scope.org_id, cls.id.in_(
-            select(FaBid.calloff_id).where(FaBid.supplier_id == scope.org_id).correlate(None))),
+            select(FaBid.__table__.c.calloff_id).where(FaBid.__table__.c.supplier_id == scope.org_id)
+            .correlate(None))),
         OWN_RULE: lambda cls, scope: or_(cls.purchaser_id.in_(own_units(scope)), cls.agreement_id.in_(
             select(FaAgreement.id).where(FaAgreement.collector_id.in_(own_units(scope))).correlate(None))),
     }
@@ -405,8 +410,9 @@ class FaBid(RegionScoped, Model):
     }
     __secret_until__ = SecretUntil(
         moment="竞价截止", source="财政部令第110号（二次竞价）",
+        # tables, not entities: the moment is a fact whoever asks (no record rules inside)
         opened=lambda cls: cls.calloff_id.in_(
-            select(FaCallOff.id).where(FaCallOff.status != "competing").correlate(None)),
+            select(FaCallOff.__table__.c.id).where(FaCallOff.__table__.c.status != "competing").correlate(None)),
         known_to={"supplier": lambda cls, scope: cls.supplier_id == scope.org_id},
     )
 

@@ -47,6 +47,13 @@ def test_purchaser_calls_off_through_the_api(fa: FaWorld) -> None:
         assert res.status_code == status, (path, body, res.json)
         assert words in str(res.json["message"]), res.json
     assert _counts(fa) == before
+    # suppliers list what they won and the competitions they are invited to (rules read tables)
+    em.call("POST", "fa_calloff/competition", "pur", {"agreement": fa.ag, "item": fa.item, "quantity": 1,
+                                                      "invited": [fa.org("sup_a"), fa.org("sup_b")],
+                                                      "deadline": (now() + dt.timedelta(days=5)).isoformat()},
+            expect=201)
+    for sup, n in (("sup_a", 2), ("sup_b", 1), ("sup_c", 0)):
+        assert em.call("GET", "fa_calloff/", sup, expect=200).json["count"] == n, sup
 
 
 def test_collector_actions_and_supplier_quote_above_ceiling(fa: FaWorld) -> None:
