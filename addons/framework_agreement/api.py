@@ -131,13 +131,13 @@ class FaItemApi(ErpModelRestApi):
     datamodel = SQLAInterface(FaItem)
     class_permission_name = "FaItem"
     rules = fs.ITEM
-    list_columns = ["id", "agreement.id", "agreement.name", "seq", "name", "spec", "unit", "ceiling_price",
+    list_columns = ["id", "agreement_id", "seq", "name", "spec", "unit", "ceiling_price",
                     "est_quantity", "max_quantity", "category.id", "category.name", "region.id", "region.name"]
     show_columns = list_columns
     add_columns = ["agreement", "seq", "category", "name", "spec", "unit", "ceiling_price", "est_quantity",
                    "max_quantity"]
     edit_columns = add_columns
-    label_columns = {"agreement": "框架协议", "seq": "序号", "category": "商品分类", "name": "品目名称",
+    label_columns = {"agreement": "框架协议", "agreement_id": "框架协议", "seq": "序号", "category": "商品分类", "name": "品目名称",
                      "spec": "技术规格", "unit": "计量单位", "ceiling_price": "最高限制单价",
                      "est_quantity": "预估采购数量", "max_quantity": "单个供应商供货上限", "region": "所在地区"}
 
@@ -152,10 +152,10 @@ class FaResponseApi(_ReadApi):
     datamodel = SQLAInterface(FaResponse)
     class_permission_name = "FaResponse"
     record_actions = RESPONSE_ACTIONS
-    list_columns = ["id", "agreement.id", "agreement.name", "supplier.id", "supplier.name", "round", "status",
+    list_columns = ["id", "agreement_id", "supplier.id", "supplier.name", "round", "status",
                     "evaluated_price", "score", "rank", "submitted_at", "note", "region.id", "region.name"]
     show_columns = list_columns
-    label_columns = {"agreement": "框架协议", "supplier": "供应商", "round": "轮次", "status": "状态",
+    label_columns = {"agreement_id": "框架协议", "agreement_label": "框架协议", "supplier": "供应商", "round": "轮次", "status": "状态",
                      "evaluated_price": "评审价格", "score": "得分", "rank": "排名", "submitted_at": "提交时间",
                      "note": "说明", "region": "所在地区"}
 
@@ -166,11 +166,11 @@ class FaMemberApi(_ReadApi):
     datamodel = SQLAInterface(FaMember)
     class_permission_name = "FaMember"
     record_actions = MEMBER_ACTIONS
-    list_columns = ["id", "agreement.id", "agreement.name", "supplier.id", "supplier.name", "rank",
+    list_columns = ["id", "agreement_id", "supplier.id", "supplier.name", "rank",
                     "rotation_position", "status", "joined_on", "left_on", "removal_cause", "region.id",
                     "region.name"]
     show_columns = list_columns + ["left_note"]
-    label_columns = {"agreement": "框架协议", "supplier": "供应商", "rank": "排名", "rotation_position": "轮候次序",
+    label_columns = {"agreement_id": "框架协议", "agreement_label": "框架协议", "supplier": "供应商", "rank": "排名", "rotation_position": "轮候次序",
                      "status": "状态", "joined_on": "入围日期", "left_on": "退出/清退日期",
                      "removal_cause": "清退理由", "left_note": "说明", "region": "所在地区"}
 
@@ -180,11 +180,11 @@ class FaLineApi(_ReadApi):
     resource_name = "fa_line"
     datamodel = SQLAInterface(FaLine)
     class_permission_name = "FaLine"
-    list_columns = ["id", "agreement.id", "agreement.name", "item.id", "item.name", "supplier.id",
+    list_columns = ["id", "agreement_id", "item_id", "supplier.id",
                     "supplier.name", "listing_id", "agreement_price", "ceiling_price", "cap_quantity",
                     "ordered_quantity", "ordered_amount", "remaining_quantity", "active", "region.id", "region.name"]
     show_columns = list_columns
-    label_columns = {"agreement": "框架协议", "item": "品目", "supplier": "入围供应商", "listing_id": "电子卖场商品",
+    label_columns = {"agreement_id": "框架协议", "item_id": "品目", "supplier": "入围供应商", "listing_id": "电子卖场商品",
                      "agreement_price": "协议价格", "ceiling_price": "最高限制单价", "cap_quantity": "供货上限",
                      "ordered_quantity": "已下单数量", "ordered_amount": "已下单金额",
                      "remaining_quantity": "剩余数量", "active": "有效", "region": "所在地区"}

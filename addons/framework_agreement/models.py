@@ -185,6 +185,12 @@ class FaItem(RegionScoped, Model):
     agreement: Mapped[FaAgreement] = relationship(back_populates="items")
     category: Mapped[Any] = relationship("EmallCategory")
 
+    @property
+    def agreement_label(self) -> str:
+        """The agreement's name for lists (a join would meet the agreement's record rules
+        under an alias; a lazy load applies them)."""
+        return self.agreement.name if self.agreement is not None else "—"
+
     def __repr__(self) -> str:
         return self.name
 
@@ -236,6 +242,12 @@ class FaResponse(RegionScoped, Model):
     supplier: Mapped[Organization] = relationship()
     lines: Mapped[list[FaResponseLine]] = relationship(back_populates="response", order_by="FaResponseLine.id",
                                                        cascade="all, delete-orphan")
+
+    @property
+    def agreement_label(self) -> str:
+        """The agreement's name for lists (a join would meet the agreement's record rules
+        under an alias; a lazy load applies them)."""
+        return self.agreement.name if self.agreement is not None else "—"
 
     def __repr__(self) -> str:
         return f"{self.supplier.name if self.supplier else ''} 响应"
@@ -295,6 +307,12 @@ class FaMember(RegionScoped, Model):
     agreement: Mapped[FaAgreement] = relationship()
     supplier: Mapped[Organization] = relationship()
 
+    @property
+    def agreement_label(self) -> str:
+        """The agreement's name for lists (a join would meet the agreement's record rules
+        under an alias; a lazy load applies them)."""
+        return self.agreement.name if self.agreement is not None else "—"
+
     def __repr__(self) -> str:
         return self.supplier.name if self.supplier else str(self.supplier_id)
 
@@ -337,6 +355,15 @@ class FaLine(RegionScoped, Model):
     @property
     def remaining_quantity(self) -> int:
         return self.cap_quantity - self.ordered_quantity
+
+    @property
+    def agreement_label(self) -> str:
+        """The agreement's name for lists (a join would meet the agreement's record rules
+        under an alias; a lazy load applies them)."""
+        return self.agreement.name if self.agreement is not None else "—"
+    @property
+    def item_label(self) -> str:
+        return self.item.name if self.item is not None else "—"
 
     def __repr__(self) -> str:
         return f"{self.item.name if self.item else ''} / {self.supplier.name if self.supplier else ''}"

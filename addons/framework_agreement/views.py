@@ -78,12 +78,13 @@ class FaItemView(ErpModelView):
     list_title = show_title = "征集品目"
     add_title = "新增品目"
     edit_title = "修改品目"
-    list_columns = ["agreement", "seq", "name", "unit", "ceiling_price", "est_quantity", "max_quantity"]
+    list_columns = ["agreement_label", "seq", "name", "unit", "ceiling_price", "est_quantity", "max_quantity"]
     show_columns = list_columns + ["category", "spec"]
     add_columns = ["agreement", "seq", "category", "name", "spec", "unit", "ceiling_price", "est_quantity",
                    "max_quantity"]
     edit_columns = add_columns
-    label_columns = {"agreement": "框架协议", "seq": "序号", "category": "商品分类", "name": "品目名称",
+    label_columns = {"agreement": "框架协议", "agreement_label": "框架协议", "seq": "序号", "category": "商品分类",
+                     "name": "品目名称",
                      "spec": "技术规格", "unit": "计量单位", "ceiling_price": "最高限制单价（元）",
                      "est_quantity": "预估采购数量", "max_quantity": "单个供应商供货上限"}
     formatters_columns = {"ceiling_price": money_text}
@@ -98,7 +99,7 @@ class FaResponseView(_ReadView):
     class_permission_name = "FaResponse"
     record_actions = RESPONSE_ACTIONS
     list_title = show_title = "响应文件"
-    list_columns = ["agreement", "supplier", "round", "evaluated_price", "rank", "status"]
+    list_columns = ["agreement_label", "supplier", "round", "evaluated_price", "rank", "status"]
     show_columns = list_columns + ["score", "submitted_at", "note"]
     label_columns = FaResponseApi.label_columns
     formatters_columns = {"evaluated_price": money_text, "status": labelled(RESPONSE_STATES)}
@@ -109,7 +110,7 @@ class FaMemberView(_ReadView):
     class_permission_name = "FaMember"
     record_actions = MEMBER_ACTIONS
     list_title = show_title = "入围供应商"
-    list_columns = ["agreement", "supplier", "rank", "rotation_position", "status"]
+    list_columns = ["agreement_label", "supplier", "rank", "rotation_position", "status"]
     show_columns = list_columns + ["joined_on", "left_on", "removal_cause", "left_note"]
     label_columns = FaMemberApi.label_columns
     formatters_columns = {"status": labelled(MEMBER_STATES), "removal_cause": labelled(REMOVAL_CAUSES)}
@@ -119,10 +120,10 @@ class FaLineView(_ReadView):
     datamodel = SQLAInterface(FaLine)
     class_permission_name = "FaLine"
     list_title = show_title = "协议台账"
-    list_columns = ["agreement", "item", "supplier", "agreement_price", "cap_quantity", "ordered_quantity",
+    list_columns = ["agreement_label", "item_label", "supplier", "agreement_price", "cap_quantity", "ordered_quantity",
                     "ordered_amount", "remaining_quantity"]
     show_columns = list_columns + ["ceiling_price", "active"]
-    label_columns = FaLineApi.label_columns
+    label_columns = {**FaLineApi.label_columns, "agreement_label": "框架协议", "item_label": "品目"}
     formatters_columns = {"agreement_price": money_text, "ordered_amount": money_text, "ceiling_price": money_text,
                           "active": lambda v: "是" if v else "否"}
 

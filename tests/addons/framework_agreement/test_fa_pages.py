@@ -93,3 +93,19 @@ def test_supplier_responds_on_the_agreement_page(fa: FaWorld) -> None:
         r = db.session.execute(select(FaResponse).where(FaResponse.agreement_id == pk),
                                execution_options={"erp_unscoped": True}).scalar_one()
         assert r.supplier_id == fa.org("sup_a") and str(r.evaluated_price) == "488000.00"
+
+
+def test_supplier_lists_every_page_and_api(fa: FaWorld) -> None:
+    """A supplier's record rules are plain expressions on the entity: no list may join a
+    rule-bearing record under an alias (that broke the SQL)."""
+    client = fa.app.test_client()
+    login_form(client, "sup_a", PASSWORD)
+    for path in ("/faagreementview/list/", "/faitemview/list/", "/faresponseview/list/", "/famemberview/list/",
+                 "/falineview/list/", "/facalloffview/list/", "/fanoticeview/list/"):
+        res = client.get(path)
+        assert res.status_code == 200, path
+        assert ">None<" not in res.get_data(as_text=True), path
+    html = client.get("/falineview/list/").get_data(as_text=True)
+    assert "长春市台式计算机框架协议（测试）" in html and "台式计算机" in html
+    for api in ("fa_agreement", "fa_item", "fa_response", "fa_member", "fa_line", "fa_calloff", "fa_notice"):
+        assert fa.em.call("GET", f"{api}/", "sup_a").status_code == 200, api
