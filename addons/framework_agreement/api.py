@@ -63,9 +63,9 @@ class FaAgreementApi(ErpModelRestApi):
     add_columns = ["name", "collector", "kind", "form", "open_reason", "subject", "demand", "evaluation",
                    "lab_instruments", "methods", "shortlist_cap", "volume_discounts", "performance_area",
                    "performance_requirements", "payment_terms", "contract_template", "term_start", "term_end",
-                   "response_deadline", "eligible_regions", "eligible_purchasers"]
-    edit_columns = add_columns
-    optional_on_add = ["collector"]
+                   "response_deadline", "eligible_regions", "eligible_purchasers", "region"]
+    edit_columns = add_columns[:-1]
+    optional_on_add = ["collector", "region"]
     label_columns = AG_LABELS
 
     @expose("/<int:pk>/report", methods=["GET"])
@@ -135,8 +135,8 @@ class FaItemApi(ErpModelRestApi):
                     "est_quantity", "max_quantity", "category.id", "category.name", "region.id", "region.name"]
     show_columns = list_columns
     add_columns = ["agreement", "seq", "category", "name", "spec", "unit", "ceiling_price", "est_quantity",
-                   "max_quantity"]
-    edit_columns = add_columns
+                   "max_quantity", "region"]
+    edit_columns = add_columns[:-1]
     label_columns = {"agreement": "框架协议", "agreement_id": "框架协议", "seq": "序号", "category": "商品分类", "name": "品目名称",
                      "spec": "技术规格", "unit": "计量单位", "ceiling_price": "最高限制单价",
                      "est_quantity": "预估采购数量", "max_quantity": "单个供应商供货上限", "region": "所在地区"}

@@ -103,7 +103,12 @@ def check_agreement(session: Session, ag: FaAgreement) -> None:
     elif collector.org_type not in COLLECTOR_TYPES:
         err("collector", "征集人应为集中采购机构或主管预算单位")
     else:
-        ag.region_id = ag.region_id or collector.region_id
+        region = related_object(session, ag, "region")
+        if region is None:
+            ag.region = collector.region
+            ag.region_id = collector.region_id
+        elif region.id != collector.region_id:
+            err("region", f"框架协议的所在地区应为征集人所在地区（{collector.region.name}）")
     if not isinstance(ag.term_start, dt.date) or not isinstance(ag.term_end, dt.date):
         err("term_end", "请填写协议期限的起止日期")
     elif ag.term_end < ag.term_start:
@@ -168,6 +173,7 @@ class ItemRules(ModelRules):
         if ag.status != "draft":
             raise RuleError({"agreement": ["采购需求已随征集公告发布，协议期内不得修改品目和最高限制单价（财政部令第110号）"]})
         item.region_id = ag.region_id
+        item.region = ag.region  # derived from the agreement (a posted region is checked first)
         item.name = text(item.name)
         if not item.name:
             errors["name"] = ["请填写品目名称"]
