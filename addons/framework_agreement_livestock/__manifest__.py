@@ -1,0 +1,26 @@
+{
+    "name": "框架协议·畜牧行业馆",
+    "version": "1.0.0",
+    "summary": "畜牧行业馆中的框架协议：行业馆品目（疫苗等）的框架协议在行业馆页面列出，可直接进入框架协议采购",
+    "category": "E-mall",
+    "depends": ["framework_agreement", "emall_livestock"],
+    "auto_install": True,
+    "sequence": 40,
+    "demo": [
+        "demo/fa_agreement.livestock.csv",
+        "demo/fa_agreement_region.livestock.csv",
+        "demo/fa_item.livestock.csv",
+        "demo/fa_response.livestock.csv",
+        "demo/fa_response_line.livestock.csv",
+        "demo/fa_member.livestock.csv",
+        "demo/fa_line.livestock.csv",
+        "demo/fa_notice.livestock.csv",
+    ],
+    "roles": {
+        "采购人": ["can_access on FaPavilionPage", "menu_access on 行业馆框架协议", "menu_access on 电子卖场"],
+        "电子卖场管理": ["can_access on FaPavilionPage", "menu_access on 行业馆框架协议", "menu_access on 电子卖场"],
+        "框架协议征集人": ["can_access on FaPavilionPage", "menu_access on 行业馆框架协议",
+                      "menu_access on 电子卖场"],
+        "审计监督": ["can_access on FaPavilionPage", "menu_access on 行业馆框架协议", "menu_access on 电子卖场"],
+    },
+}
