@@ -324,11 +324,11 @@ class FaNoticeApi(_ReadApi):
     class_permission_name = "FaNotice"
     record_actions = NOTICE_ACTIONS
     list_columns = ["id", "agreement_id", "kind", "title", "event_date", "due_date", "status",
-                    "published_on", "hub_url", "region.id", "region.name"]
+                    "published_on", "hub_link", "region.id", "region.name"]
     show_columns = list_columns + ["body"]
     label_columns = {"agreement_id": "框架协议", "kind": "公告类型", "title": "标题", "body": "正文",
                      "event_date": "事项日期", "due_date": "发布期限", "status": "状态", "published_on": "发布日期",
-                     "hub_url": "公告模块链接", "region": "所在地区"}
+                     "hub_link": "公告模块链接", "region": "所在地区"}
 
 
 class FaAvailableApi(ErpBaseApi):

