@@ -58,7 +58,8 @@ class FaBuyView(BaseView):
         default_deadline = (dt.datetime.now() + dt.timedelta(days=5)).replace(hour=17, minute=0, second=0,
                                                                               microsecond=0)
         return self.render_template("fa/buy.html", agreements=agreements, fmt=fmt_yuan, methods=METHODS,
-                                    default_deadline=default_deadline.strftime("%Y-%m-%dT%H:%M"))
+                                    default_deadline=default_deadline.strftime("%Y-%m-%dT%H:%M"),
+                                    today=fs.calloffs.today().isoformat())
 
     def _done(self, call: Any, ok: str) -> Any:
         try:
@@ -98,6 +99,30 @@ class FaBuyView(BaseView):
                                         _int(f.get("quantity"), "采购数量"), invited, deadline)
 
         return self._done(run, "已发起二次竞价 {c.number}，已通知所有受邀入围供应商")
+
+    @expose("/outside", methods=["POST"])
+    @has_access
+    @permission_name("access")
+    def outside(self):
+        """协议外采购报告 from the agreement's panel."""
+        f = request.form
+        try:
+            line = _int(f.get("line"), "入围产品")
+        except ErpError:
+            line = None
+        try:
+            o = fs.report_outside(db.session, line, outside_supplier=f.get("outside_supplier"),
+                                  outside_price=f.get("outside_price"), quantity=(f.get("quantity") or "").strip(),
+                                  purchase_date=f.get("purchase_date"), proof=f.get("proof"),
+                                  refusal=f.get("refusal"))
+            db.session.commit()
+        except REFUSALS as exc:
+            db.session.rollback()
+            flash(_message_text(exc), "danger")
+            return redirect(url_for("FaBuyView.index"))
+        flash("已报告协议外采购" + ("（已超过 1 个工作日的报告期限，记为逾期）" if o.late else ""),
+              "warning" if o.late else "success")
+        return redirect(url_for("FaOutsideView.show", pk=o.id))
 
     @expose("/rotation", methods=["POST"])
     @has_access

@@ -292,9 +292,25 @@ row("fa_notice", id="fa_paper_n2", **{"agreement_id:ref": "fa_paper", "region_id
     body="合格响应供应商 3 家，入围 2 家：\n1. 吉林省盛华数码科技有限公司 110.00 元/箱\n2. 长春华信科技有限公司 118.00 元/箱",
     event_date="2026-12-03", due_date="2026-12-07", status="draft", published_on="", hub_link="")
 
+# 协议外采购 (110号令): 长春市第一中学 found the same desktop 170 yuan cheaper and 长春华信 refused
+# to match it; reported the next working day. 长春市中心医院 reported its own a day late (red).
+PC = "吉林省2026—2027年度办公台式计算机框架协议"
+for key, pur, reg, sup, qty, price, bought, due, reported, late in (
+        ("fa_out_1", "base.pur_cc_school", "core.region_220102", "长春市朝阳区鑫海电脑经销部", 3, "5180.00",
+         "2026-11-20", "2026-11-23", "2026-11-23", "false"),
+        ("fa_out_2", "procurement_base.pur_cc_hospital", "core.region_220104", "长春市南关区博远办公设备商行", 2,
+         "5200.00", "2026-11-25", "2026-11-26", "2026-11-27", "true")):
+    row("fa_outside", id=key, **{"agreement_id:ref": "fa_pc", "line_id:ref": "fa_pc_l1", "purchaser_id:ref": pur,
+                                 "region_id:ref": reg},
+        agreement_name=PC, item_name="台式计算机（通用型）", shortlisted_name="长春华信科技有限公司",
+        agreement_price="5350.00", outside_supplier=sup, outside_price=price, quantity=str(qty),
+        amount=money(Decimal(price) * qty), proof=f"同型号同配置书面报价单，单价 {price} 元（含三年上门保修）",
+        refusal=f"{bought} 书面询问入围供应商能否按 {price} 元供货，答复不能降价", purchase_date=bought,
+        due_date=due, reported_on=reported, late=late, created_at=f"{reported}T10:00:00")
+
 ORDER = ["emall_category.fa", "emall_listing.fa", "emall_listing_region.fa", "fa_agreement", "fa_agreement_region",
          "fa_item", "fa_response", "fa_response_line", "fa_member", "fa_line", "emall_order.fa", "emall_order_line.fa",
-         "fa_calloff", "fa_bid", "fa_notice"]
+         "fa_calloff", "fa_bid", "fa_notice", "fa_outside"]
 
 if __name__ == "__main__":
     for name in ORDER:
