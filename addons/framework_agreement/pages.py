@@ -135,6 +135,79 @@ class FaBuyView(BaseView):
             "已按顺序轮候成交 {c.number}，金额 {amount}")
 
 
+def _responding_lines(form: Any, ag: FaAgreement) -> list[dict[str, Any]]:
+    """The page's row per item (``item_<id>_listing``, ``_price``, ``_quantity``) as the
+    service's ``lines``; a row left empty is passed on as empty so the service names it."""
+    lines = []
+    for item in sorted(ag.items, key=lambda i: i.seq):
+        listing = (form.get(f"item_{item.id}_listing") or "").strip()
+        line: dict[str, Any] = {"item": item.id, "listing": int(listing) if listing.isdigit() else None,
+                                "unit_price": (form.get(f"item_{item.id}_price") or "").strip() or None}
+        qty = (form.get(f"item_{item.id}_quantity") or "").strip()
+        if qty:
+            line["supply_quantity"] = int(qty) if qty.isdigit() else qty
+        lines.append(line)
+    return lines
+
+
+class FaRespondView(BaseView):
+    """响应框架协议征集: a supplier quotes a product for every item of an agreement open for
+    responses (one row per item; the API takes the same ``lines``)."""
+
+    route_base = "/fa/respond"
+    template_folder = TEMPLATE_FOLDER
+    class_permission_name = "FaRespondPage"
+    default_view = "index"
+
+    def _open(self) -> list[FaAgreement]:
+        from .actions import _responding
+
+        rows = db.session.execute(select(FaAgreement).where(
+            FaAgreement.status.in_(("published", "evaluated", "active"))).order_by(FaAgreement.id.desc())).scalars()
+        return [ag for ag in rows if _responding(db.session, ag) is None]
+
+    @expose("/")
+    @has_access
+    @permission_name("access")
+    def index(self):
+        return self.render_template("fa/respond_index.html", agreements=self._open())
+
+    def _listings(self, ag: FaAgreement) -> dict[int, list[tuple[int, str]]]:
+        from addons.emall.models import EmallListing
+
+        org_id = current_scope().org_id
+        out: dict[int, list[tuple[int, str]]] = {}
+        for item in ag.items:
+            stmt = select(EmallListing).where(EmallListing.supplier_id == org_id, EmallListing.status == "listed")
+            if item.category_id:
+                stmt = stmt.where(EmallListing.category_id == item.category_id)
+            out[item.id] = [(x.id, f"{x.name}（{x.brand} {x.model}）")
+                            for x in db.session.execute(stmt.order_by(EmallListing.id)).scalars()]
+        return out
+
+    @expose("/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("access")
+    def form(self, pk: int):
+        ag = next((a for a in self._open() if a.id == pk), None)
+        if ag is None:
+            flash("该框架协议不存在、不在您的范围内或当前不接受响应", "danger")
+            return redirect(url_for("FaRespondView.index"))
+        if request.method == "POST":
+            try:
+                r = fs.submit_response(db.session, ag, current_scope().org_id, _responding_lines(request.form, ag),
+                                       note=(request.form.get("note") or "").strip() or None)
+                db.session.commit()
+            except REFUSALS as exc:
+                db.session.rollback()
+                flash(_message_text(exc), "danger")
+                return redirect(url_for("FaRespondView.form", pk=pk))
+            flash(f"响应已提交：{len(r.lines)} 个品目，评审价 {fmt_yuan(r.evaluated_price)}", "success")
+            return redirect(url_for("FaResponseView.show", pk=r.id))
+        items = sorted(ag.items, key=lambda i: i.seq)
+        return self.render_template("fa/respond.html", ag=ag, items=items, listings=self._listings(ag), fmt=fmt_yuan)
+
+
 class FaReportView(BaseView):
     """框架协议报表: usage per supplier and purchaser, savings against the ceiling prices."""
 

@@ -192,7 +192,8 @@ def register(appbuilder) -> None:
     appbuilder.add_view(FaCallOffView, "第二阶段采购", category=CATEGORY)
     appbuilder.add_view(FaNoticeView, "框架协议公告", category=CATEGORY)
     appbuilder.add_view(FaOutsideView, "协议外采购报告", category=CATEGORY)
-    from .pages import FaBuyView, FaReportView
+    from .pages import FaBuyView, FaReportView, FaRespondView
 
     appbuilder.add_view(FaBuyView, "采购框架协议产品", category=CATEGORY)
     appbuilder.add_view(FaReportView, "框架协议报表", category=CATEGORY)
+    appbuilder.add_view(FaRespondView, "响应框架协议征集", category=CATEGORY)
