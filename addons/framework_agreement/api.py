@@ -321,15 +321,19 @@ class FaCallOffApi(_ReadApi):
 class OutsideSchema(Schema):
     line = fields.Integer(required=True, strict=True, error_messages={"required": "请选择入围产品（协议明细）",
                                                                       "invalid": "请选择入围产品（协议明细）"})
-    outside_supplier = fields.String(required=True, error_messages={"required": "请填写协议外供应商"})
-    outside_price = fields.String(required=True, error_messages={"required": "请填写协议外单价"})
+    outside_supplier = fields.String(required=True, error_messages={"required": "请填写协议外供应商",
+                                                                    "invalid": "协议外供应商应为文字"})
+    outside_price = fields.String(required=True, error_messages={
+        "required": "请填写协议外单价", "invalid": "协议外单价请以文字填写金额，如 \"4300.00\""})
     quantity = fields.Integer(required=True, strict=True, error_messages={"required": "请填写采购数量",
                                                                           "invalid": "采购数量应为正整数"})
-    purchase_date = fields.String(required=True, error_messages={"required": "请填写采购日期"})
+    purchase_date = fields.String(required=True, error_messages={"required": "请填写采购日期",
+                                                                 "invalid": "请填写采购日期，如 2026-12-04"})
     proof = fields.String(required=True, validate=mv.Length(max=4000),
-                          error_messages={"required": "请提供更低价格的证明材料"})
+                          error_messages={"required": "请提供更低价格的证明材料", "invalid": "证明材料应为文字"})
     refusal = fields.String(required=True, validate=mv.Length(max=2000),
-                            error_messages={"required": "请记录入围供应商拒绝按该价格成交的情况"})
+                            error_messages={"required": "请记录入围供应商拒绝按该价格成交的情况",
+                                            "invalid": "拒绝跟价情况应为文字"})
 
 
 OUTSIDE_LABELS = {"agreement_id": "框架协议", "agreement_name": "框架协议名称", "line_id": "协议明细",

@@ -4,6 +4,7 @@ competition, rotation) and the report per agreement (chart and Excel)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -135,17 +136,21 @@ class FaBuyView(BaseView):
             "已按顺序轮候成交 {c.number}，金额 {amount}")
 
 
+#: ids and quantities typed on a page: ASCII digits that fit a PostgreSQL integer
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
 def _responding_lines(form: Any, ag: FaAgreement) -> list[dict[str, Any]]:
     """The page's row per item (``item_<id>_listing``, ``_price``, ``_quantity``) as the
     service's ``lines``; a row left empty is passed on as empty so the service names it."""
     lines = []
     for item in sorted(ag.items, key=lambda i: i.seq):
         listing = (form.get(f"item_{item.id}_listing") or "").strip()
-        line: dict[str, Any] = {"item": item.id, "listing": int(listing) if listing.isdigit() else None,
+        line: dict[str, Any] = {"item": item.id, "listing": int(listing) if _DIGITS.fullmatch(listing) else None,
                                 "unit_price": (form.get(f"item_{item.id}_price") or "").strip() or None}
         qty = (form.get(f"item_{item.id}_quantity") or "").strip()
         if qty:
-            line["supply_quantity"] = int(qty) if qty.isdigit() else qty
+            line["supply_quantity"] = int(qty) if _DIGITS.fullmatch(qty) else qty
         lines.append(line)
     return lines
 

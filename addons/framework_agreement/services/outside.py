@@ -8,6 +8,7 @@ reports on its pages and workbench."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,8 @@ from .common import (
 
 #: working days after the purchase within which it must be reported
 REPORT_WORKDAYS = 1
+#: ids and quantities beyond these are bad input, not database errors (PostgreSQL integer)
+MAX_INT, MAX_QUANTITY = 2**31 - 1, 1_000_000
 
 
 def _date(value: Any) -> dt.date | None:
@@ -54,7 +57,8 @@ def report_outside(session: Session, line_id: Any, *, outside_supplier: Any, out
     from .calloffs import _purchaser
 
     scope = actor_scope(scope)
-    line = session.get(FaLine, line_id, execution_options=UNSCOPED) if isinstance(line_id, int) else None
+    line = session.get(FaLine, line_id, execution_options=UNSCOPED) \
+        if isinstance(line_id, int) and not isinstance(line_id, bool) and 0 < line_id <= MAX_INT else None
     if line is None:
         raise RuleError({"line": ["请选择框架协议的入围产品（协议明细）"]})
     ag: FaAgreement = session.get(FaAgreement, line.agreement_id, execution_options=UNSCOPED)
@@ -85,10 +89,10 @@ def report_outside(session: Session, line_id: Any, *, outside_supplier: Any, out
         errors["outside_price"] = [f"协议外单价 {fmt_yuan(price)} 不低于协议价格 {fmt_yuan(line.agreement_price)}："
                                    "只有价格更低且入围供应商拒绝跟价时，才可在协议外采购"]
     qty = quantity if isinstance(quantity, int) and not isinstance(quantity, bool) else None
-    if qty is None and isinstance(quantity, str) and quantity.strip().isdigit():
+    if qty is None and isinstance(quantity, str) and re.fullmatch(r"[0-9]{1,12}", quantity.strip()):
         qty = int(quantity.strip())
-    if qty is None or qty < 1:
-        errors["quantity"] = ["采购数量应为正整数"]
+    if qty is None or qty < 1 or qty > MAX_QUANTITY:
+        errors["quantity"] = [f"采购数量应为 1 至 {MAX_QUANTITY} 之间的整数"]
     bought = _date(purchase_date)
     if bought is None:
         errors["purchase_date"] = ["请填写采购日期，如 2026-12-04"]

@@ -65,8 +65,11 @@ def test_outside_purchase_through_the_api(fa: FaWorld) -> None:
         ("pur", _body(fa, refusal=""), 422, "拒绝"),
         ("pur", _body(fa, purchase_date="明天"), 422, "采购日期"),
         ("pur", _body(fa, purchase_date=(now().date() + dt.timedelta(days=2)).isoformat()), 422, "不能晚于今天"),
-        ("pur", _body(fa, quantity=0), 422, "正整数"),
+        ("pur", _body(fa, quantity=0), 422, "之间的整数"),
+        ("pur", _body(fa, quantity=10**12), 422, "之间的整数"),
         ("pur", _body(fa, line=999999), 422, "入围产品"),
+        ("pur", _body(fa, line=10**15), 422, "入围产品"),
+        ("pur", _body(fa, outside_price=4300), 422, "以文字填写金额"),
         ("pur_jl", _body(fa), 403, "适用范围"),
     ]
     for user, body, status, words in bad:
@@ -104,6 +107,10 @@ def test_outside_purchase_page_late_in_red_and_collector_workbench(fa: FaWorld) 
     form["csrf_token"] = _csrf(html)
     res = client.post("/fa/buy/outside", data={**form, "outside_price": "4600"}, follow_redirects=True)
     assert "不低于协议价格" in res.get_data(as_text=True)
+    for bad, words in (({"quantity": "²"}, "之间的整数"), ({"line": "x"}, "入围产品"),
+                       ({"purchase_date": "2026-13-40"}, "采购日期")):
+        res = client.post("/fa/buy/outside", data={**form, **bad}, follow_redirects=True)
+        assert res.status_code == 200 and words in res.get_data(as_text=True), bad
     with fa.app.app_context():
         assert _count() == 0
     res = client.post("/fa/buy/outside", data={**form, "purchase_date": (

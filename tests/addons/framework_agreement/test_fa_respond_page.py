@@ -67,6 +67,14 @@ def test_supplier_responds_to_every_item_on_the_page(fa: FaWorld) -> None:
     assert "“一体式计算机”：请填写报价" in res.get_data(as_text=True)
     res = client.post(f"/fa/respond/{ag_id}", data={**form, f"item_{i2}_quantity": "6"}, follow_redirects=True)
     assert "供货承诺数量应在 1 至 5 之间" in res.get_data(as_text=True)
+    for qty in ("²", "99999999999999999999"):
+        res = client.post(f"/fa/respond/{ag_id}", data={**form, f"item_{i2}_price": "5800", f"item_{i2}_quantity": qty},
+                          follow_redirects=True)
+        assert res.status_code == 200 and "供货承诺数量应在 1 至 5 之间" in res.get_data(as_text=True)
+    res = client.post(f"/fa/respond/{ag_id}", data={**form, f"item_{i2}_price": "5800",
+                                                     f"item_{i2}_listing": "99999999999999999999"},
+                      follow_redirects=True)
+    assert "请选择本供应商在电子卖场已上架的商品" in res.get_data(as_text=True)
     with fa.app.app_context():
         assert _responses(ag_id) == 0
     res = client.post(f"/fa/respond/{ag_id}", data={**form, f"item_{i2}_price": "5800"}, follow_redirects=True)
