@@ -45,7 +45,9 @@ from .rison import rison
 __all__ = [
     "FIELD_MESSAGES",
     "INVALID_MESSAGES",
+    "READ_ENDPOINTS",
     "ErpModelRestApi",
+    "ErpReadEndpoints",
     "ErpRelated",
     "ErpSchemaConverter",
     "column_label",
@@ -185,47 +187,16 @@ def column_label(col: str, labels: dict[str, str]) -> str:
     return col
 
 
-class ErpModelRestApi(ErpApiMixin, ModelRestApi):
-    """Base class of every module's model API (instead of FAB's ``ModelRestApi``)."""
+READ_ENDPOINTS = ("info", "get", "get_list")
 
-    model2schemaconverter = ErpSchemaConverter
-    #: the model's rules object (shared with its page); None: no rules beyond the schema
-    rules: ClassVar[ModelRules | None] = None
-    #: add-schema fields the rules fill when left out
-    optional_on_add: ClassVar[tuple[str, ...]] = ("region",)
-    #: the record's name in Chinese ("采购项目"): fills the four titles
-    title: ClassVar[str | None] = None
-    #: the record's :class:`core.actions.Actions` (endpoints added at class creation)
-    record_actions: ClassVar[Any] = None
-    page_size = 20
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        install_api_actions(cls)
+class ErpReadEndpoints:
+    """FAB's read endpoints, the ``q`` schema validated by a validator built once (issue 11).
 
-    def __init__(self) -> None:
-        labels = dict(self.label_columns or {})
-        for col in [*(self.list_columns or ()), *(self.show_columns or ())]:
-            if col not in labels:
-                labels[col] = column_label(col, labels)
-        self.label_columns = labels
-        title = type(self).title
-        if title:
-            self.list_title = self.list_title or f"{title}列表"
-            self.show_title = self.show_title or f"{title}详情"
-            self.add_title = self.add_title or f"新增{title}"
-            self.edit_title = self.edit_title or f"修改{title}"
-        super().__init__()
+    Before ``ModelRestApi`` in the MRO (``ErpModelRestApi``, and adopted plain
+    ``ModelRestApi`` views that do not redefine them, :func:`core.api.wiring.adopt_api_views`).
+    """
 
-    def _init_model_schemas(self) -> None:
-        super()._init_model_schemas()
-        for name in self.optional_on_add:
-            field = self.add_model_schema.fields.get(name)
-            if field is not None:
-                field.required = False
-                field.allow_none = True
-
-    # -- FAB's read endpoints, the ``q`` schema validated by a validator built once ------------
     @expose("/_info", methods=["GET"])
     @protect()
     @safe
@@ -271,6 +242,47 @@ class ErpModelRestApi(ErpApiMixin, ModelRestApi):
     info.__doc__ = ModelRestApi.info.__doc__
     get.__doc__ = ModelRestApi.get.__doc__
     get_list.__doc__ = ModelRestApi.get_list.__doc__
+
+
+class ErpModelRestApi(ErpApiMixin, ErpReadEndpoints, ModelRestApi):
+    """Base class of every module's model API (instead of FAB's ``ModelRestApi``)."""
+
+    model2schemaconverter = ErpSchemaConverter
+    #: the model's rules object (shared with its page); None: no rules beyond the schema
+    rules: ClassVar[ModelRules | None] = None
+    #: add-schema fields the rules fill when left out
+    optional_on_add: ClassVar[tuple[str, ...]] = ("region",)
+    #: the record's name in Chinese ("采购项目"): fills the four titles
+    title: ClassVar[str | None] = None
+    #: the record's :class:`core.actions.Actions` (endpoints added at class creation)
+    record_actions: ClassVar[Any] = None
+    page_size = 20
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        install_api_actions(cls)
+
+    def __init__(self) -> None:
+        labels = dict(self.label_columns or {})
+        for col in [*(self.list_columns or ()), *(self.show_columns or ())]:
+            if col not in labels:
+                labels[col] = column_label(col, labels)
+        self.label_columns = labels
+        title = type(self).title
+        if title:
+            self.list_title = self.list_title or f"{title}列表"
+            self.show_title = self.show_title or f"{title}详情"
+            self.add_title = self.add_title or f"新增{title}"
+            self.edit_title = self.edit_title or f"修改{title}"
+        super().__init__()
+
+    def _init_model_schemas(self) -> None:
+        super()._init_model_schemas()
+        for name in self.optional_on_add:
+            field = self.add_model_schema.fields.get(name)
+            if field is not None:
+                field.required = False
+                field.allow_none = True
 
     # -- the rules object --------------------------------------------------------------------
     @classmethod

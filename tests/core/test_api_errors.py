@@ -356,3 +356,32 @@ def test_bad_rison_gets_the_same_400_envelope_as_fabs_decorator(app, api, monkey
     res = client.get(f"{ITEMS}_info?q=(keys:!(permissions))", headers=headers)
     assert res.status_code == 200 and "permissions" in res.json, res.json
     assert calls == []
+
+
+def test_adopted_plain_fab_api_checks_q_the_same_way(app, monkeypatch) -> None:
+    """``FxDocApi`` is a plain FAB ``ModelRestApi``: adopted, its read routes answer bad ``q``
+    as FAB did, without FAB's per-call ``jsonschema.validate``."""
+    import flask_appbuilder.api as fab_api
+    from flask_appbuilder.api.schemas import get_list_schema
+
+    installer(app).install(["fx_scoped"], demo=True)
+    assert cli(app, "tenant", "enable", "220000", "fx_scoped").exit_code == 0
+    client = app.test_client()
+    headers = jwt(client)
+    calls: list[object] = []
+    real = fab_api.jsonschema.validate
+    monkeypatch.setattr(fab_api.jsonschema, "validate",
+                        lambda *a, **k: calls.append(a or k) or real(*a, **k))
+    docs = "/api/v1/fx_doc/"
+    for q in ("(page:'x')", "(keys:!(bogus))", "(order_direction:up)"):
+        body = envelope(client.get(f"{docs}?q={q}", headers=headers), 400, "invalid_query")
+        assert body["message"] == _fab_schema_message(q, get_list_schema), (q, body)
+    body = envelope(client.get(f"{docs}?q=(page_size:", headers=headers), 400, "invalid_query")
+    assert body["message"] == "Not a valid rison/json argument"
+    res = client.get(f"{docs}?q=(page_size:2)", headers=headers)
+    assert res.status_code == 200 and len(res.json["result"]) == 2, res.json
+    pk = res.json["ids"][0]
+    envelope(client.get(f"{docs}{pk}?q=(keys:!(nope))", headers=headers), 400, "invalid_query")
+    assert client.get(f"{docs}{pk}?q=(columns:!(title))", headers=headers).status_code == 200
+    envelope(client.get(f"{docs}_info?q=(keys:!(nope))", headers=headers), 400, "invalid_query")
+    assert calls == []
