@@ -27,6 +27,7 @@ from wtforms import BooleanField, SelectField, TextAreaField
 from addons.procurement_base.views import PbModelView
 from core.db import db
 from core.errors import message_text as _message_text
+from core.models import Organization
 from core.services.charts import bar_chart, line_chart
 from core.services.money import fmt_yuan
 from core.services.statemachine import TransitionError
@@ -660,8 +661,11 @@ class EmallCartView(BaseView):
         limits = (services.settings.get("emall.direct_purchase_limit", region, session=db.session),
                   services.settings.get("emall.comparison_upper_limit", region, session=db.session))
         earliest = services.quote_deadline(db.session, region) if band == "comparison" else None
+        unit = db.session.get(Organization, scope.org_id) if scope.org_id else None
+        address = services.unit_address(db.session, unit) if unit is not None else ""
         return self.render_template("emall/cart.html", lines=lines, total=total, band=band,
-                                    limits=limits, fmt=fmt_yuan, earliest=earliest)
+                                    limits=limits, fmt=fmt_yuan, earliest=earliest,
+                                    unit_address=address)
 
     @expose("/add/<int:listing_id>", methods=["POST"])
     @has_access

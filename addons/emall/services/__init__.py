@@ -90,6 +90,7 @@ from .common import (
     normalize,
     now,
     today,
+    unit_address,
 )
 from .comparison import (
     award_comparison,
@@ -274,6 +275,7 @@ __all__ = [
     "submit_quote",
     "subtree_ids",
     "today",
+    "unit_address",
     "trading_band",
     "transition_listing",
     "transition_order",

@@ -35,6 +35,7 @@ from .common import (
     _text,
     now,
     today,
+    unit_address,
 )
 
 
@@ -104,7 +105,7 @@ def place_order(session: Session, purchaser: Organization, supplier: Organizatio
     order = EmallOrder(purchaser_id=purchaser.id, supplier_id=supplier.id, region_id=purchaser.region_id,
                        user_id=user_id, channel=channel, pricing=pricing, source_ref=source_ref,
                        comparison_id=comparison_id, status="placed",
-                       delivery_address=_text(delivery_address) or purchaser.address,
+                       delivery_address=_text(delivery_address) or unit_address(session, purchaser),
                        contact=_text(contact) or None, phone=_text(phone) or None,
                        note=_text(note) or None)
     lines = []
@@ -331,3 +332,5 @@ def validate_order_edit(session: Session, order: EmallOrder, *, scope: Scope | N
         raise RuleError({"status": ["只有本单位采购人可以修改订单的收货信息"]})
     if order.status != "placed":
         raise ConflictError({"status": [f"订单已{ORDER_STATES.get(order.status)}，不能修改"]})
+    if not _text(order.delivery_address):
+        order.delivery_address = unit_address(session, session.get(Organization, order.purchaser_id))
