@@ -27,6 +27,12 @@ EQ = "_flt_3_"
 MAX_OPEN_CHECKED = 500  # open comparisons checked for the supplier's qualification
 
 
+def _today() -> dt.date:
+    from addons.emall.services import today
+
+    return today()
+
+
 def _count(ctx: WorkbenchContext, model, *cond) -> int:
     return ctx.session.scalar(select(func.count(model.id)).where(*cond)) or 0
 
@@ -100,6 +106,12 @@ def _purchaser_cards(ctx: WorkbenchContext) -> list[Card]:
         Card("已验收待付款", _count(ctx, EmallOrder, mine, EmallOrder.status == "accepted"),
              f"/orderview/list/?{EQ}status=accepted", urgency="warning", sequence=60),
     ]
+    # accepted and unpaid past the 付款期限 (FAB "smaller than" on a date: _flt_2_)
+    today = _today()
+    cards.append(Card("逾期未付款", _count(ctx, EmallOrder, mine, EmallOrder.status == "accepted",
+                                          EmallOrder.payment_due < today),
+                      f"/orderview/list/?{EQ}status=accepted&_flt_2_payment_due={today.isoformat()}",
+                      urgency="danger", note="已验收、超过付款期限", sequence=55))
     if ctx.has_permission("can_transition", "EmallComparison"):
         comp_mine = EmallComparison.purchaser_id.in_(units)
         cards.append(Card("竞价已截止待确定成交",

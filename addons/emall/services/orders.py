@@ -295,6 +295,21 @@ def _accept(session: Session, order: EmallOrder, rec: dict[str, Any], actor: Any
         order.contract_id = create_contract(session, order).id
 
 
+def payment_overdue_days(order: EmallOrder, on: dt.date | None = None) -> int:
+    """Days an accepted order is unpaid past its 付款期限 (0 when not overdue)."""
+    if order.status != "accepted" or order.payment_due is None:
+        return 0
+    return max(0, ((on or today()) - order.payment_due).days)
+
+
+def overdue_payments(session: Session, on: dt.date | None = None) -> list[EmallOrder]:
+    """Accepted orders in the user's reach not paid by their 付款期限, the oldest due first
+    (the purchaser's own units' orders: the order's record rule)."""
+    return list(session.execute(select(EmallOrder).where(
+        EmallOrder.status == "accepted", EmallOrder.payment_due < (on or today()))
+        .order_by(EmallOrder.payment_due, EmallOrder.id)).scalars())
+
+
 def create_contract(session: Session, order: EmallOrder) -> Contract:
     """The procurement_base contract of an accepted order (source ``emall``), signed on the
     day the order was placed and performing, so that finance and deposits can use it."""
