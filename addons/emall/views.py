@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
@@ -365,6 +366,16 @@ class ListingView(em_pages.ListingPages, EmallView):
 
 
 
+class _UnratedFilter(BaseFilter):
+    """Orders accepted (or paid) and not yet rated (``?em_todo=unrated``)."""
+
+    name = "待评价"
+    arg_name = "em_unrated"
+
+    def apply(self, query: Any, value: Any) -> Any:
+        return query.filter(services.rating.unrated())
+
+
 class OrderView(EmallView):
     datamodel = SQLAInterface(EmallOrder)
     class_permission_name = "EmallOrder"
@@ -410,14 +421,22 @@ class OrderView(EmallView):
     @has_access
     def list(self):
         """The list, with the orders unpaid past their 付款期限 in red above it (the
-        purchaser's, and what the supplier and the institution reach)."""
+        purchaser's, and what the supplier and the institution reach); ``?em_todo=unrated``
+        lists only the orders waiting for a rating (the workbench card 已验收待评价)."""
         self.update_redirect()
         widgets = self._list()
         today = services.today()
         overdue = [(o, services.payment_overdue_days(o, today))
                    for o in services.overdue_payments(db.session, today)]
         return self.render_template(self.list_template, title=self.list_title, widgets=widgets,
-                                    em_overdue=overdue, em_money=fmt_yuan)
+                                    em_overdue=overdue, em_money=fmt_yuan,
+                                    em_unrated=request.args.get("em_todo") == "unrated")
+
+    def _get_list_widget(self, filters: Any, **kwargs: Any) -> Any:
+        if request.args.get("em_todo") == "unrated":
+            filters = filters.copy()
+            filters.add_filter("id", _UnratedFilter, None)
+        return super()._get_list_widget(filters, **kwargs)
 
     @expose("/export/")
     @has_access

@@ -62,3 +62,30 @@ def test_overdue_payment_red_on_the_list_and_the_order_and_a_card(em) -> None:
     got = cards(pur.get("/").get_data(as_text=True))
     assert got["逾期未付款"] == 0
     assert 'id="em-overdue-payments"' not in pur.get("/orderview/list/").get_data(as_text=True)
+
+
+def test_unrated_orders_card_opens_a_list_of_them(em) -> None:
+    from sqlalchemy import text
+
+    em.admit("sup_a", "A0201")
+    rated, unrated, paid = accepted_order(em), accepted_order(em), accepted_order(em)
+    em.move(paid, "pay", "pur", payment_ref="PZ2")
+    placed = em.buy("pur", em.listing("sup_a", price="200.00", reference="200.00")).json["id"]
+    em.call("POST", f"emall_order/{rated}/rate", "pur",
+            {"delivery": 5, "quality": 4, "service": 5, "comment": "好"}, expect=200)
+    pur = client_of(em, "pur")
+    home = pur.get("/").get_data(as_text=True)
+    assert cards(home)["已验收待评价"] == 2
+    link = home.split("已验收待评价")[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    listed = pur.get(link).get_data(as_text=True)
+    assert 'id="em-unrated-note"' in listed
+    nums = dict(em.sql(text("SELECT id, number FROM emall_order")))
+    body = listed.split("记录数目")[1]
+    assert nums[unrated] in body and nums[paid] in body
+    assert nums[rated] not in body and nums[placed] not in body
+    assert "评价供应商" in pur.get(f"/orderview/show/{unrated}").get_data(as_text=True)
+    # the plain list still has every order
+    body = pur.get("/orderview/list/").get_data(as_text=True).split("记录数目")[1]
+    assert all(nums[o] in body for o in (rated, unrated, paid, placed))
+    # the supplier is shown no such card
+    assert "已验收待评价" not in cards(client_of(em, "sup_a").get("/").get_data(as_text=True))
