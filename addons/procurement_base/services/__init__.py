@@ -61,7 +61,6 @@ from .common import (
 from .contracts import (
     _lock_contract,
     outstanding,
-    overdue_plans,
     paid_total,
     record_payment,
     validate_contract,
@@ -201,7 +200,6 @@ __all__ = [
     "mark_winner",
     "may_withdraw",
     "outstanding",
-    "overdue_plans",
     "paid_total",
     "record_payment",
     "register_actor_role",
