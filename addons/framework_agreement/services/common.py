@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from addons.emall.services.common import now as _emall_now
+from addons.emall.services.common import now as emall_now
 from core.errors import ConflictError, ForbiddenError, NotFoundError, RuleError
 from core.models import Organization, Region
 from core.services import settings
@@ -72,7 +72,7 @@ def setting(session: Session, key: str, region_id: int | None) -> Any:
 
 def now() -> dt.datetime:
     """Beijing time, naive (as the e-mall stores times)."""
-    return _emall_now()
+    return emall_now()
 
 
 def today() -> dt.date:
