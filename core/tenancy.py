@@ -112,8 +112,13 @@ class RegionScoped:
 
     @declared_attr
     def region(cls) -> Mapped[Region]:
-        """FAB forms and APIs work with the relationship (FK columns are not exposed)."""
-        return relationship(Region, lazy="joined", innerjoin=True)
+        """FAB forms and APIs work with the relationship (FK columns are not exposed).
+
+        An outer join although ``region_id`` is NOT NULL: FAB loads a related record shown
+        as ``rel.id`` with contains_eager over a LEFT OUTER JOIN, and an inner eager join of
+        that record's region chained to it would drop every row whose relation is empty
+        (found on notices that refer to no earlier notice: the API listed none of them)."""
+        return relationship(Region, lazy="joined")
 
 
 @dataclass(frozen=True)

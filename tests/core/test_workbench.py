@@ -63,7 +63,16 @@ def test_each_role_lands_on_its_own_cards(platform) -> None:  # noqa: F811
                         "AND supplier_id = :o", o=org)[0][0]
     assert got["新订单待确认"] == placed
     assert "可参与报价的竞价" in got
-    assert "入驻申请待审核" not in got and "保证金逾期未退" not in got
+    assert "入驻申请待审核" not in got, "the supplier is shown no institution's cards"
+    # its own deposits only: the overdue card counts the held deposits of this supplier
+    # whose refund date has passed, not the region's
+    from addons.procurement_base.services import today
+    own_overdue = query(app, "SELECT COUNT(*) FROM dl_deposit WHERE status = 'held' "
+                             "AND supplier_id = :o AND due_date < :d", o=org, d=today())[0][0]
+    all_overdue = query(app, "SELECT COUNT(*) FROM dl_deposit WHERE status = 'held' "
+                             "AND due_date < :d", d=today())[0][0]
+    assert got["保证金逾期未退"] == own_overdue > 0
+    assert all_overdue > own_overdue, "demo data: other suppliers' overdue deposits exist"
 
     client = app.test_client()
     login_form(client, "purchaser", "demo12345")
