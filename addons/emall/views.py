@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
@@ -27,6 +28,7 @@ from wtforms import BooleanField, SelectField, TextAreaField
 from addons.procurement_base.views import PbModelView
 from core.db import db
 from core.errors import message_text as _message_text
+from core.models import Organization
 from core.services.charts import bar_chart, line_chart
 from core.services.money import fmt_yuan
 from core.services.statemachine import TransitionError
@@ -364,6 +366,16 @@ class ListingView(em_pages.ListingPages, EmallView):
 
 
 
+class _UnratedFilter(BaseFilter):
+    """Orders accepted (or paid) and not yet rated (``?em_todo=unrated``)."""
+
+    name = "待评价"
+    arg_name = "em_unrated"
+
+    def apply(self, query: Any, value: Any) -> Any:
+        return query.filter(services.rating.unrated())
+
+
 class OrderView(EmallView):
     datamodel = SQLAInterface(EmallOrder)
     class_permission_name = "EmallOrder"
@@ -378,9 +390,11 @@ class OrderView(EmallView):
                     "delivery_address", "contact", "phone", "note", "placed_at", "confirmed_at",
                     "shipped_at", "tracking", "delivered_at", "accepted_on", "payment_due", "paid_on",
                     "payment_ref", "cancelled_at", "contract", "region"]
-    search_columns = ["number", "purchaser", "supplier", "channel", "status", "region", "amount"]
+    search_columns = ["number", "purchaser", "supplier", "channel", "status", "region", "amount",
+                      "payment_due"]
     order_columns = ["number", "amount", "status", "placed_at", "payment_due"]
     base_order = ("id", "desc")
+    list_template = "emall/order_list.html"
     label_columns = {"number": "订单号", "purchaser": "采购人", "supplier": "供应商", "channel": "下单渠道",
                      "source_ref": "来源单据", "amount": "订单金额（元）", "status": "状态",
                      "delivery_address": "收货地址", "contact": "联系人", "phone": "联系电话",
@@ -403,6 +417,27 @@ class OrderView(EmallView):
             return out
         return [a for a in out if role in services.ORDER_ACTORS.get(a["name"], ())]
 
+    @expose("/list/")
+    @has_access
+    def list(self):
+        """The list, with the orders unpaid past their 付款期限 in red above it (the
+        purchaser's, and what the supplier and the institution reach); ``?em_todo=unrated``
+        lists only the orders waiting for a rating (the workbench card 已验收待评价)."""
+        self.update_redirect()
+        widgets = self._list()
+        today = services.today()
+        overdue = [(o, services.payment_overdue_days(o, today))
+                   for o in services.overdue_payments(db.session, today)]
+        return self.render_template(self.list_template, title=self.list_title, widgets=widgets,
+                                    em_overdue=overdue, em_money=fmt_yuan,
+                                    em_unrated=request.args.get("em_todo") == "unrated")
+
+    def _get_list_widget(self, filters: Any, **kwargs: Any) -> Any:
+        if request.args.get("em_todo") == "unrated":
+            filters = filters.copy()
+            filters.add_filter("id", _UnratedFilter, None)
+        return super()._get_list_widget(filters, **kwargs)
+
     @expose("/export/")
     @has_access
     @permission_name("export")
@@ -416,6 +451,7 @@ class OrderView(EmallView):
         acc = db.session.execute(select(EmallAcceptance).where(
             EmallAcceptance.order_id == item.id)).scalar_one_or_none()
         return {"em_lines": item.lines, "em_acceptance": acc, "em_today": services.today().isoformat(),
+                "em_overdue_days": services.payment_overdue_days(item),
                 "em_money": fmt_yuan, "em_rating": services.rating.rating_of(db.session, item)}
 
     @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
@@ -660,8 +696,11 @@ class EmallCartView(BaseView):
         limits = (services.settings.get("emall.direct_purchase_limit", region, session=db.session),
                   services.settings.get("emall.comparison_upper_limit", region, session=db.session))
         earliest = services.quote_deadline(db.session, region) if band == "comparison" else None
+        unit = db.session.get(Organization, scope.org_id) if scope.org_id else None
+        address = services.unit_address(db.session, unit) if unit is not None else ""
         return self.render_template("emall/cart.html", lines=lines, total=total, band=band,
-                                    limits=limits, fmt=fmt_yuan, earliest=earliest)
+                                    limits=limits, fmt=fmt_yuan, earliest=earliest,
+                                    unit_address=address)
 
     @expose("/add/<int:listing_id>", methods=["POST"])
     @has_access

@@ -2,7 +2,8 @@
 
 * the e-mall institution (电子卖场管理): admissions and listings to review, open price alerts;
 * a supplier: orders to confirm and to ship, price comparisons it may still quote in;
-* a purchaser: orders to take delivery of, accept and pay, comparisons waiting for the award.
+* a purchaser: orders to take delivery of, accept and pay, payments overdue, orders to rate,
+  comparisons waiting for the award.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ from core.workbench import CARDS, Card, WorkbenchContext
 #: FAB list filter "equal to" on a text column (``_flt_3_<column>=<value>``)
 EQ = "_flt_3_"
 MAX_OPEN_CHECKED = 500  # open comparisons checked for the supplier's qualification
+
+
+def _today() -> dt.date:
+    from addons.emall.services import today
+
+    return today()
 
 
 def _count(ctx: WorkbenchContext, model, *cond) -> int:
@@ -100,6 +107,18 @@ def _purchaser_cards(ctx: WorkbenchContext) -> list[Card]:
         Card("已验收待付款", _count(ctx, EmallOrder, mine, EmallOrder.status == "accepted"),
              f"/orderview/list/?{EQ}status=accepted", urgency="warning", sequence=60),
     ]
+    # accepted and unpaid past the 付款期限 (FAB "smaller than" on a date: _flt_2_)
+    today = _today()
+    cards.append(Card("订单逾期未付款", _count(ctx, EmallOrder, mine, EmallOrder.status == "accepted",
+                                          EmallOrder.payment_due < today),
+                      f"/orderview/list/?{EQ}status=accepted&_flt_2_payment_due={today.isoformat()}",
+                      urgency="danger", note="已验收、超过付款期限", sequence=55))
+    if ctx.has_permission("can_rate", "EmallOrder"):
+        from addons.emall.services.rating import unrated
+
+        cards.append(Card("已验收待评价", _count(ctx, EmallOrder, mine, unrated()),
+                          "/orderview/list/?em_todo=unrated", note="评价供应商的交货、质量和服务",
+                          sequence=65))
     if ctx.has_permission("can_transition", "EmallComparison"):
         comp_mine = EmallComparison.purchaser_id.in_(units)
         cards.append(Card("竞价已截止待确定成交",

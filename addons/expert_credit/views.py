@@ -291,17 +291,38 @@ class AssignmentView(PbModelView):
     base_permissions = ["can_list", "can_show", "can_respond"]
     list_template = f"{TEMPLATES}/assignments.html"
     list_title = show_title = "评审任务"
-    list_columns = ["request", "project", "shown_name", "catalog", "review_date", "reserve",
+    # the expert reaches neither the project nor the request: shown by their ids, read for
+    # the page by services.assignment_labels
+    list_columns = ["request_id", "project_id", "shown_name", "catalog", "review_date", "reserve",
                     "status", "decline_reason"]
     show_columns = list_columns
     search_columns = ["project", "status", "review_date", "reserve"]
     base_order = ("id", "desc")
-    label_columns = {"request": "抽取申请", "project": "采购项目", "shown_name": "专家",
+    label_columns = {"request": "抽取申请", "project": "采购项目", "request_id": "抽取申请",
+                     "project_id": "采购项目", "shown_name": "专家",
                      "catalog": "评审专业", "review_date": "评审日期", "reserve": "备选",
                      "status": "状态", "decline_reason": "拒绝原因"}
-    formatters_columns = {"status": _labelled(ASSIGNMENT_STATES),
-                          "reserve": lambda v: "备选" if v else "正选"}
+    formatters_columns = {
+        "status": _labelled(ASSIGNMENT_STATES),
+        "reserve": lambda v: "备选" if v else "正选",
+        "project_id": lambda v: services.assignment_labels(db.session, v, None)[0] or "—",
+        "request_id": lambda v: services.assignment_labels(db.session, None, v)[1] or "—",
+    }
     search_form_extra_fields = {"status": _select("状态", ASSIGNMENT_STATES, "全部")}
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        """The list, with the assignments waiting for the user's answer above it (each with
+        its 接受 and 拒绝 buttons)."""
+        self.update_redirect()
+        widgets = self._list()
+        pending = []
+        if self.appbuilder.sm.has_access("can_respond", self.class_permission_name):
+            pending = [(a, *services.assignment_labels(db.session, a.project_id, a.request_id))
+                       for a in services.pending_assignments(db.session)]
+        return self.render_template(self.list_template, title=self.list_title, widgets=widgets,
+                                    pending=pending)
 
     @expose("/respond/<int:pk>", methods=["POST"])
     @has_access

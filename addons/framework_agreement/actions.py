@@ -173,7 +173,9 @@ AGREEMENT_ACTIONS = Actions(
     Action("respond", "提交响应（报价）", _respond, schema=RespondSchema,
         guard=_supplier, available=_responding,
         result=lambda s, ag, r: {"id": r.id, "status": r.status, "evaluated_price": str(r.evaluated_price)},
-        done="响应已提交", audit=False),
+        done="响应已提交", audit=False,
+        note=lambda s, ag: (f"本协议有 {len(ag.items)} 个品目，请在“响应框架协议征集”页面（/fa/respond/{ag.id}）逐项报价"
+                            if len(ag.items) > 1 else None)),
     result=_agreement_result, module=fs.MODULE, object_type="fa_agreement",
 )
 

@@ -32,6 +32,7 @@ from .models import (
     FaLine,
     FaMember,
     FaNotice,
+    FaOutside,
     FaResponse,
 )
 
@@ -317,6 +318,82 @@ class FaCallOffApi(_ReadApi):
             delivery_address=b["delivery_address"], note=b["note"], scope=current_scope()))
 
 
+class OutsideSchema(Schema):
+    line = fields.Integer(required=True, strict=True, error_messages={"required": "请选择入围产品（协议明细）",
+                                                                      "invalid": "请选择入围产品（协议明细）"})
+    outside_supplier = fields.String(required=True, error_messages={"required": "请填写协议外供应商",
+                                                                    "invalid": "协议外供应商应为文字"})
+    outside_price = fields.String(required=True, error_messages={
+        "required": "请填写协议外单价", "invalid": "协议外单价请以文字填写金额，如 \"4300.00\""})
+    quantity = fields.Integer(required=True, strict=True, error_messages={"required": "请填写采购数量",
+                                                                          "invalid": "采购数量应为正整数"})
+    purchase_date = fields.String(required=True, error_messages={"required": "请填写采购日期",
+                                                                 "invalid": "请填写采购日期，如 2026-12-04"})
+    proof = fields.String(required=True, validate=mv.Length(max=4000),
+                          error_messages={"required": "请提供更低价格的证明材料", "invalid": "证明材料应为文字"})
+    refusal = fields.String(required=True, validate=mv.Length(max=2000),
+                            error_messages={"required": "请记录入围供应商拒绝按该价格成交的情况",
+                                            "invalid": "拒绝跟价情况应为文字"})
+
+
+OUTSIDE_LABELS = {"agreement_id": "框架协议", "agreement_name": "框架协议名称", "line_id": "协议明细",
+                  "item_name": "品目", "shortlisted_name": "入围供应商", "purchaser": "采购人",
+                  "agreement_price": "协议价格", "outside_supplier": "协议外供应商", "outside_price": "协议外单价",
+                  "quantity": "数量", "amount": "协议外采购金额", "proof": "更低价格证明",
+                  "refusal": "入围供应商拒绝跟价情况", "purchase_date": "采购日期", "due_date": "报告期限",
+                  "reported_on": "报告日期", "late": "逾期报告", "region": "所在地区"}
+
+
+def outside_dict(o: FaOutside) -> dict[str, Any]:
+    return {"id": o.id, "agreement_id": o.agreement_id, "line_id": o.line_id, "outside_supplier": o.outside_supplier,
+            "outside_price": str(o.outside_price), "agreement_price": str(o.agreement_price),
+            "quantity": o.quantity, "amount": str(o.amount), "purchase_date": o.purchase_date.isoformat(),
+            "due_date": o.due_date.isoformat(), "reported_on": o.reported_on.isoformat(), "late": o.late}
+
+
+class FaOutsideApi(_ReadApi):
+    title = "协议外采购报告"
+    resource_name = "fa_outside"
+    datamodel = SQLAInterface(FaOutside)
+    class_permission_name = "FaOutside"
+    include_route_methods = {"get", "get_list", "info", "report"}
+    list_columns = ["id", "agreement_id", "agreement_name", "line_id", "item_name", "shortlisted_name",
+                    "purchaser.id", "purchaser.name", "agreement_price", "outside_supplier", "outside_price",
+                    "quantity", "amount", "purchase_date", "due_date", "reported_on", "late", "region.id",
+                    "region.name"]
+    show_columns = list_columns + ["proof", "refusal"]
+    label_columns = OUTSIDE_LABELS
+
+    @expose("/report", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("post")
+    def report(self):
+        """协议外采购报告: a lower price the shortlisted supplier refused to match (110号令)
+        ---
+        post:
+          responses:
+            201:
+              description: the report (late when after 1 working day)
+            403:
+              $ref: '#/components/responses/403'
+            409:
+              $ref: '#/components/responses/409'
+            422:
+              $ref: '#/components/responses/422'
+        """
+        def run():
+            b = OutsideSchema().load(json_object_body())
+            o = fs.report_outside(db.session, b["line"], outside_supplier=b["outside_supplier"],
+                                  outside_price=b["outside_price"], quantity=b["quantity"],
+                                  purchase_date=b["purchase_date"], proof=b["proof"], refusal=b["refusal"],
+                                  scope=current_scope())
+            db.session.commit()
+            return self.response(201, result=outside_dict(o), id=o.id)
+
+        return self._erp_answer(run)
+
+
 class FaNoticeApi(_ReadApi):
     title = "框架协议公告"
     resource_name = "fa_notice"
@@ -324,11 +401,11 @@ class FaNoticeApi(_ReadApi):
     class_permission_name = "FaNotice"
     record_actions = NOTICE_ACTIONS
     list_columns = ["id", "agreement_id", "kind", "title", "event_date", "due_date", "status",
-                    "published_on", "hub_url", "region.id", "region.name"]
+                    "published_on", "hub_link", "region.id", "region.name"]
     show_columns = list_columns + ["body"]
     label_columns = {"agreement_id": "框架协议", "kind": "公告类型", "title": "标题", "body": "正文",
                      "event_date": "事项日期", "due_date": "发布期限", "status": "状态", "published_on": "发布日期",
-                     "hub_url": "公告模块链接", "region": "所在地区"}
+                     "hub_link": "公告模块链接", "region": "所在地区"}
 
 
 class FaAvailableApi(ErpBaseApi):
@@ -355,7 +432,8 @@ class FaAvailableApi(ErpBaseApi):
             fs.calloffs.available(db.session, current_scope()))))
 
 
-APIS = (FaAgreementApi, FaItemApi, FaResponseApi, FaMemberApi, FaLineApi, FaCallOffApi, FaNoticeApi, FaAvailableApi)
+APIS = (FaAgreementApi, FaItemApi, FaResponseApi, FaMemberApi, FaLineApi, FaCallOffApi, FaNoticeApi, FaOutsideApi,
+        FaAvailableApi)
 
 
 def register(appbuilder) -> None:

@@ -478,7 +478,9 @@ class FaNotice(RegionScoped, Model):
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
     published_on: Mapped[dt.date | None] = mapped_column(Date)
-    hub_url: Mapped[str | None] = mapped_column(String(255))
+    #: where the notices module shows it: a site path (``/...``), not a user-given URL, so the
+    #: column is not named ``*_url`` (the platform checks those for http(s))
+    hub_link: Mapped[str | None] = mapped_column(String(255))
     #: a second-stage deal notice is the purchaser's (kept in the purchaser's region)
     purchaser_id: Mapped[int | None] = mapped_column(ForeignKey("erp_organization.id"))
 
@@ -486,5 +488,46 @@ class FaNotice(RegionScoped, Model):
 
     def __repr__(self) -> str:
         return self.title
+
+    __str__ = __repr__
+
+
+class FaOutside(RegionScoped, Model):
+    """协议外采购报告 (110号令): a purchaser entitled to an agreement bought the same goods
+    outside it, with proof of a lower price the shortlisted supplier refused to match;
+    reported within 1 working day of the purchase (``late`` otherwise). Region = the
+    purchaser's; seen by the purchaser's units and the collecting party."""
+
+    __tablename__ = "fa_outside"
+    __record_rules__ = {
+        OWN_RULE: lambda cls, scope: or_(cls.purchaser_id.in_(own_units(scope)), cls.agreement_id.in_(
+            select(FaAgreement.id).where(FaAgreement.collector_id.in_(own_units(scope))).correlate(None))),
+    }
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("fa_agreement.id"), nullable=False, index=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("fa_line.id"), nullable=False, index=True)
+    purchaser_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False, index=True)
+    #: copied: the purchaser's region may not show the agreement's rows
+    agreement_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    item_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    shortlisted_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    agreement_price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    outside_supplier: Mapped[str] = mapped_column(String(200), nullable=False)
+    outside_price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    proof: Mapped[str] = mapped_column(Text, nullable=False)
+    refusal: Mapped[str] = mapped_column(Text, nullable=False)
+    purchase_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    due_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    reported_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    late: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    purchaser: Mapped[Organization] = relationship(foreign_keys=[purchaser_id])
+
+    def __repr__(self) -> str:
+        return f"{self.agreement_name} {self.item_name} 协议外采购"
 
     __str__ = __repr__

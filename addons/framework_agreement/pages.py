@@ -4,6 +4,7 @@ competition, rotation) and the report per agreement (chart and Excel)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,8 @@ class FaBuyView(BaseView):
         default_deadline = (dt.datetime.now() + dt.timedelta(days=5)).replace(hour=17, minute=0, second=0,
                                                                               microsecond=0)
         return self.render_template("fa/buy.html", agreements=agreements, fmt=fmt_yuan, methods=METHODS,
-                                    default_deadline=default_deadline.strftime("%Y-%m-%dT%H:%M"))
+                                    default_deadline=default_deadline.strftime("%Y-%m-%dT%H:%M"),
+                                    today=fs.calloffs.today().isoformat())
 
     def _done(self, call: Any, ok: str) -> Any:
         try:
@@ -99,6 +101,30 @@ class FaBuyView(BaseView):
 
         return self._done(run, "已发起二次竞价 {c.number}，已通知所有受邀入围供应商")
 
+    @expose("/outside", methods=["POST"])
+    @has_access
+    @permission_name("access")
+    def outside(self):
+        """协议外采购报告 from the agreement's panel."""
+        f = request.form
+        try:
+            line = _int(f.get("line"), "入围产品")
+        except ErpError:
+            line = None
+        try:
+            o = fs.report_outside(db.session, line, outside_supplier=f.get("outside_supplier"),
+                                  outside_price=f.get("outside_price"), quantity=(f.get("quantity") or "").strip(),
+                                  purchase_date=f.get("purchase_date"), proof=f.get("proof"),
+                                  refusal=f.get("refusal"))
+            db.session.commit()
+        except REFUSALS as exc:
+            db.session.rollback()
+            flash(_message_text(exc), "danger")
+            return redirect(url_for("FaBuyView.index"))
+        flash("已报告协议外采购" + ("（已超过 1 个工作日的报告期限，记为逾期）" if o.late else ""),
+              "warning" if o.late else "success")
+        return redirect(url_for("FaOutsideView.show", pk=o.id))
+
     @expose("/rotation", methods=["POST"])
     @has_access
     @permission_name("access")
@@ -108,6 +134,83 @@ class FaBuyView(BaseView):
             db.session, _int(f.get("agreement"), "框架协议"), _int(f.get("item"), "品目"),
             _int(f.get("quantity"), "采购数量"), user_id=_user_id()),
             "已按顺序轮候成交 {c.number}，金额 {amount}")
+
+
+#: ids and quantities typed on a page: ASCII digits that fit a PostgreSQL integer
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def _responding_lines(form: Any, ag: FaAgreement) -> list[dict[str, Any]]:
+    """The page's row per item (``item_<id>_listing``, ``_price``, ``_quantity``) as the
+    service's ``lines``; a row left empty is passed on as empty so the service names it."""
+    lines = []
+    for item in sorted(ag.items, key=lambda i: i.seq):
+        listing = (form.get(f"item_{item.id}_listing") or "").strip()
+        line: dict[str, Any] = {"item": item.id, "listing": int(listing) if _DIGITS.fullmatch(listing) else None,
+                                "unit_price": (form.get(f"item_{item.id}_price") or "").strip() or None}
+        qty = (form.get(f"item_{item.id}_quantity") or "").strip()
+        if qty:
+            line["supply_quantity"] = int(qty) if _DIGITS.fullmatch(qty) else qty
+        lines.append(line)
+    return lines
+
+
+class FaRespondView(BaseView):
+    """响应框架协议征集: a supplier quotes a product for every item of an agreement open for
+    responses (one row per item; the API takes the same ``lines``)."""
+
+    route_base = "/fa/respond"
+    template_folder = TEMPLATE_FOLDER
+    class_permission_name = "FaRespondPage"
+    default_view = "index"
+
+    def _open(self) -> list[FaAgreement]:
+        from .actions import _responding
+
+        rows = db.session.execute(select(FaAgreement).where(
+            FaAgreement.status.in_(("published", "evaluated", "active"))).order_by(FaAgreement.id.desc())).scalars()
+        return [ag for ag in rows if _responding(db.session, ag) is None]
+
+    @expose("/")
+    @has_access
+    @permission_name("access")
+    def index(self):
+        return self.render_template("fa/respond_index.html", agreements=self._open())
+
+    def _listings(self, ag: FaAgreement) -> dict[int, list[tuple[int, str]]]:
+        from addons.emall.models import EmallListing
+
+        org_id = current_scope().org_id
+        out: dict[int, list[tuple[int, str]]] = {}
+        for item in ag.items:
+            stmt = select(EmallListing).where(EmallListing.supplier_id == org_id, EmallListing.status == "listed")
+            if item.category_id:
+                stmt = stmt.where(EmallListing.category_id == item.category_id)
+            out[item.id] = [(x.id, f"{x.name}（{x.brand} {x.model}）")
+                            for x in db.session.execute(stmt.order_by(EmallListing.id)).scalars()]
+        return out
+
+    @expose("/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("access")
+    def form(self, pk: int):
+        ag = next((a for a in self._open() if a.id == pk), None)
+        if ag is None:
+            flash("该框架协议不存在、不在您的范围内或当前不接受响应", "danger")
+            return redirect(url_for("FaRespondView.index"))
+        if request.method == "POST":
+            try:
+                r = fs.submit_response(db.session, ag, current_scope().org_id, _responding_lines(request.form, ag),
+                                       note=(request.form.get("note") or "").strip() or None)
+                db.session.commit()
+            except REFUSALS as exc:
+                db.session.rollback()
+                flash(_message_text(exc), "danger")
+                return redirect(url_for("FaRespondView.form", pk=pk))
+            flash(f"响应已提交：{len(r.lines)} 个品目，评审价 {fmt_yuan(r.evaluated_price)}", "success")
+            return redirect(url_for("FaResponseView.show", pk=r.id))
+        items = sorted(ag.items, key=lambda i: i.seq)
+        return self.render_template("fa/respond.html", ag=ag, items=items, listings=self._listings(ag), fmt=fmt_yuan)
 
 
 class FaReportView(BaseView):

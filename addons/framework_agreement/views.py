@@ -4,6 +4,7 @@ collecting party, responses and shortlist, the ledger, second-stage purchases, n
 from __future__ import annotations
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from markupsafe import Markup
 
 from core.views.base import ErpModelView, labelled, money_text
 
@@ -15,7 +16,15 @@ from .actions import (
     NOTICE_ACTIONS,
     RESPONSE_ACTIONS,
 )
-from .api import AG_LABELS, FaCallOffApi, FaLineApi, FaMemberApi, FaNoticeApi, FaResponseApi
+from .api import (
+    AG_LABELS,
+    OUTSIDE_LABELS,
+    FaCallOffApi,
+    FaLineApi,
+    FaMemberApi,
+    FaNoticeApi,
+    FaResponseApi,
+)
 from .models import (
     AGREEMENT_STATES,
     CALLOFF_STATES,
@@ -33,6 +42,7 @@ from .models import (
     FaLine,
     FaMember,
     FaNotice,
+    FaOutside,
     FaResponse,
 )
 from .services.notices import kind_label
@@ -153,6 +163,26 @@ class FaNoticeView(_ReadView):
     base_order = ("due_date", "asc")
 
 
+def late_text(late: bool) -> Markup:
+    """A late report (after 1 working day) in red."""
+    if late:
+        return Markup('<span class="label label-danger fa-late">逾期报告</span>')
+    return Markup('<span class="fa-on-time">按时报告</span>')
+
+
+class FaOutsideView(_ReadView):
+    datamodel = SQLAInterface(FaOutside)
+    class_permission_name = "FaOutside"
+    list_title = show_title = "协议外采购报告"
+    list_columns = ["agreement_name", "item_name", "purchaser", "outside_supplier", "outside_price",
+                    "agreement_price", "quantity", "purchase_date", "due_date", "reported_on", "late"]
+    show_columns = list_columns + ["shortlisted_name", "amount", "proof", "refusal"]
+    label_columns = OUTSIDE_LABELS
+    formatters_columns = {"outside_price": money_text, "agreement_price": money_text, "amount": money_text,
+                          "late": late_text}
+    base_order = ("id", "desc")
+
+
 def register(appbuilder) -> None:
     appbuilder.add_view(FaAgreementView, "框架协议", category=CATEGORY)
     appbuilder.add_view(FaItemView, "征集品目", category=CATEGORY)
@@ -161,7 +191,9 @@ def register(appbuilder) -> None:
     appbuilder.add_view(FaLineView, "协议台账", category=CATEGORY)
     appbuilder.add_view(FaCallOffView, "第二阶段采购", category=CATEGORY)
     appbuilder.add_view(FaNoticeView, "框架协议公告", category=CATEGORY)
-    from .pages import FaBuyView, FaReportView
+    appbuilder.add_view(FaOutsideView, "协议外采购报告", category=CATEGORY)
+    from .pages import FaBuyView, FaReportView, FaRespondView
 
     appbuilder.add_view(FaBuyView, "采购框架协议产品", category=CATEGORY)
     appbuilder.add_view(FaReportView, "框架协议报表", category=CATEGORY)
+    appbuilder.add_view(FaRespondView, "响应框架协议征集", category=CATEGORY)

@@ -2,7 +2,7 @@
 
 * the collecting party: notices to publish (overdue in red), solicitations past their
   deadline waiting for the shortlist, shortlists waiting for signature, open-agreement
-  applications to review;
+  applications to review; outside-purchase reports on its agreements (late ones in red);
 * a supplier: solicitations open for responses, second competitions waiting for its bid;
 * a purchaser: agreements it may call off, second competitions to award, deal notices to publish.
 """
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from core.workbench import CARDS, Card, WorkbenchContext
 
-from .models import FaAgreement, FaBid, FaCallOff, FaNotice, FaResponse
+from .models import FaAgreement, FaBid, FaCallOff, FaNotice, FaOutside, FaResponse
 from .services.common import MODULE, UNSCOPED, now, own_unit_ids
 
 EQ = "_flt_3_"
@@ -59,6 +59,12 @@ def framework_cards(ctx: WorkbenchContext) -> list[Card]:
         n = _count(ctx, FaAgreement, own, FaAgreement.status == "evaluated")
         cards.append(Card("入围已确定待签订协议", n, f"/faagreementview/list/?{EQ}status=evaluated",
                           note="入围结果确定后 30 日内签订", group=GROUP, sequence=30))
+        mine = FaOutside.agreement_id.in_(select(FaAgreement.id).where(own))
+        n = _count(ctx, FaOutside, mine, unscoped=True)
+        late = _count(ctx, FaOutside, mine, FaOutside.late.is_(True), unscoped=True)
+        cards.append(Card("协议外采购报告", n, "/faoutsideview/list/", urgency="danger" if late else "info",
+                          note=f"{late} 份逾期报告" if late else "采购人有更低价格证明的协议外采购",
+                          group=GROUP, sequence=45))
         n = _count(ctx, FaResponse, FaResponse.status == "applied")
         cards.append(Card("开放式协议加入申请待审核", n, f"/faresponseview/list/?{EQ}status=applied",
                           group=GROUP, sequence=40))

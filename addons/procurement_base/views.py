@@ -279,6 +279,18 @@ class PaymentPlanView(PbModelView):
     label_columns = {"contract": "合同", "seq": "期次", "due_date": "计划付款日期",
                      "amount": "计划金额（元）", "note": "说明", "region": "所在地区"}
     formatters_columns = {"amount": _money}
+    list_template = f"{TEMPLATES}/plan_list.html"
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        """The list, with the lines past their date and not covered by payments in red above
+        it (the purchaser's own contracts; whatever else the user reaches)."""
+        self.update_redirect()
+        widgets = self._list()
+        overdue = services.overdue_plans(self.datamodel.session)
+        return self.render_template(self.list_template, title=self.list_title, widgets=widgets,
+                                    pb_overdue=overdue, pb_money=money_text)
 
 
 class PaymentView(PbModelView):

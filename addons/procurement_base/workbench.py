@@ -1,5 +1,6 @@
 """Workbench cards of ``procurement_base``: the purchaser's and the agency's projects that
-wait for their next step (publish, open bids, award, sign the contract)."""
+wait for their next step (publish, open bids, award, sign the contract); the purchaser's
+payment plan lines past their date and not paid (合同款逾期未付)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,13 @@ def project_cards(ctx: WorkbenchContext) -> list[Card]:
         return ctx.session.scalar(select(func.count(Project.id)).where(own, *cond)) or 0
 
     now = dt.datetime.now()
-    return [
+    cards = []
+    if ctx.actor == "purchaser" and ctx.has_permission("can_list", "PbPaymentPlan"):
+        from addons.procurement_base.services import overdue_plans
+
+        cards.append(Card("合同款逾期未付", len(overdue_plans(ctx.session)), "/paymentplanview/list/",
+                          urgency="danger", note="付款计划已到期、尚未付清", sequence=50))
+    return cards + [
         Card("草稿项目待发布公告", count(Project.status == "draft"), LIST + "draft", sequence=10),
         Card("投标截止待开标", count(Project.status == "published", Project.bid_deadline <= now),
              LIST + "published", urgency="warning", note="投标截止时间已过", sequence=20),

@@ -15,16 +15,22 @@ id/body/filter checks) it gives every module:
   run on add, update and delete; its errors are answered in the envelope;
 * :meth:`ErpModelRestApi.export_xlsx` for a module's ``/export/`` endpoint (the list's
   ``q`` filters and order, the user's scope);
-* :mod:`core.actions` endpoints declared on the class (``record_actions = Actions(...)``).
+* :mod:`core.actions` endpoints declared on the class (``record_actions = Actions(...)``);
+* FAB's three read endpoints (``GET /``, ``GET /<pk>``, ``GET /_info``) declared again with
+  the same decorators, permissions and OpenAPI text, but :func:`core.api.rison.rison`: the
+  query-argument schema's validator is built once, not on every request (issue 11).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from flask import current_app
-from flask_appbuilder.api import ModelRestApi
+from flask import Response, current_app
+from flask_appbuilder import const as fab
+from flask_appbuilder.api import BaseApi, ModelRestApi, expose, merge_response_func, safe
 from flask_appbuilder.api.convert import Model2SchemaConverter, SQLAlchemyAutoSchema
+from flask_appbuilder.api.schemas import get_info_schema, get_item_schema, get_list_schema
+from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import fields
 from marshmallow import validate as mv
 from marshmallow_sqlalchemy.fields import Related, RelatedList
@@ -34,11 +40,14 @@ from core.services.money import Money, MoneyField
 
 from .actions import install_api_actions
 from .mixin import ErpApiMixin
+from .rison import rison
 
 __all__ = [
     "FIELD_MESSAGES",
     "INVALID_MESSAGES",
+    "READ_ENDPOINTS",
     "ErpModelRestApi",
+    "ErpReadEndpoints",
     "ErpRelated",
     "ErpSchemaConverter",
     "column_label",
@@ -178,7 +187,64 @@ def column_label(col: str, labels: dict[str, str]) -> str:
     return col
 
 
-class ErpModelRestApi(ErpApiMixin, ModelRestApi):
+READ_ENDPOINTS = ("info", "get", "get_list")
+
+
+class ErpReadEndpoints:
+    """FAB's read endpoints, the ``q`` schema validated by a validator built once (issue 11).
+
+    Before ``ModelRestApi`` in the MRO (``ErpModelRestApi``, and adopted plain
+    ``ModelRestApi`` views that do not redefine them, :func:`core.api.wiring.adopt_api_views`).
+    """
+
+    @expose("/_info", methods=["GET"])
+    @protect()
+    @safe
+    @rison(get_info_schema)
+    @permission_name("info")
+    @merge_response_func(BaseApi.merge_current_user_permissions, fab.API_PERMISSIONS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_add_field_info, fab.API_ADD_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_edit_field_info, fab.API_EDIT_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_search_filters, fab.API_FILTERS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_add_title, fab.API_ADD_TITLE_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_edit_title, fab.API_EDIT_TITLE_RIS_KEY)
+    def info(self, **kwargs: Any) -> Response:
+        return self.info_headless(**kwargs)
+
+    @expose("/<int:pk>", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    @rison(get_item_schema)
+    @merge_response_func(ModelRestApi.merge_show_label_columns, fab.API_LABEL_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_show_columns, fab.API_SHOW_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_description_columns,
+                         fab.API_DESCRIPTION_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_show_title, fab.API_SHOW_TITLE_RIS_KEY)
+    def get(self, pk: Any, **kwargs: Any) -> Response:
+        return self.get_headless(pk, **kwargs)
+
+    @expose("/", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    @rison(get_list_schema)
+    @merge_response_func(ModelRestApi.merge_order_columns, fab.API_ORDER_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_list_label_columns, fab.API_LABEL_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_description_columns,
+                         fab.API_DESCRIPTION_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_list_columns, fab.API_LIST_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_list_title, fab.API_LIST_TITLE_RIS_KEY)
+    def get_list(self, **kwargs: Any) -> Response:
+        return self.get_list_headless(**kwargs)
+
+    # the OpenAPI text FAB keeps in the docstrings (apispec reads it from the endpoint)
+    info.__doc__ = ModelRestApi.info.__doc__
+    get.__doc__ = ModelRestApi.get.__doc__
+    get_list.__doc__ = ModelRestApi.get_list.__doc__
+
+
+class ErpModelRestApi(ErpApiMixin, ErpReadEndpoints, ModelRestApi):
     """Base class of every module's model API (instead of FAB's ``ModelRestApi``)."""
 
     model2schemaconverter = ErpSchemaConverter

@@ -29,6 +29,7 @@ from .envelope import (
 from .mixin import (
     ErpApiMixin,
 )
+from .model import READ_ENDPOINTS, ErpReadEndpoints
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 _adopted: dict[type, type] = {}
 
 
-def adopt_api_views(appbuilder: Any) -> list[str]:
+def adopt_api_views(appbuilder: Any, app: Flask | None = None) -> list[str]:
     """Give every registered API view the platform's behaviour; returns the adopted names."""
     names = []
     for view in getattr(appbuilder, "baseviews", ()):
@@ -45,15 +46,37 @@ def adopt_api_views(appbuilder: Any) -> list[str]:
             continue
         cls = type(view)
         new = _adopted.get(cls)
+        reads = _plain_reads(cls)
         if new is None:
-            new = type(cls.__name__, (ErpApiMixin, cls),
+            bases = (ErpApiMixin, ErpReadEndpoints, cls) if reads else (ErpApiMixin, cls)
+            new = type(cls.__name__, bases,
                        {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
             _adopted[cls] = new
         view.__class__ = new
+        if reads:  # the routes were bound to FAB's methods when the view was registered
+            _rebind_reads(app or getattr(appbuilder, "get_app", None), view)
         if isinstance(view, ModelRestApi):
             view._erp_harden_schemas()
             names.append(cls.__name__)
     return names
+
+
+def _plain_reads(cls: type) -> bool:
+    """A ``ModelRestApi`` that keeps FAB's three read endpoints as they are."""
+    return issubclass(cls, ModelRestApi) and all(
+        getattr(cls, name) is getattr(ModelRestApi, name) for name in READ_ENDPOINTS)
+
+
+def _rebind_reads(app: Flask | None, view: Any) -> None:
+    """Point the view's read routes at :class:`ErpReadEndpoints`' methods (``q`` validated
+    by a validator built once, issue 11)."""
+    blueprint = getattr(view, "blueprint", None)
+    if app is None or blueprint is None:
+        return
+    for name in READ_ENDPOINTS:
+        endpoint = f"{blueprint.name}.{name}"
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = getattr(view, name)
 
 
 def _malformed_id() -> bool:
@@ -81,7 +104,7 @@ def _malformed_id() -> bool:
 
 def register_api_errors(app: Flask) -> None:
     """Install the envelope, the error handlers and the JWT callbacks on ``app``."""
-    adopted = adopt_api_views(app.appbuilder)
+    adopted = adopt_api_views(app.appbuilder, app)
     if adopted:
         log.debug("API views adopted by the platform's error handling: %s", ", ".join(adopted))
 

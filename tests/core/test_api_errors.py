@@ -291,3 +291,97 @@ def test_swagger_ui_and_openapi_are_served_locally(app) -> None:
     assert {"400", "401", "404", "409", "422", "500"} <= set(responses)
     schema = responses["409"]["content"]["application/json"]["schema"]
     assert schema["required"] == ["status", "message", "code"]
+
+
+# -- the ``q`` argument: core's rison decorator answers as FAB's did (issue 11) -------------------
+def _fab_schema_message(q: str, schema: dict) -> str:
+    """What FAB's ``@rison`` answered: ``jsonschema.validate`` on every call, first line."""
+    import prison
+    from jsonschema import ValidationError, validators
+
+    with pytest.raises(ValidationError) as err:  # not the jsonschema.validate patched below
+        validators.validate(instance=prison.loads(q), schema=schema)
+    return "Not a valid rison schema " + str(err.value).split("\n", 1)[0]
+
+
+def test_bad_rison_gets_the_same_400_envelope_as_fabs_decorator(app, api, monkeypatch) -> None:
+    import flask_appbuilder.api as fab_api
+    from flask_appbuilder.api.schemas import get_info_schema, get_item_schema, get_list_schema
+
+    client, headers = api
+    calls: list[object] = []  # FAB's per-call jsonschema.validate must no longer run
+    real = fab_api.jsonschema.validate
+    monkeypatch.setattr(fab_api.jsonschema, "validate",
+                        lambda *a, **k: calls.append(a or k) or real(*a, **k))
+    pk = item_id(app, "A")
+    # not rison, not JSON: FAB's message, code invalid_query
+    # ("(page_size:" and "!" make prison raise TypeError/IndexError: FAB answered 500)
+    for q in ("(", "(page_size:", "not-rison(", "!(", "(page:1,,)", "!", "(a:!(b:"):
+        body = envelope(client.get(f"{ITEMS}?q={q}", headers=headers), 400, "invalid_query")
+        assert body["message"] == "Not a valid rison/json argument", (q, body)
+    body = envelope(client.get(f"{ITEMS}{pk}?q=(", headers=headers), 400, "invalid_query")
+    assert body["message"] == "Not a valid rison/json argument"
+    # wrong types, values outside an enum, unknown entries of "keys": the schema's message
+    cases = [
+        (ITEMS, "(page:'x')", get_list_schema),
+        (ITEMS, "(page_size:!(1))", get_list_schema),
+        (ITEMS, "(order_column:5)", get_list_schema),
+        (ITEMS, "(order_direction:up)", get_list_schema),
+        (ITEMS, "(keys:!(bogus))", get_list_schema),
+        (ITEMS, "(columns:code)", get_list_schema),
+        (ITEMS, "(filters:!((col:code,opr:eq)))", get_list_schema),
+        (ITEMS, "(filters:!((col:code,opr:eq,value:(a:1))))", get_list_schema),
+        (f"{ITEMS}{pk}", "(keys:!(list_columns))", get_item_schema),
+        (f"{ITEMS}{pk}", "(columns:!(1))", get_item_schema),
+        (f"{ITEMS}_info", "(keys:!(nope))", get_info_schema),
+        (f"{ITEMS}_info", "(add_columns:(region:(page:x)))", get_info_schema),
+    ]
+    for url, q, schema in cases:
+        body = envelope(client.get(f"{url}?q={q}", headers=headers), 400, "invalid_query")
+        assert body["message"] == _fab_schema_message(q, schema), (url, q, body)
+    body = envelope(client.get(f"{ITEMS}?q=(page:'x')", headers=headers), 400, "invalid_query")
+    assert body == {"status": 400, "code": "invalid_query",
+                    "message": "Not a valid rison schema 'x' is not of type 'integer'"}
+    # a q that is not an object is refused before FAB's decorator (core.web_security)
+    body = envelope(client.get(f"{ITEMS}?q=!(1,2)", headers=headers), 400, "invalid_query")
+    assert list(body["message"]) == ["q"]
+    # what the schema accepts is still accepted: unknown top-level keys, JSON instead of rison
+    res = client.get(f"{ITEMS}?q=(bogus:1,page_size:2)", headers=headers)
+    assert res.status_code == 200 and len(res.json["result"]) == 2, res.json
+    as_json = '{"page_size":3,"order_column":"code","order_direction":"asc"}'
+    res = client.get(f"{ITEMS}?q={as_json}", headers=headers)
+    assert res.status_code == 200 and res.json["result"][0]["code"] == "A", res.json
+    res = client.get(f"{ITEMS}{pk}?q=(keys:!(show_columns),columns:!(code))", headers=headers)
+    assert res.status_code == 200 and res.json["result"] == {"code": "A"}, res.json
+    res = client.get(f"{ITEMS}_info?q=(keys:!(permissions))", headers=headers)
+    assert res.status_code == 200 and "permissions" in res.json, res.json
+    assert calls == []
+
+
+def test_adopted_plain_fab_api_checks_q_the_same_way(app, monkeypatch) -> None:
+    """``FxDocApi`` is a plain FAB ``ModelRestApi``: adopted, its read routes answer bad ``q``
+    as FAB did, without FAB's per-call ``jsonschema.validate``."""
+    import flask_appbuilder.api as fab_api
+    from flask_appbuilder.api.schemas import get_list_schema
+
+    installer(app).install(["fx_scoped"], demo=True)
+    assert cli(app, "tenant", "enable", "220000", "fx_scoped").exit_code == 0
+    client = app.test_client()
+    headers = jwt(client)
+    calls: list[object] = []
+    real = fab_api.jsonschema.validate
+    monkeypatch.setattr(fab_api.jsonschema, "validate",
+                        lambda *a, **k: calls.append(a or k) or real(*a, **k))
+    docs = "/api/v1/fx_doc/"
+    for q in ("(page:'x')", "(keys:!(bogus))", "(order_direction:up)"):
+        body = envelope(client.get(f"{docs}?q={q}", headers=headers), 400, "invalid_query")
+        assert body["message"] == _fab_schema_message(q, get_list_schema), (q, body)
+    body = envelope(client.get(f"{docs}?q=(page_size:", headers=headers), 400, "invalid_query")
+    assert body["message"] == "Not a valid rison/json argument"
+    res = client.get(f"{docs}?q=(page_size:2)", headers=headers)
+    assert res.status_code == 200 and len(res.json["result"]) == 2, res.json
+    pk = res.json["ids"][0]
+    envelope(client.get(f"{docs}{pk}?q=(keys:!(nope))", headers=headers), 400, "invalid_query")
+    assert client.get(f"{docs}{pk}?q=(columns:!(title))", headers=headers).status_code == 200
+    envelope(client.get(f"{docs}_info?q=(keys:!(nope))", headers=headers), 400, "invalid_query")
+    assert calls == []

@@ -19,13 +19,14 @@ pytestmark = pytest.mark.slow
 
 def cards(html: str) -> dict[str, int]:
     """title -> count of the cards on a workbench page."""
-    out = {}
-    for count, title in re.findall(
+    found = re.findall(
         r'data-count="(\d+)">\s*<span[^>]*>\d+</span>\s*<span class="erp-card-title">([^<]+)<',
         html,
-    ):
-        out[title] = int(count)
-    return out
+    )
+    titles = [title for _, title in found]
+    # two cards of one title on one workbench would leave the user guessing which is which
+    assert len(titles) == len(set(titles)), f"cards with the same title: {sorted(titles)}"
+    return {title: int(count) for count, title in found}
 
 
 def page(client, url: str = "/") -> str:

@@ -90,6 +90,7 @@ from .common import (
     normalize,
     now,
     today,
+    unit_address,
 )
 from .comparison import (
     award_comparison,
@@ -132,6 +133,8 @@ from .orders import (
     _pay,
     create_contract,
     lock_order,
+    overdue_payments,
+    payment_overdue_days,
     place_order,
     refusal_message,
     release_stock,
@@ -274,6 +277,9 @@ __all__ = [
     "submit_quote",
     "subtree_ids",
     "today",
+    "unit_address",
+    "overdue_payments",
+    "payment_overdue_days",
     "trading_band",
     "transition_listing",
     "transition_order",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from addons.procurement_base import services as pb
 from addons.procurement_base.services import RuleError
-from core.models import Organization
+from core.models import Organization, Region
 from core.services import settings
 from core.tenancy import Scope, current_scope
 
@@ -87,6 +87,21 @@ def today() -> dt.date:
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def unit_address(session: Session, unit: Organization) -> str:
+    """The purchaser unit's address, the default 收货地址 (placeholder 默认本单位地址): the
+    registered one, else the unit's name at its region (province, city, district), never
+    empty."""
+    address = _text(unit.address)
+    if address:
+        return address
+    names: list[str] = []
+    region = session.get(Region, unit.region_id) if unit.region_id is not None else None
+    while region is not None and len(names) < 4:
+        names.append(region.name)
+        region = session.get(Region, region.parent_id) if region.parent_id is not None else None
+    return "".join(reversed(names)) + unit.name
 
 
 _SPACE = re.compile(r"\s+")

@@ -25,7 +25,16 @@ from ..models import (
 )
 from . import notices
 from .admission import admitted_supplier_ids, is_admitted
-from .common import MODULE, ZERO, ConflictError, _actor_scope, _own_units, _text, now
+from .common import (
+    MODULE,
+    ZERO,
+    ConflictError,
+    _actor_scope,
+    _own_units,
+    _text,
+    now,
+    unit_address,
+)
 from .orders import _order_number, place_order
 from .search import region_and_ancestors
 
@@ -69,7 +78,7 @@ def publish_comparison(session: Session, purchaser: Organization, reqs: list[dic
         number="JJ" + _order_number(session, purchaser.region_id)[2:],
         title=_text(title) or f"{purchaser.name}竞价采购{lines[0]['name']}等{len(lines)}项",
         purchaser_id=purchaser.id, user_id=user_id, lines=lines, budget=to_money(budget),
-        delivery_address=_text(delivery_address) or purchaser.address,
+        delivery_address=_text(delivery_address) or unit_address(session, purchaser),
         requirements=_text(requirements) or None, published_at=stamp,
         quote_deadline=deadline or earliest, status="open",
         region_id=purchaser.region_id)

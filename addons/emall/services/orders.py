@@ -35,6 +35,7 @@ from .common import (
     _text,
     now,
     today,
+    unit_address,
 )
 
 
@@ -104,7 +105,7 @@ def place_order(session: Session, purchaser: Organization, supplier: Organizatio
     order = EmallOrder(purchaser_id=purchaser.id, supplier_id=supplier.id, region_id=purchaser.region_id,
                        user_id=user_id, channel=channel, pricing=pricing, source_ref=source_ref,
                        comparison_id=comparison_id, status="placed",
-                       delivery_address=_text(delivery_address) or purchaser.address,
+                       delivery_address=_text(delivery_address) or unit_address(session, purchaser),
                        contact=_text(contact) or None, phone=_text(phone) or None,
                        note=_text(note) or None)
     lines = []
@@ -294,6 +295,21 @@ def _accept(session: Session, order: EmallOrder, rec: dict[str, Any], actor: Any
         order.contract_id = create_contract(session, order).id
 
 
+def payment_overdue_days(order: EmallOrder, on: dt.date | None = None) -> int:
+    """Days an accepted order is unpaid past its 付款期限 (0 when not overdue)."""
+    if order.status != "accepted" or order.payment_due is None:
+        return 0
+    return max(0, ((on or today()) - order.payment_due).days)
+
+
+def overdue_payments(session: Session, on: dt.date | None = None) -> list[EmallOrder]:
+    """Accepted orders in the user's reach not paid by their 付款期限, the oldest due first
+    (the purchaser's own units' orders: the order's record rule)."""
+    return list(session.execute(select(EmallOrder).where(
+        EmallOrder.status == "accepted", EmallOrder.payment_due < (on or today()))
+        .order_by(EmallOrder.payment_due, EmallOrder.id)).scalars())
+
+
 def create_contract(session: Session, order: EmallOrder) -> Contract:
     """The procurement_base contract of an accepted order (source ``emall``), signed on the
     day the order was placed and performing, so that finance and deposits can use it."""
@@ -331,3 +347,5 @@ def validate_order_edit(session: Session, order: EmallOrder, *, scope: Scope | N
         raise RuleError({"status": ["只有本单位采购人可以修改订单的收货信息"]})
     if order.status != "placed":
         raise ConflictError({"status": [f"订单已{ORDER_STATES.get(order.status)}，不能修改"]})
+    if not _text(order.delivery_address):
+        order.delivery_address = unit_address(session, session.get(Organization, order.purchaser_id))

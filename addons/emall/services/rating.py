@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from addons.procurement_base.services import RuleError
@@ -19,6 +19,13 @@ from .common import MODULE, ConflictError, _actor_scope, _own_units, _text, now
 
 #: orders that can be rated: accepted (and later paid)
 RATEABLE = ("accepted", "paid")
+
+
+def unrated() -> ColumnElement[bool]:
+    """The orders waiting for their purchaser's rating: accepted (or paid) and not rated
+    (the workbench card 已验收待评价 and the order list it opens)."""
+    return and_(EmallOrder.status.in_(RATEABLE),
+                ~exists().where(EmallRating.order_id == EmallOrder.id))
 
 
 def rating_of(session: Session, order: EmallOrder) -> EmallRating | None:

@@ -207,6 +207,31 @@ def seed_visible(req: DrawRequest) -> bool:
 
 
 # -- assignments -------------------------------------------------------------------------------
+def assignment_labels(session: Session, project_id: int | None,
+                      request_id: int | None) -> tuple[str, str]:
+    """The 采购项目 and 抽取申请 of an assignment as its expert may read them (the expert
+    reaches neither record: read unscoped, only the name, review time and place)."""
+    project = request = ""
+    if project_id is not None:
+        row = session.execute(select(Project.number, Project.name).where(
+            Project.id == project_id).execution_options(erp_unscoped=True)).first()
+        if row is not None:
+            project = " ".join(v for v in row if v)
+    if request_id is not None:
+        req = session.execute(select(DrawRequest.review_at, DrawRequest.review_place).where(
+            DrawRequest.id == request_id).execution_options(erp_unscoped=True)).first()
+        if req is not None:
+            request = f"抽取申请 {request_id}（评审 {req.review_at:%Y-%m-%d %H:%M}"
+            request += f"，{req.review_place}）" if req.review_place else "）"
+    return project, request
+
+
+def pending_assignments(session: Session) -> list[Assignment]:
+    """The assignments in the user's reach still waiting for an answer (the expert's own)."""
+    return list(session.execute(select(Assignment).where(Assignment.status == "drawn")
+                                .order_by(Assignment.review_date, Assignment.id)).scalars())
+
+
 def respond(session: Session, a: Assignment, accept: bool, *, reason: str | None = None,
             actor: Any = None, on: dt.date | None = None) -> None:
     """The drawn expert (or the agency recording their phone answer) accepts or declines.

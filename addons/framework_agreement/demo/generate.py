@@ -152,19 +152,19 @@ row("fa_notice", id="fa_pc_n1", **{"agreement_id:ref": "fa_pc", "region_id:ref":
                                    "purchaser_id:ref": ""}, kind="framework_solicitation", source_key="demo:fa_pc:1",
     title="吉林省2026—2027年度办公台式计算机框架协议 征集公告",
     body="征集人：吉林省政府采购中心\n框架协议形式：封闭式\n最高限制单价：5,800.00 元/台\n响应截止时间：2026-08-10 17:00",
-    event_date="2026-07-20", due_date="", status="published", published_on="2026-07-20", hub_url="")
+    event_date="2026-07-20", due_date="", status="published", published_on="2026-07-20", hub_link="")
 row("fa_notice", id="fa_pc_n2", **{"agreement_id:ref": "fa_pc", "region_id:ref": "core.region_220000",
                                    "purchaser_id:ref": ""}, kind="framework_shortlist", source_key="demo:fa_pc:shortlist",
     title="吉林省2026—2027年度办公台式计算机框架协议 入围结果公告",
     body="合格响应供应商 4 家，入围 3 家：\n1. 长春华信科技有限公司 5,350.00 元\n2. 长春智远信息技术股份有限公司 "
          "5,420.00 元\n3. 吉林市雾凇信息技术有限公司 5,480.00 元",
-    event_date="2026-08-12", due_date="2026-08-14", status="published", published_on="2026-08-13", hub_url="")
+    event_date="2026-08-12", due_date="2026-08-14", status="published", published_on="2026-08-13", hub_link="")
 row("fa_notice", id="fa_pc_n3", **{"agreement_id:ref": "fa_pc", "region_id:ref": "core.region_220104",
                                    "purchaser_id:ref": "procurement_base.pur_cc_hospital"}, kind="framework_deal",
     source_key="demo:fa_co_2", title="吉林省2026—2027年度办公台式计算机框架协议 成交结果公告（KX2201042026113000000002）",
     body="采购人：长春市中心医院\n成交方式：二次竞价\n成交供应商：长春智远信息技术股份有限公司\n"
          "台式计算机 20 台，成交单价 5,260.00 元，成交金额 105,200.00 元",
-    event_date="2026-12-03", due_date="2026-12-07", status="draft", published_on="", hub_url="")
+    event_date="2026-12-03", due_date="2026-12-07", status="draft", published_on="", hub_link="")
 
 # -- the open services agreement: vehicle maintenance by rotation --------------------------------
 row("emall_category", id="fa_ecat_C2312", code="C23120300", name="车辆维修和保养服务", **{"parent_id:ref": "",
@@ -246,7 +246,7 @@ for n in (1, 2):
         title=f"长春市2026—2028年度公务车辆维修保养框架协议 成交结果公告（顺序轮候第 {n} 位）",
         body=f"采购人：长春市公安局交通警察支队\n成交方式：顺序轮候\n成交供应商：{name}\n成交金额 {price} 元",
         event_date=f"2026-11-{n + 9:02d}", due_date=f"2026-11-{n + 11:02d}", status="published",
-        published_on=f"2026-11-{n + 10:02d}", hub_url="")
+        published_on=f"2026-11-{n + 10:02d}", hub_link="")
 
 # -- 吉林市: a closed copy-paper agreement, shortlist confirmed, waiting for signature ------------
 J = "core.region_220200"
@@ -285,16 +285,35 @@ for sup, lst, price, status, rank in PAPER:
 row("fa_notice", id="fa_paper_n1", **{"agreement_id:ref": "fa_paper", "region_id:ref": J, "purchaser_id:ref": ""},
     kind="framework_solicitation", source_key="demo:fa_paper:1", title="吉林市2027年度复印纸框架协议 征集公告",
     body="征集人：吉林市政府采购中心\n框架协议形式：封闭式\n最高限制单价：135.00 元/箱\n响应截止时间：2026-12-01 17:00",
-    event_date="2026-11-10", due_date="", status="published", published_on="2026-11-10", hub_url="")
+    event_date="2026-11-10", due_date="", status="published", published_on="2026-11-10", hub_link="")
 row("fa_notice", id="fa_paper_n2", **{"agreement_id:ref": "fa_paper", "region_id:ref": J, "purchaser_id:ref": ""},
     kind="framework_shortlist", source_key="demo:fa_paper:shortlist",
     title="吉林市2027年度复印纸框架协议 入围结果公告",
     body="合格响应供应商 3 家，入围 2 家：\n1. 吉林省盛华数码科技有限公司 110.00 元/箱\n2. 长春华信科技有限公司 118.00 元/箱",
-    event_date="2026-12-03", due_date="2026-12-07", status="draft", published_on="", hub_url="")
+    event_date="2026-12-03", due_date="2026-12-07", status="draft", published_on="", hub_link="")
+
+# 协议外采购 (110号令): 长春市第一中学 found the same desktop 170 yuan cheaper and 长春华信 refused
+# to match it; reported the next working day. 长春市中心医院 reported its own a day late (red).
+# 吉林市第一中学 bought one the same way and reported it on time.
+PC = "吉林省2026—2027年度办公台式计算机框架协议"
+for key, pur, reg, sup, qty, price, bought, due, reported, late in (
+        ("fa_out_1", "base.pur_cc_school", "core.region_220102", "长春市朝阳区鑫海电脑经销部", 3, "5180.00",
+         "2026-11-20", "2026-11-23", "2026-11-23", "false"),
+        ("fa_out_2", "procurement_base.pur_cc_hospital", "core.region_220104", "长春市南关区博远办公设备商行", 2,
+         "5200.00", "2026-11-25", "2026-11-26", "2026-11-27", "true"),
+        ("fa_out_3", "procurement_base.pur_jl_no1", "core.region_220204", "吉林市船营区恒信电脑商行", 1,
+         "5260.00", "2026-11-30", "2026-12-01", "2026-12-01", "false")):
+    row("fa_outside", id=key, **{"agreement_id:ref": "fa_pc", "line_id:ref": "fa_pc_l1", "purchaser_id:ref": pur,
+                                 "region_id:ref": reg},
+        agreement_name=PC, item_name="台式计算机（通用型）", shortlisted_name="长春华信科技有限公司",
+        agreement_price="5350.00", outside_supplier=sup, outside_price=price, quantity=str(qty),
+        amount=money(Decimal(price) * qty), proof=f"同型号同配置书面报价单，单价 {price} 元（含三年上门保修）",
+        refusal=f"{bought} 书面询问入围供应商能否按 {price} 元供货，答复不能降价", purchase_date=bought,
+        due_date=due, reported_on=reported, late=late, created_at=f"{reported}T10:00:00")
 
 ORDER = ["emall_category.fa", "emall_listing.fa", "emall_listing_region.fa", "fa_agreement", "fa_agreement_region",
          "fa_item", "fa_response", "fa_response_line", "fa_member", "fa_line", "emall_order.fa", "emall_order_line.fa",
-         "fa_calloff", "fa_bid", "fa_notice"]
+         "fa_calloff", "fa_bid", "fa_notice", "fa_outside"]
 
 if __name__ == "__main__":
     for name in ORDER:

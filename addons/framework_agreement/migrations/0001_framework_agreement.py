@@ -191,7 +191,7 @@ def upgrade():
         sa.Column("due_date", sa.Date()),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("published_on", sa.Date()),
-        sa.Column("hub_url", sa.String(255)),
+        sa.Column("hub_link", sa.String(255)),
         sa.Column("purchaser_id", sa.Integer(), sa.ForeignKey("erp_organization.id")),
         _region(),
         sa.UniqueConstraint("kind", "source_key", name="uq_fa_notice"),

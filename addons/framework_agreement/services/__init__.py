@@ -3,7 +3,7 @@ the API, the pages, the jobs and the tests)."""
 
 from __future__ import annotations
 
-from . import calloffs, notices, reports, shortlist, solicitation
+from . import calloffs, notices, outside, reports, shortlist, solicitation
 from .calloffs import (
     award_competition,
     direct_select,
@@ -18,6 +18,7 @@ from .calloffs import (
 from .common import MODULE, entitled, get_agreement
 from .notices import expire_and_summarise
 from .notices import publish as publish_notice
+from .outside import report_outside
 from .shortlist import (
     confirm_shortlist,
     exit_agreement,
@@ -35,6 +36,6 @@ __all__ = [
     "AGREEMENT", "ITEM", "MODULE", "award_competition", "calloffs", "confirm_shortlist", "direct_select",
     "eligible_lines", "entitled", "exit_agreement", "expire_and_summarise", "get_agreement", "ledger",
     "max_shortlisted", "notices", "publish", "publish_notice", "reject_response", "release_cancelled",
-    "remove_member", "reports", "reserve", "review_application", "rotate", "shortlist", "sign",
+    "remove_member", "report_outside", "reports", "outside", "reserve", "review_application", "rotate", "shortlist", "sign",
     "solicitation", "start_competition", "start_supplement", "submit_bid", "submit_response",
 ]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.jobs import periodic
 from core.notices import NOTICE_KINDS, NoticeDraft, submit
-from core.services import audit, workdays
+from core.services import audit, settings, workdays
 from core.services.money import fmt_yuan
 from core.tenancy import Scope
 
@@ -36,6 +36,37 @@ KIND_DEADLINES = {  # kind -> setting with its deadline in working days (None: n
     "framework_deal": "deal_notice_workdays",
     "framework_summary": None,  # counted from expiry, below
 }
+#: the notices about the agreement itself share its contracting process (OCDS ``ocid``)
+AGREEMENT_KINDS = ("framework_solicitation", "framework_shortlist", "framework_change")
+#: the notices module's ocid prefix, read by name (this module does not depend on it)
+OCID_PREFIX_SETTING, OCID_PREFIX_DEFAULT = "notice_hub.ocid_prefix", "ocds-jlgp00"
+
+
+def agreement_process(agreement: FaAgreement) -> str:
+    """The agreement's own contracting process (solicitation, shortlist, changes)."""
+    return f"fa-agreement-{agreement.id}"
+
+
+def process_data(session: Session, agreement: FaAgreement, kind: str, source_key: str,
+                 data: dict[str, Any] | None) -> dict[str, Any]:
+    """The notice's process for OCDS: the agreement's notices share the agreement's process;
+    each call-off award (and the direct-selection summary) is a process of its own, linked to
+    the agreement's with ``related_processes`` relationship ``framework`` (read by a notices
+    module that publishes OCDS; plain data otherwise)."""
+    out = dict(data or {})
+    out.setdefault("method", "framework_agreement")
+    if kind in AGREEMENT_KINDS:
+        out.setdefault("process", agreement_process(agreement))
+        return out
+    out.setdefault("process", f"{agreement_process(agreement)}-{source_key.replace(':', '-')}")
+    try:
+        prefix = settings.get(OCID_PREFIX_SETTING, session=session)
+    except settings.SettingError:  # no notices module: the prefix it would use
+        prefix = OCID_PREFIX_DEFAULT
+    out.setdefault("related_processes", [{"ocid": f"{prefix}-{agreement_process(agreement)}",
+                                          "relationship": ["framework"],
+                                          "title": f"{agreement.name}（{agreement.number}）"}])
+    return out
 
 
 def issue(session: Session, agreement: FaAgreement, kind: str, source_key: str, title: str,
@@ -57,17 +88,18 @@ def issue(session: Session, agreement: FaAgreement, kind: str, source_key: str, 
                       region_id=region_id or agreement.region_id)
     session.add(notice)
     session.flush()
+    data = process_data(session, agreement, kind, source_key, data)
     ref = submit(session, NoticeDraft(
         kind=kind, region_id=notice.region_id, title=title, body=body,
         source=f"{MODULE}.fa_notice", source_id=notice.id, event_date=event_date,
         publisher_org_id=agreement.collector_id,
         deadline_workdays=int(days) if (days is not None and kind != "framework_summary") else None,
         due_date=due_date if kind == "framework_summary" else None,
-        purchaser_org_id=purchaser_id, amount=amount, data=data or {},
+        purchaser_org_id=purchaser_id, amount=amount, data=data,
         link=f"/faagreementview/show/{agreement.id}"))
     if ref is not None:
         notice.status = "submitted"
-        notice.hub_url = ref.url
+        notice.hub_link = ref.url
     return notice
 
 

@@ -56,7 +56,7 @@ row("fa_notice", id="fa_vac_n1", **{"agreement_id:ref": "fa_vac", "region_id:ref
     kind="framework_shortlist", source_key="demo:fa_vac:shortlist",
     title="长春市2026—2027年度口蹄疫疫苗框架协议 入围结果公告",
     body="合格响应供应商 3 家，入围 2 家：\n1. 吉林市康牧动物保健品有限公司（88.87 元/瓶）\n2. 吉林华牧生物科技有限公司（100.05 元/瓶）",
-    event_date="2026-05-14", due_date="2026-05-18", status="published", published_on="2026-05-15", hub_url="")
+    event_date="2026-05-14", due_date="2026-05-18", status="published", published_on="2026-05-15", hub_link="")
 
 if __name__ == "__main__":
     for table, rows in files.items():

@@ -61,6 +61,7 @@ from .common import (
 from .contracts import (
     _lock_contract,
     outstanding,
+    overdue_plans,
     paid_total,
     record_payment,
     validate_contract,
@@ -200,6 +201,7 @@ __all__ = [
     "mark_winner",
     "may_withdraw",
     "outstanding",
+    "overdue_plans",
     "paid_total",
     "record_payment",
     "register_actor_role",

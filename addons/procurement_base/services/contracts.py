@@ -89,6 +89,38 @@ def outstanding(session: Session, contract: Contract) -> Decimal:
     return contract.amount - paid_total(session, contract.id)
 
 
+def overdue_plans(session: Session, on: dt.date | None = None) -> list[tuple[PaymentPlan, Decimal, int]]:
+    """付款计划 lines in the user's reach past their date and not covered by the contract's
+    payments (paid in plan order: a line is covered once the payments reach the plans up to
+    it), of contracts still signed or performing: (line, unpaid amount, days overdue), the
+    oldest first."""
+    on = on or today()
+    plans = list(session.execute(
+        select(PaymentPlan).join(Contract, Contract.id == PaymentPlan.contract_id)
+        .where(PaymentPlan.due_date < on, Contract.status.in_(("signed", "performing")))
+        .order_by(PaymentPlan.contract_id, PaymentPlan.seq)).scalars())
+    if not plans:
+        return []
+    ids = sorted({p.contract_id for p in plans})
+    paid = dict(session.execute(select(Payment.contract_id, func.sum(Payment.amount))
+                                .where(Payment.contract_id.in_(ids))
+                                .group_by(Payment.contract_id)).all())
+    schedule: dict[int, list[tuple[int, Decimal]]] = {}
+    for cid, seq, amount in session.execute(
+            select(PaymentPlan.contract_id, PaymentPlan.seq, PaymentPlan.amount)
+            .where(PaymentPlan.contract_id.in_(ids))):
+        schedule.setdefault(cid, []).append((seq, amount))
+    out = []
+    for p in plans:
+        planned = sum((a for seq, a in schedule[p.contract_id] if seq <= p.seq), ZERO)
+        covered = to_money(paid.get(p.contract_id) or 0, strict=False)
+        unpaid = min(p.amount, planned - covered)
+        if unpaid > ZERO:
+            out.append((p, to_money(unpaid), (on - p.due_date).days))
+    out.sort(key=lambda r: (r[0].due_date, r[0].id))
+    return out
+
+
 def _lock_contract(session: Session, contract_id: int) -> None:
     """Lock the contract row until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite
     serialises writers anyway), so two payments cannot both pass the outstanding check."""

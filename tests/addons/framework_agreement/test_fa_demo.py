@@ -48,3 +48,8 @@ def test_demo_story(app_factory) -> None:
         assert c.supplier_id == third.supplier_id, "rotation continues with position 3 of cycle 1"
         s.rollback()
         assert fs.reports.agreement_report(s, pc)["savings"] > 0
+        from addons.framework_agreement.models import FaOutside
+
+        outs = s.execute(select(FaOutside).order_by(FaOutside.id), execution_options=opts).scalars().all()
+        assert [(o.late, o.outside_price < o.agreement_price, o.agreement_id) for o in outs] == [
+            (False, True, pc.id), (True, True, pc.id), (False, True, pc.id)]
