@@ -31,6 +31,9 @@ FX_ADDONS = FIXTURES / "addons"
 BACKEND = os.environ.get("ERP_TEST_DB", "sqlite")
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+#: ``scripts/test`` runs a SQLite pass and a PostgreSQL pass: a test marked
+#: ``one_backend(name)`` runs in that pass only (alone, a pass runs every test)
+BOTH_PASSES = os.environ.get("ERP_TEST_BOTH_PASSES") == "1"
 DB_FIXTURES = {"db_url", "app_factory", "app", "pg_url"}
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 #: test files whose tests really migrate and install (no snapshots): the installer's own tests
@@ -47,6 +50,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers", "fresh_app: the app fixture builds a new app (not one kept from an earlier test)"
+    )
+    config.addinivalue_line(
+        "markers", "one_backend(name): when both passes run (ERP_TEST_BOTH_PASSES=1), run in "
+        "the 'sqlite' or 'postgresql' pass only; the browser tests (test_*browser*.py) are "
+        "one_backend('sqlite') (docs/decisions.md, 'CI: each dialect-blind check once')"
     )
 
 
@@ -74,17 +82,24 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL pass: only the tests that use a database. Both passes: the tests marked
-    ``slow`` first (in collection order), so that xdist hands the long ones out at the start
-    and the workers end together on short tests, not one of them on a crawl."""
-    if BACKEND == "postgresql":
-        selected, deselected = [], []
-        for item in items:
-            uses_db = DB_FIXTURES & set(getattr(item, "fixturenames", ()))
-            (selected if uses_db else deselected).append(item)
-        if deselected:
-            config.hook.pytest_deselected(items=deselected)
-            items[:] = selected
+    """PostgreSQL pass: only the tests that use a database. When both passes run, a test
+    marked ``one_backend`` only in its pass (the browser tests: SQLite). Both passes: the
+    tests marked ``slow`` first (in collection order), so that xdist hands the long ones out
+    at the start and the workers end together on short tests, not one of them on a crawl."""
+    selected, deselected = [], []
+    for item in items:
+        if "browser" in item.path.name and item.get_closest_marker("one_backend") is None:
+            item.add_marker(pytest.mark.one_backend("sqlite"))
+        keep = True
+        if BACKEND == "postgresql" and not DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            keep = False
+        only = item.get_closest_marker("one_backend")
+        if BOTH_PASSES and only is not None and only.args[0] != BACKEND:
+            keep = False
+        (selected if keep else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
