@@ -114,11 +114,12 @@ class RegionScoped:
     def region(cls) -> Mapped[Region]:
         """FAB forms and APIs work with the relationship (FK columns are not exposed).
 
-        An outer join although ``region_id`` is NOT NULL: FAB loads a related record shown
-        as ``rel.id`` with contains_eager over a LEFT OUTER JOIN, and an inner eager join of
-        that record's region chained to it would drop every row whose relation is empty
-        (found on notices that refer to no earlier notice: the API listed none of them)."""
-        return relationship(Region, lazy="joined")
+        An inner join (``region_id`` is NOT NULL; PostgreSQL refuses ``FOR UPDATE`` on the
+        nullable side of an outer join). Caution: an API column ``rel.x`` over a nullable
+        relation to a region-scoped model makes FAB outer-join ``rel`` with contains_eager,
+        and this inner join chained to it drops every row whose ``rel`` is empty: list the
+        foreign key (``rel_id``) instead (tests/core/test_scoping.py checks every API)."""
+        return relationship(Region, lazy="joined", innerjoin=True)
 
 
 @dataclass(frozen=True)

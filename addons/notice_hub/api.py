@@ -26,7 +26,7 @@ class NoticeApi(ErpModelRestApi):
     record_actions = NOTICE_ACTIONS
     list_columns = ["id", "number", "kind", "title", "status", "region.id", "region.name",
                     "publisher.id", "publisher.name", "amount", "event_date", "due_date",
-                    "published_at", "delay_workdays", "refers_to.id"]
+                    "published_at", "delay_workdays", "refers_to_id"]
     show_columns = list_columns + ["summary", "body", "source", "source_id", "source_withdrawn",
                                    "purchaser.id", "purchaser.name", "link", "ocid"]
     add_columns = ["kind", "title", "summary", "region", "publisher", "purchaser", "amount",
