@@ -90,7 +90,8 @@ class ErpApiMixin:
         elif isinstance(message, str):
             if message.startswith("Request") and "not JSON" in message:
                 code, message = "not_json", MSG_NOT_JSON
-            elif message.startswith("Not a valid rison") or "column" in message.lower():
+            elif (message.startswith(("Not a valid rison", "查询参数 q"))
+                  or "column" in message.lower()):
                 code = "invalid_query"
         return envelope(400, message, code)
 

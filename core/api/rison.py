@@ -7,10 +7,11 @@ call (bench/api_overhead.py, issue 11). :func:`rison` here is the same decorator
 validator class chosen and the schema checked once, when the endpoint is declared
 (:func:`rison_validator`): the class is the one ``jsonschema.validate`` picks
 (``validator_for``: the latest draft for FAB's schemas, which name no ``$schema``) and the
-error reported is the one it reports (``best_match``), so the accepted and refused inputs and
-the 400 answers (``Not a valid rison/json argument``, ``Not a valid rison schema <first line
-of the error>``, through the API's ``response_400``: the envelope, code ``invalid_query``)
-are FAB's, byte for byte.
+error reported is the one it reports (``best_match``), so the accepted and refused inputs are
+FAB's. The 400 answers (the envelope, code ``invalid_query``) say in Chinese what is wrong
+and where: :data:`MSG_NOT_RISON` for text that is neither rison nor JSON, and for a value the
+schema refuses ``查询参数 q 不符合要求：<where> <what>`` (:func:`schema_message`), where FAB
+answered ``Not a valid rison schema <jsonschema's English first line>``.
 
 One deliberate difference: FAB catches only prison's ``ParserException``, but prison also
 raises ``TypeError`` (``?q=(page_size:``, a key with no value at the end) and ``IndexError``
@@ -33,7 +34,7 @@ from flask_appbuilder.const import API_URI_RIS_KEY
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 
-__all__ = ["rison", "rison_validator"]
+__all__ = ["MSG_NOT_RISON", "rison", "rison_validator", "schema_message"]
 
 #: id(schema) -> (schema, its validator); the schema is kept so that its id stays its own
 _VALIDATORS: dict[int, tuple[dict[str, Any], Any]] = {}
@@ -50,16 +51,49 @@ def rison_validator(schema: dict[str, Any]) -> Any:
     return hit[1]
 
 
+#: the answer to a ``q`` that is neither rison nor JSON
+MSG_NOT_RISON = "查询参数 q 不是有效的 rison 或 JSON 值"
+MSG_PREFIX = "查询参数 q 不符合要求："
+_TYPES = {"integer": "整数", "number": "数字", "string": "文本", "array": "列表",
+          "object": "对象", "boolean": "是/否", "null": "空值"}
+
+
+def _names(value: Any) -> str:
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return "、".join(_TYPES.get(v, str(v)) if isinstance(v, str) else str(v) for v in values)
+
+
+def schema_message(error: Any) -> str:
+    """A jsonschema error said in Chinese: where in ``q`` (``filters/0/value``) and what."""
+    where = "/".join(str(p) for p in error.absolute_path) or "q"
+    kind, expected = error.validator, error.validator_value
+    if kind == "type":
+        what = f"{where} 应为{_names(expected)}"
+    elif kind == "enum":
+        what = f"{where} 只能是 {_names(expected)} 之一"
+    elif kind == "required":
+        have = error.instance if isinstance(error.instance, dict) else {}
+        missing = [k for k in expected if k not in have]
+        what = f"{where} 缺少 {_names(missing or expected)}"
+    elif kind == "additionalProperties":
+        what = f"{where} 含有不认识的项"
+    elif kind in ("minimum", "exclusiveMinimum"):
+        what = f"{where} 不能小于 {expected}"
+    elif kind in ("maximum", "exclusiveMaximum"):
+        what = f"{where} 不能大于 {expected}"
+    elif kind in ("minItems", "minLength"):
+        what = f"{where} 至少要有 {expected} 项" if kind == "minItems" else f"{where} 至少 {expected} 个字符"
+    elif kind in ("maxItems", "maxLength"):
+        what = f"{where} 最多 {expected} 项" if kind == "maxItems" else f"{where} 最多 {expected} 个字符"
+    else:
+        what = f"{where} 的值不被接受"
+    return MSG_PREFIX + what
+
+
 def _schema_error(validator: Any, instance: Any) -> str | None:
-    """FAB's message for an instance the schema refuses, else None."""
+    """The message for an instance the schema refuses (the error FAB reported), else None."""
     error = best_match(validator.iter_errors(instance))
-    if error is None:
-        return None
-    try:
-        validation_message = str(error).split("\n", 1)[0]
-    except Exception:  # as FAB does
-        validation_message = str(error)
-    return f"Not a valid rison schema {validation_message}"
+    return None if error is None else schema_message(error)
 
 
 def rison(schema: dict[str, Any] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -82,9 +116,9 @@ def rison(schema: dict[str, Any] | None = None) -> Callable[[Callable[..., Any]]
                                 )[0]
                             )
                         except Exception:  # as FAB does
-                            return self.response_400(message="Not a valid rison/json argument")
+                            return self.response_400(message=MSG_NOT_RISON)
                     else:
-                        return self.response_400(message="Not a valid rison argument")
+                        return self.response_400(message=MSG_NOT_RISON)
             if validator is not None:
                 message = _schema_error(validator, kwargs["rison"])
                 if message is not None:

@@ -3,6 +3,8 @@ for anything a client can send. Runs on SQLite and PostgreSQL (ERP_TEST_DB=postg
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import BACKEND, cli, installer, query
@@ -295,13 +297,16 @@ def test_swagger_ui_and_openapi_are_served_locally(app) -> None:
 
 # -- the ``q`` argument: core's rison decorator answers as FAB's did (issue 11) -------------------
 def _fab_schema_message(q: str, schema: dict) -> str:
-    """What FAB's ``@rison`` answered: ``jsonschema.validate`` on every call, first line."""
+    """The error FAB's ``@rison`` reported (``jsonschema.validate`` on every call: it must
+    refuse ``q`` too), said in Chinese."""
     import prison
     from jsonschema import ValidationError, validators
 
+    from core.api.rison import schema_message
+
     with pytest.raises(ValidationError) as err:  # not the jsonschema.validate patched below
         validators.validate(instance=prison.loads(q), schema=schema)
-    return "Not a valid rison schema " + str(err.value).split("\n", 1)[0]
+    return schema_message(err.value)
 
 
 def test_bad_rison_gets_the_same_400_envelope_as_fabs_decorator(app, api, monkeypatch) -> None:
@@ -314,13 +319,13 @@ def test_bad_rison_gets_the_same_400_envelope_as_fabs_decorator(app, api, monkey
     monkeypatch.setattr(fab_api.jsonschema, "validate",
                         lambda *a, **k: calls.append(a or k) or real(*a, **k))
     pk = item_id(app, "A")
-    # not rison, not JSON: FAB's message, code invalid_query
+    # not rison, not JSON: the message in Chinese, code invalid_query
     # ("(page_size:" and "!" make prison raise TypeError/IndexError: FAB answered 500)
     for q in ("(", "(page_size:", "not-rison(", "!(", "(page:1,,)", "!", "(a:!(b:"):
         body = envelope(client.get(f"{ITEMS}?q={q}", headers=headers), 400, "invalid_query")
-        assert body["message"] == "Not a valid rison/json argument", (q, body)
+        assert body["message"] == "查询参数 q 不是有效的 rison 或 JSON 值", (q, body)
     body = envelope(client.get(f"{ITEMS}{pk}?q=(", headers=headers), 400, "invalid_query")
-    assert body["message"] == "Not a valid rison/json argument"
+    assert body["message"] == "查询参数 q 不是有效的 rison 或 JSON 值"
     # wrong types, values outside an enum, unknown entries of "keys": the schema's message
     cases = [
         (ITEMS, "(page:'x')", get_list_schema),
@@ -341,7 +346,12 @@ def test_bad_rison_gets_the_same_400_envelope_as_fabs_decorator(app, api, monkey
         assert body["message"] == _fab_schema_message(q, schema), (url, q, body)
     body = envelope(client.get(f"{ITEMS}?q=(page:'x')", headers=headers), 400, "invalid_query")
     assert body == {"status": 400, "code": "invalid_query",
-                    "message": "Not a valid rison schema 'x' is not of type 'integer'"}
+                    "message": "查询参数 q 不符合要求：page 应为整数"}
+    said = {q: envelope(client.get(f"{url}?q={q}", headers=headers), 400, "invalid_query")["message"]
+            for url, q, _ in cases}
+    assert said["(order_direction:up)"] == "查询参数 q 不符合要求：order_direction 只能是 asc、desc 之一"
+    assert said["(filters:!((col:code,opr:eq)))"] == "查询参数 q 不符合要求：filters/0 缺少 value"
+    assert not any(re.search(r"[A-Za-z]{3,} (is|are) ", m) for m in said.values()), said
     # a q that is not an object is refused before FAB's decorator (core.web_security)
     body = envelope(client.get(f"{ITEMS}?q=!(1,2)", headers=headers), 400, "invalid_query")
     assert list(body["message"]) == ["q"]
@@ -377,7 +387,7 @@ def test_adopted_plain_fab_api_checks_q_the_same_way(app, monkeypatch) -> None:
         body = envelope(client.get(f"{docs}?q={q}", headers=headers), 400, "invalid_query")
         assert body["message"] == _fab_schema_message(q, get_list_schema), (q, body)
     body = envelope(client.get(f"{docs}?q=(page_size:", headers=headers), 400, "invalid_query")
-    assert body["message"] == "Not a valid rison/json argument"
+    assert body["message"] == "查询参数 q 不是有效的 rison 或 JSON 值"
     res = client.get(f"{docs}?q=(page_size:2)", headers=headers)
     assert res.status_code == 200 and len(res.json["result"]) == 2, res.json
     pk = res.json["ids"][0]
