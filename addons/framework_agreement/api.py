@@ -39,7 +39,8 @@ from .models import (
 AG_LABELS = {"number": "协议编号", "name": "框架协议名称", "collector": "征集人", "kind": "项目类别",
              "form": "协议形式", "open_reason": "采用开放式的理由", "subject": "采购标的", "demand": "采购需求",
              "evaluation": "评审方法", "lab_instruments": "实验室仪器", "methods": "第二阶段成交方式",
-             "shortlist_cap": "入围数量上限", "volume_discounts": "量大优惠", "performance_area": "履约区域",
+             "shortlist_cap": "入围数量上限", "volume_discounts": "量大优惠说明",
+             "discount_tiers": "量大优惠阶梯", "discount_tiers_label": "量大优惠阶梯", "performance_area": "履约区域",
              "performance_requirements": "履约要求", "payment_terms": "付款条件", "contract_template": "合同文本",
              "term_start": "协议期限开始", "term_end": "协议期限结束", "response_deadline": "响应截止时间",
              "status": "状态", "round": "征集轮次", "eligible_regions": "适用地区",
@@ -57,13 +58,15 @@ class FaAgreementApi(ErpModelRestApi):
     list_columns = ["id", "number", "name", "collector.id", "collector.name", "kind", "form", "evaluation",
                     "methods", "term_start", "term_end", "response_deadline", "status", "round",
                     "region.id", "region.name"]
-    show_columns = list_columns + ["subject", "demand", "open_reason", "shortlist_cap", "volume_discounts",
+    show_columns = list_columns + ["subject", "demand", "open_reason", "shortlist_cap", "discount_tiers",
+                                   "discount_tiers_label", "volume_discounts",
                                    "performance_area", "performance_requirements", "payment_terms",
                                    "contract_template", "lab_instruments", "confirmed_on", "signed_on",
                                    "published_on", "eligible_regions.id", "eligible_regions.name"]
     add_columns = ["name", "collector", "kind", "form", "open_reason", "subject", "demand", "evaluation",
-                   "lab_instruments", "methods", "shortlist_cap", "volume_discounts", "performance_area",
-                   "performance_requirements", "payment_terms", "contract_template", "term_start", "term_end",
+                   "lab_instruments", "methods", "shortlist_cap", "discount_tiers", "volume_discounts",
+                   "performance_area", "performance_requirements", "payment_terms", "contract_template",
+                   "term_start", "term_end",
                    "response_deadline", "eligible_regions", "eligible_purchasers", "region"]
     edit_columns = add_columns[:-1]
     optional_on_add = ["collector", "region"]
@@ -222,6 +225,8 @@ class RotationSchema(Schema):
 def calloff_dict(c: FaCallOff) -> dict[str, Any]:
     return {"id": c.id, "number": c.number, "method": c.method, "method_label": METHODS[c.method],
             "status": c.status, "quantity": c.quantity, "supplier_id": c.supplier_id, "line_id": c.line_id,
+            "agreement_price": str(c.agreement_price) if c.agreement_price is not None else None,
+            "discount_percent": str(c.discount_percent) if c.discount_percent is not None else None,
             "unit_price": str(c.unit_price) if c.unit_price is not None else None,
             "amount": str(c.amount) if c.amount is not None else None, "order_id": c.order_id,
             "bid_deadline": c.bid_deadline.isoformat() if c.bid_deadline else None}
@@ -242,12 +247,13 @@ class FaCallOffApi(_ReadApi):
     include_route_methods = {"get", "get_list", "info", "transition", "direct", "competition", "rotation"}
     record_actions = CALLOFF_ACTIONS
     list_columns = ["id", "number", "agreement_id", "agreement_name", "item_id", "item_name", "purchaser.id",
-                    "purchaser.name", "method", "quantity", "status", "supplier.id", "supplier.name", "unit_price",
-                    "amount", "order_id", "bid_deadline", "rotation_cycle", "awarded_on", "region.id", "region.name"]
+                    "purchaser.name", "method", "quantity", "status", "supplier.id", "supplier.name", "agreement_price",
+                    "discount_percent", "unit_price", "amount", "order_id", "bid_deadline", "rotation_cycle", "awarded_on", "region.id", "region.name"]
     show_columns = list_columns
     label_columns = {"number": "采购编号", "agreement_id": "框架协议", "agreement_name": "框架协议名称",
                      "item_id": "品目", "item_name": "品目名称", "purchaser": "采购人",
                      "method": "成交方式", "quantity": "数量", "status": "状态", "supplier": "成交供应商",
+                     "agreement_price": "协议价格", "discount_percent": "量大优惠（%）",
                      "unit_price": "成交单价", "amount": "成交金额", "order_id": "电子卖场订单",
                      "bid_deadline": "报价截止时间", "rotation_cycle": "轮候轮次", "awarded_on": "成交日期",
                      "region": "所在地区"}

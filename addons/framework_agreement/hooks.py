@@ -1,6 +1,7 @@
 """The e-mall's extension points implemented for framework agreements: the order channel
 ``framework`` (the amount bands do not apply), the pricing ``framework`` (the agreement
-price or the second-competition result, decided by the call-off service) and a validator
+price less the volume discount for the quantity, or the second-competition result, decided by
+the call-off service; never above that ceiling) and a validator
 that refuses framework-channel orders not placed through a call-off."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from addons.emall.hooks import CHANNELS, ORDER_VALIDATORS, PRICING, ChannelRule
 from core.errors import RuleError
 from core.services.money import to_money
 
+from .services import discounts
 from .services.calloffs import PLACING
 
 MODULE = "framework_agreement"
@@ -28,8 +30,13 @@ def framework_pricing() -> dict[str, Callable[[dict[str, Any]], Decimal]]:
     def price(req: dict[str, Any]) -> Decimal:
         line = req.get("fa_line")
         unit = to_money(req["unit_price"])
-        if line is None or unit > line.agreement_price:
+        if line is None:
             raise RuleError({"unit_price": ["框架协议采购的成交单价不得高于协议价格"]})
+        ceiling, pct = discounts.line_ceiling(line, int(req.get("quantity") or 1))
+        if unit > ceiling:
+            raise RuleError({"unit_price": ["框架协议采购的成交单价不得高于协议价格"
+                                            + (f"（本次数量享受量大优惠 {discounts.pct_text(pct)}，"
+                                               f"不得高于 {ceiling}）" if pct else "")]})
         return unit
 
     return {"framework": price}

@@ -29,6 +29,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    Numeric,
     String,
     Table,
     Text,
@@ -80,6 +81,30 @@ CALLOFF_STATES = {
 NOTICE_STATES = {"draft": "待发布", "published": "已发布", "submitted": "已交公告模块"}
 
 
+def percent_text(p: Decimal) -> str:
+    """``2`` / ``2.5`` / ``0.25``: a percent without trailing zeros."""
+    return format(Decimal(p).normalize(), "f")
+
+
+def stored_tiers(value: str | None) -> list[tuple[int, Decimal]]:
+    """The volume-discount tiers of a stored (canonical, validated) schedule ``"10:2;50:5"``."""
+    if not value:
+        return []
+    out = []
+    for part in value.split(";"):
+        q, p = part.split(":")
+        out.append((int(q), Decimal(p)))
+    return out
+
+
+def tiers_label(value: str | None, unit: str = "") -> str:
+    """``单笔 10 及以上优惠 2%；单笔 50 及以上优惠 5%`` (or 无)."""
+    tiers = stored_tiers(value)
+    if not tiers:
+        return "无"
+    return "；".join(f"单笔 {q}{unit} 及以上优惠 {percent_text(p)}%" for q, p in tiers)
+
+
 # who may use an agreement (an ``id`` key so that data files can fill them)
 fa_agreement_region = Table(
     "fa_agreement_region", Model.metadata,
@@ -122,7 +147,11 @@ class FaAgreement(RegionScoped, Model):
     #: comma-separated METHODS keys named in the documents
     methods: Mapped[str] = mapped_column(String(64), nullable=False, default="direct")
     shortlist_cap: Mapped[int | None] = mapped_column(Integer)
+    #: a note on volume discounts (free text, kept from before the schedule below)
     volume_discounts: Mapped[str | None] = mapped_column(Text)
+    #: the volume-discount schedule (量大优惠阶梯), canonical ``"10:2;50:5"`` (minimum quantity:
+    #: percent, ascending; services/discounts.py), frozen with the demand at publication
+    discount_tiers: Mapped[str | None] = mapped_column(String(255))
     performance_area: Mapped[str | None] = mapped_column(String(255))
     performance_requirements: Mapped[str | None] = mapped_column(Text)
     payment_terms: Mapped[str | None] = mapped_column(Text)
@@ -151,6 +180,10 @@ class FaAgreement(RegionScoped, Model):
     @property
     def method_list(self) -> list[str]:
         return [m for m in (self.methods or "").split(",") if m]
+
+    @property
+    def discount_tiers_label(self) -> str:
+        return tiers_label(self.discount_tiers)
 
     def __repr__(self) -> str:
         return f"{self.number} {self.name}"
@@ -401,6 +434,10 @@ class FaCallOff(RegionScoped, Model):
     line_id: Mapped[int | None] = mapped_column(ForeignKey("fa_line.id"), index=True)
     unit_price: Mapped[Decimal | None] = mapped_column(Money())
     amount: Mapped[Decimal | None] = mapped_column(Money())
+    #: the line's agreement price and the volume discount applied for this quantity (the
+    #: unit price paid is ``unit_price``)
+    agreement_price: Mapped[Decimal | None] = mapped_column(Money())
+    discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("emall_order.id"))
     #: second competition: bids close at
     bid_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -23,6 +23,7 @@ from core.tenancy import ScopeViolation, current_scope
 
 from . import services as fs
 from .models import METHODS, FaAgreement
+from .services import discounts
 
 TEMPLATE_FOLDER = str(Path(__file__).resolve().parent / "templates")
 REFUSALS = (ErpError, ValidationError, ScopeViolation)
@@ -70,7 +71,11 @@ class FaBuyView(BaseView):
             db.session.rollback()
             flash(_message_text(exc), "danger")
             return redirect(url_for("FaBuyView.index"))
-        flash(ok.format(c=c, amount=fmt_yuan(c.amount) if c.amount is not None else ""), "success")
+        msg = ok.format(c=c, amount=fmt_yuan(c.amount) if c.amount is not None else "")
+        if c.discount_percent:  # the volume discount applied for this quantity
+            msg += (f"（协议价格 {fmt_yuan(c.agreement_price)}，量大优惠 {discounts.pct_text(c.discount_percent)}，"
+                    f"成交单价 {fmt_yuan(c.unit_price)}）")
+        flash(msg, "success")
         return redirect(url_for("FaCallOffView.show", pk=c.id))
 
     @expose("/direct", methods=["POST"])

@@ -45,6 +45,7 @@ from .models import (
     FaOutside,
     FaResponse,
 )
+from .services.discounts import pct_text
 from .services.notices import kind_label
 
 CATEGORY = "框架协议采购"
@@ -66,17 +67,21 @@ class FaAgreementView(ErpModelView):
     show_columns = ["number", "name", "collector", "kind", "form", "open_reason", "subject", "demand", "evaluation",
                     "methods", "shortlist_cap", "term_start", "term_end", "response_deadline", "eligible_regions",
                     "eligible_purchasers", "performance_area", "performance_requirements", "payment_terms",
-                    "volume_discounts", "status", "round", "published_on", "confirmed_on", "signed_on", "region"]
+                    "discount_tiers_label", "volume_discounts", "status", "round", "published_on", "confirmed_on", "signed_on", "region"]
     add_columns = ["name", "collector", "kind", "form", "open_reason", "subject", "demand", "evaluation",
                    "lab_instruments", "methods", "shortlist_cap", "term_start", "term_end", "response_deadline",
                    "eligible_regions", "eligible_purchasers", "performance_area", "performance_requirements",
-                   "payment_terms", "volume_discounts", "contract_template"]
+                   "payment_terms", "discount_tiers", "volume_discounts", "contract_template"]
     edit_columns = add_columns
     search_columns = ["number", "name", "status"]
     label_columns = AG_LABELS
     description_columns = {"methods": "填写 direct（直接选定）、competition（二次竞价）、rotation（顺序轮候），以逗号分隔",
                            "kind": "goods（货物）或 services（服务）", "form": "closed（封闭式）或 open（开放式）",
-                           "evaluation": "price（价格优先）或 quality（质量优先）"}
+                           "evaluation": "price（价格优先）或 quality（质量优先）",
+                           "discount_tiers": "按单次采购数量在协议价格基础上优惠：填写“起订数量:优惠百分比”，"
+                                             "多档以逗号分隔、数量从小到大，例如 10:2, 50:5（10 台及以上优惠 2%，"
+                                             "50 台及以上优惠 5%）；优惠百分比 0 至 50，最多两位小数",
+                           "volume_discounts": "其他说明（文字，不参与计算）"}
     formatters_columns = {"kind": labelled(KINDS), "form": labelled(FORMS), "evaluation": labelled(EVALUATIONS),
                           "status": labelled(AGREEMENT_STATES), "methods": _methods}
 
@@ -144,11 +149,11 @@ class FaCallOffView(_ReadView):
     record_actions = CALLOFF_ACTIONS
     list_title = show_title = "第二阶段采购"
     list_columns = ["number", "agreement_name", "purchaser", "method", "quantity", "supplier", "amount", "status"]
-    show_columns = list_columns + ["item_name", "unit_price", "order_id", "bid_deadline", "rotation_cycle",
+    show_columns = list_columns + ["item_name", "agreement_price", "discount_percent", "unit_price", "order_id", "bid_deadline", "rotation_cycle",
                                    "awarded_on"]
     label_columns = FaCallOffApi.label_columns
     formatters_columns = {"method": labelled(METHODS), "status": labelled(CALLOFF_STATES), "amount": money_text,
-                          "unit_price": money_text}
+                          "unit_price": money_text, "agreement_price": money_text, "discount_percent": pct_text}
 
 
 class FaNoticeView(_ReadView):

@@ -6,7 +6,8 @@ The story (dates fixed; the agreements run until 2027-08-31 and 2028-02-29):
 * 吉林省政府采购中心 ran a **closed goods agreement for office desktops** (封闭式, price
   priority, 21-day response period). Four suppliers responded under the 5,800 yuan ceiling;
   three were shortlisted (elimination 1 of 4 = 25%), 吉林康健 (the highest quote) eliminated.
-  Call-offs: 长春市第一中学 bought 10 by direct selection; 长春市中心医院 ran a second
+  Call-offs: 长春市第一中学 bought 10 by direct selection (volume tiers 10:0.5%, 50:2%: 5,323.25
+  instead of 5,350); 长春市中心医院 ran a second
   competition for 20 (all three invited, 长春智远 won at 5,260; its deal notice waits to be
   published); 吉林市中心医院's second competition for 8 is open (bids due 2026-12-21);
   吉林市第一中学 bought 5 from 吉林市雾凇 below its agreement price.
@@ -41,7 +42,7 @@ row("fa_agreement", id="fa_pc", number="KJ220000-2026-001", name="吉林省2026�
     demand="国产 CPU 不低于 6 核，内存不低于 16GB，固态硬盘不低于 512GB，23.8 英寸显示器，"
            "预装正版操作系统，三年原厂上门保修，48 小时内到货安装。",
     evaluation="price", lab_instruments="false", methods="direct,competition", shortlist_cap="",
-    volume_discounts="单笔 50 台以上在协议价格基础上再优惠 2%", performance_area="长春市、吉林市",
+    discount_tiers="10:0.5;50:2", volume_discounts="量大优惠按阶梯在协议价格基础上自动扣减", performance_area="长春市、吉林市",
     performance_requirements="送货上门并安装调试，故障 24 小时内响应", payment_terms="验收合格后 10 个工作日内付款",
     contract_template="框架协议采购合同（货物类）范本", term_start="2026-09-01", term_end="2027-08-31",
     response_deadline="2026-08-10T17:00:00", status="active", round="1", round_deadline="",
@@ -58,7 +59,7 @@ PC = [  # supplier, listing, quote, status, rank
     ("procurement_base.sup_jl_wusong", "emall.lst_55", "5480.00", "shortlisted", 3),
     ("base.sup_jl_med", "emall.lst_17", "5690.00", "eliminated", 4),
 ]
-ORDERED = {1: (10, "53500.00"), 2: (20, "105200.00"), 3: (5, "27250.00")}
+ORDERED = {1: (10, "53232.50"), 2: (20, "105200.00"), 3: (5, "27250.00")}
 for sup, lst, price, status, rank in PC:
     key = f"fa_pc_resp{rank}"
     row("fa_response", id=key, **{"agreement_id:ref": "fa_pc", "supplier_id:ref": sup,
@@ -100,15 +101,17 @@ def order(key: str, number: str, purchaser: str, supplier: str, rank: int, qty: 
         reference_price=ref, amount=amount, cold_chain="false")
 
 
-# 1. direct selection: 长春市第一中学, 10 desktops from 长春华信 at the agreement price
-order("fa_ord_1", "DM2201022026101500000101", "base.pur_cc_school", "base.sup_cc_tech", 1, 10, "5350.00",
+# 1. direct selection: 长春市第一中学, 10 desktops from 长春华信: the agreement price 5,350 less the
+#    volume discount of the 10-unit tier (0.5%) = 5,323.25
+order("fa_ord_1", "DM2201022026101500000101", "base.pur_cc_school", "base.sup_cc_tech", 1, 10, "5323.25",
       "confirmed", "core.region_220102", "2026-10-15T09:30:00", "2026-10-15T14:00:00")
 row("fa_calloff", id="fa_co_1", number="KX2201022026101500000001", **{
     "agreement_id:ref": "fa_pc", "agreement_name": "吉林省2026—2027年度办公台式计算机框架协议",
     "item_id:ref": "fa_pc_i1", "item_name": "台式计算机（通用型）", "purchaser_id:ref": "base.pur_cc_school",
     "supplier_id:ref": "base.sup_cc_tech", "line_id:ref": "fa_pc_l1", "order_id:ref": "fa_ord_1",
-    "region_id:ref": "core.region_220102"}, method="direct", quantity="10", status="ordered", unit_price="5350.00",
-    amount="53500.00", bid_deadline="", rotation_cycle="", released="false", created_at="2026-10-15T09:30:00",
+    "region_id:ref": "core.region_220102"}, method="direct", quantity="10", status="ordered", unit_price="5323.25",
+    agreement_price="5350.00", discount_percent="0.50", amount="53232.50", bid_deadline="", rotation_cycle="",
+    released="false", created_at="2026-10-15T09:30:00",
     awarded_on="2026-10-15", note="新建计算机教室")
 # 2. second competition: 长春市中心医院, 20 desktops, all three invited, 长春智远 lowest
 order("fa_ord_2", "DM2201042026120300000102", "procurement_base.pur_cc_hospital", "procurement_base.sup_cc_zhiyuan",
@@ -118,7 +121,8 @@ row("fa_calloff", id="fa_co_2", number="KX2201042026113000000002", **{
     "item_id:ref": "fa_pc_i1", "item_name": "台式计算机（通用型）", "purchaser_id:ref": "procurement_base.pur_cc_hospital",
     "supplier_id:ref": "procurement_base.sup_cc_zhiyuan", "line_id:ref": "fa_pc_l2", "order_id:ref": "fa_ord_2",
     "region_id:ref": "core.region_220104"}, method="competition", quantity="20", status="ordered",
-    unit_price="5260.00", amount="105200.00", bid_deadline="2026-12-02T17:00:00", rotation_cycle="",
+    unit_price="5260.00", agreement_price="5420.00", discount_percent="0.50", amount="105200.00",
+    bid_deadline="2026-12-02T17:00:00", rotation_cycle="",
     released="false", created_at="2026-11-30T09:00:00", awarded_on="2026-12-03", note="门诊工作站更新")
 for rank, price in ((1, "5300.00"), (2, "5260.00"), (3, "5330.00")):
     sup = PC[rank - 1][0]
@@ -130,7 +134,8 @@ row("fa_calloff", id="fa_co_3", number="KX2202022026120300000003", **{
     "agreement_id:ref": "fa_pc", "agreement_name": "吉林省2026—2027年度办公台式计算机框架协议",
     "item_id:ref": "fa_pc_i1", "item_name": "台式计算机（通用型）", "purchaser_id:ref": "base.pur_jl_hospital",
     "supplier_id:ref": "", "line_id:ref": "", "order_id:ref": "", "region_id:ref": "core.region_220202"},
-    method="competition", quantity="8", status="competing", unit_price="", amount="",
+    method="competition", quantity="8", status="competing", unit_price="", agreement_price="", discount_percent="",
+    amount="",
     bid_deadline="2026-12-21T17:00:00", rotation_cycle="", released="false", created_at="2026-12-03T09:00:00",
     awarded_on="", note="住院部护士站")
 for rank in (1, 2, 3):
@@ -145,7 +150,7 @@ row("fa_calloff", id="fa_co_4", number="KX2202042026110200000004", **{
     "item_id:ref": "fa_pc_i1", "item_name": "台式计算机（通用型）", "purchaser_id:ref": "procurement_base.pur_jl_no1",
     "supplier_id:ref": "procurement_base.sup_jl_wusong", "line_id:ref": "fa_pc_l3", "order_id:ref": "fa_ord_3",
     "region_id:ref": "core.region_220204"}, method="direct", quantity="5", status="ordered", unit_price="5450.00",
-    amount="27250.00", bid_deadline="", rotation_cycle="", released="false", created_at="2026-11-02T09:00:00",
+    agreement_price="5480.00", discount_percent="0", amount="27250.00", bid_deadline="", rotation_cycle="", released="false", created_at="2026-11-02T09:00:00",
     awarded_on="2026-11-02", note="供应商让利 30 元/台")
 
 row("fa_notice", id="fa_pc_n1", **{"agreement_id:ref": "fa_pc", "region_id:ref": "core.region_220000",
@@ -179,7 +184,7 @@ row("fa_agreement", id="fa_car", number="KJ220100-2026-007", name="长春市2026
     open_reason="车辆维修保养服务的供应商数量不能事先确定、需要随时加入（财政部令第110号第三十六条所列情形）",
     subject="公务车辆常规保养服务", demand="小型客车常规保养（机油、机滤、空滤及 36 项检查），预约后 24 小时内完成，"
     "提供代步车或上门取送车", evaluation="price", lab_instruments="false", methods="rotation", shortlist_cap="",
-    volume_discounts="", performance_area="长春市", performance_requirements="维修点位于长春市区，持二类以上维修资质",
+    discount_tiers="", volume_discounts="", performance_area="长春市", performance_requirements="维修点位于长春市区，持二类以上维修资质",
     payment_terms="每次服务完成验收后 10 个工作日内付款", contract_template="框架协议采购合同（服务类）范本",
     term_start="2026-03-01", term_end="2028-02-29", response_deadline="2026-02-20T17:00:00", status="active", round="1",
     round_deadline="", published_on="2026-01-30", confirmed_on="2026-02-24", signed_on="2026-02-27",
@@ -238,7 +243,7 @@ for n in (1, 2):
         "item_id:ref": "fa_car_i1", "item_name": "小型客车常规保养", "purchaser_id:ref": "procurement_base.pur_cc_traffic",
         "supplier_id:ref": sup, "line_id:ref": f"fa_car_l{n}", "order_id:ref": key,
         "region_id:ref": "core.region_220100"}, method="rotation", quantity="1", status="ordered", unit_price=price,
-        amount=price, bid_deadline="", rotation_cycle="1", released="false",
+        agreement_price=price, discount_percent="0", amount=price, bid_deadline="", rotation_cycle="1", released="false",
         created_at=f"2026-11-{n + 9:02d}T09:00:00", awarded_on=f"2026-11-{n + 9:02d}", note="执勤车辆定期保养")
     row("fa_notice", id=f"fa_car_n{n}", **{"agreement_id:ref": "fa_car", "region_id:ref": "core.region_220100",
                                            "purchaser_id:ref": "procurement_base.pur_cc_traffic"},
@@ -253,7 +258,7 @@ J = "core.region_220200"
 row("fa_agreement", id="fa_paper", number="KJ220200-2026-003", name="吉林市2027年度复印纸框架协议",
     **{"collector_id:ref": "procurement_base.agency_jl_center", "region_id:ref": J}, kind="goods", form="closed",
     open_reason="", subject="A4 复印纸", demand="A4 70g，500 张/包，5 包/箱，白度不低于 92%", evaluation="price",
-    lab_instruments="false", methods="direct", shortlist_cap="", volume_discounts="", performance_area="吉林市",
+    lab_instruments="false", methods="direct", shortlist_cap="", discount_tiers="", volume_discounts="", performance_area="吉林市",
     performance_requirements="送货上楼", payment_terms="验收合格后 10 个工作日内付款",
     contract_template="框架协议采购合同（货物类）范本", term_start="2027-01-01", term_end="2027-12-31",
     response_deadline="2026-12-01T17:00:00", status="evaluated", round="1", round_deadline="",

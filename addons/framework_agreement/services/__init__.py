@@ -3,7 +3,7 @@ the API, the pages, the jobs and the tests)."""
 
 from __future__ import annotations
 
-from . import calloffs, notices, outside, reports, shortlist, solicitation
+from . import calloffs, discounts, notices, outside, reports, shortlist, solicitation
 from .calloffs import (
     award_competition,
     direct_select,
@@ -33,7 +33,7 @@ from .shortlist import (
 from .solicitation import AGREEMENT, ITEM, publish
 
 __all__ = [
-    "AGREEMENT", "ITEM", "MODULE", "award_competition", "calloffs", "confirm_shortlist", "direct_select",
+    "AGREEMENT", "ITEM", "MODULE", "award_competition", "calloffs", "discounts", "confirm_shortlist", "direct_select",
     "eligible_lines", "entitled", "exit_agreement", "expire_and_summarise", "get_agreement", "ledger",
     "max_shortlisted", "notices", "publish", "publish_notice", "reject_response", "release_cancelled",
     "remove_member", "report_outside", "reports", "outside", "reserve", "review_application", "rotate", "shortlist", "sign",

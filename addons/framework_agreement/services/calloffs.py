@@ -35,7 +35,7 @@ from core.services.money import MoneyError, fmt_yuan, to_money
 from core.tenancy import Scope
 
 from ..models import METHODS, FaAgreement, FaBid, FaCallOff, FaItem, FaLine, FaMember
-from . import notices
+from . import discounts, notices
 from .common import (
     MODULE,
     UNSCOPED,
@@ -111,6 +111,14 @@ def _number(session: Session, region_id: int) -> str:
     return f"KX{code}{now():%Y%m%d}{secrets.token_hex(4).upper()}"
 
 
+def _above(price: Decimal, line: FaLine, quantity: int, ceiling: Decimal, pct: Decimal) -> str:
+    """成交单价 ¥… 超过协议价格 ¥…（with the volume discount for this quantity when one applies)."""
+    if pct:
+        return (f"单价 {fmt_yuan(price)} 超过协议价格：协议价格 {fmt_yuan(line.agreement_price)}，"
+                f"采购数量 {quantity} 享受量大优惠 {discounts.pct_text(pct)}，单价不得高于 {fmt_yuan(ceiling)}")
+    return f"单价 {fmt_yuan(price)} 超过协议价格 {fmt_yuan(line.agreement_price)}"
+
+
 def reserve(session: Session, line: FaLine, quantity: int, amount: Decimal) -> None:
     """The ledger's cap: one conditional UPDATE; 409 with what is left when it is short."""
     res = session.execute(
@@ -133,6 +141,9 @@ def _order(session: Session, calloff: FaCallOff, line: FaLine, purchaser: Organi
            unit_price: Decimal, *, user_id: int | None, delivery_address: str | None) -> EmallOrder:
     listing = session.get(EmallListing, line.listing_id, execution_options=UNSCOPED)
     supplier = session.get(Organization, line.supplier_id, execution_options=UNSCOPED)
+    ceiling, pct = discounts.line_ceiling(line, calloff.quantity, session)
+    if unit_price > ceiling:  # the methods check first; this guards every path
+        raise RuleError({"unit_price": [_above(unit_price, line, calloff.quantity, ceiling, pct)]})
     amount = to_money(unit_price * calloff.quantity)
     reserve(session, line, calloff.quantity, amount)
     with _placing(calloff):
@@ -141,8 +152,12 @@ def _order(session: Session, calloff: FaCallOff, line: FaLine, purchaser: Organi
                                             "unit_price": unit_price, "fa_line": line}],
             channel="framework", pricing="framework", source_ref=calloff.agreement.number,
             user_id=user_id, delivery_address=delivery_address, check_band=False,
-            note=f"框架协议采购 {calloff.number}（{METHODS[calloff.method]}）")
+            note=f"框架协议采购 {calloff.number}（{METHODS[calloff.method]}）：协议价格 "
+                 f"{fmt_yuan(line.agreement_price)}，量大优惠 {discounts.pct_text(pct)}，"
+                 f"成交单价 {fmt_yuan(unit_price)}")
     calloff.order_id = order.id
+    calloff.agreement_price = line.agreement_price
+    calloff.discount_percent = pct
     calloff.supplier_id = line.supplier_id
     calloff.line_id = line.id
     calloff.unit_price = unit_price
@@ -178,7 +193,8 @@ def direct_select(session: Session, agreement_id: Any, line_id: Any, quantity: A
         raise RuleError({"line": ["请选择本框架协议的入围产品"]})
     if not line.active:
         raise ConflictError("该入围产品已失效（供应商已退出或被清退），不能采购")
-    price = line.agreement_price
+    ceiling, pct = discounts.line_ceiling(line, quantity, session)
+    price = ceiling
     if unit_price not in (None, ""):
         try:
             price = to_money(unit_price)
@@ -186,9 +202,9 @@ def direct_select(session: Session, agreement_id: Any, line_id: Any, quantity: A
             raise RuleError({"unit_price": ["成交单价须为金额（元，最多两位小数）"]}) from None
         if price <= 0:
             raise RuleError({"unit_price": ["成交单价应大于 0"]})
-        if price > line.agreement_price:
-            raise RuleError({"unit_price": [f"成交单价 {fmt_yuan(price)} 超过协议价格 {fmt_yuan(line.agreement_price)}："
-                                            "直接选定不得高于入围产品的协议价格"]})
+        if price > ceiling:
+            raise RuleError({"unit_price": ["成交" + _above(price, line, quantity, ceiling, pct)
+                                            + "：直接选定不得高于入围产品的协议价格（含量大优惠）"]})
     item = session.get(FaItem, line.item_id, execution_options=UNSCOPED)
     c = _new_calloff(session, ag, item, purchaser, "direct", quantity, note)
     session.add(c)
@@ -253,11 +269,13 @@ def start_competition(session: Session, agreement_id: Any, item_id: Any, quantit
                  module=MODULE, region_id=c.region_id)
     from core.messages import notify
 
+    pct = discounts.percent_for(discounts.stored(ag.discount_tiers), quantity)
     for sid in eligible:
         notify(session, org_id=sid, kind="framework_agreement.competition",
                title=f"框架协议二次竞价邀请：{ag.name}",
                body=f"{purchaser.name}就“{item.name}”{quantity}{item.unit}发起二次竞价，"
-                    f"报价截止 {deadline:%Y-%m-%d %H:%M}，报价不得高于协议价格。",
+                    f"报价截止 {deadline:%Y-%m-%d %H:%M}，报价不得高于协议价格"
+                    + (f"按量大优惠 {discounts.pct_text(pct)} 后的价格。" if pct else "。"),
                link=f"/facalloffview/show/{c.id}")
     return c
 
@@ -282,9 +300,10 @@ def submit_bid(session: Session, calloff: FaCallOff, unit_price: Any, *, supplie
     if price <= 0:
         raise RuleError({"unit_price": ["报价应大于 0"]})
     line = session.get(FaLine, bid.line_id, execution_options=UNSCOPED)
-    if price > line.agreement_price:
-        raise RuleError({"unit_price": [f"报价 {fmt_yuan(price)} 超过协议价格 {fmt_yuan(line.agreement_price)}："
-                                        "二次竞价报价不得高于协议价格"]})
+    ceiling, pct = discounts.line_ceiling(line, calloff.quantity, session)
+    if price > ceiling:
+        raise RuleError({"unit_price": ["报价" + _above(price, line, calloff.quantity, ceiling, pct)[2:]
+                                        + "：二次竞价报价不得高于协议价格（含量大优惠）"]})
     bid.unit_price = price
     bid.submitted_at = now()
     session.flush()
@@ -370,7 +389,8 @@ def rotate(session: Session, agreement_id: Any, item_id: Any, quantity: Any, *, 
     c.rotation_cycle = cycle
     session.add(c)
     session.flush()
-    _order(session, c, line, purchaser, line.agreement_price, user_id=user_id, delivery_address=delivery_address)
+    price, _pct = discounts.line_ceiling(line, quantity, session)
+    _order(session, c, line, purchaser, price, user_id=user_id, delivery_address=delivery_address)
     session.flush()
     audit.record(session, action="create", object_type="fa_calloff", object_id=c.id,
                  after={"method": "rotation", "cycle": cycle, "supplier": line.supplier_id}, module=MODULE,
@@ -458,7 +478,8 @@ def available(session: Session, scope: Scope) -> list[dict[str, Any]]:
                                 .where(FaLine.agreement_id == ag.id, FaLine.active.is_(True))
                                 .order_by(FaLine.item_id, FaLine.agreement_price), execution_options=UNSCOPED).all()
         out.append({"id": ag.id, "number": ag.number, "name": ag.name, "methods": ag.method_list,
-                    "term_end": ag.term_end.isoformat(),
+                    "term_end": ag.term_end.isoformat(), "discount_tiers": ag.discount_tiers,
+                    "discount_tiers_label": discounts.label(ag.discount_tiers),
                     "lines": [{"id": ln.id, "item_id": ln.item_id, "item": item, "supplier_id": ln.supplier_id,
                                "supplier": supplier, "agreement_price": ln.agreement_price,
                                "remaining_quantity": ln.cap_quantity - ln.ordered_quantity}

@@ -20,7 +20,7 @@ from core.services.money import MoneyError, to_money
 from core.tenancy import Scope
 
 from ..models import EVALUATIONS, FORMS, KINDS, METHODS, FaAgreement, FaItem
-from . import notices
+from . import discounts, notices
 from .common import (
     MODULE,
     UNSCOPED,
@@ -40,6 +40,7 @@ QUALIFIED_ADMITTED = re.compile(r"符合(资格)?条件(的)?(供应商)?(即|�
 #: fields frozen once the solicitation is published (the demand for the whole term)
 FROZEN = ("name", "subject", "demand", "kind", "form", "evaluation", "methods", "term_start", "term_end",
           "shortlist_cap", "performance_area", "performance_requirements", "volume_discounts",
+          "discount_tiers",
           "payment_terms", "contract_template", "response_deadline", "lab_instruments", "open_reason",
           "collector_id")
 
@@ -95,6 +96,10 @@ def check_agreement(session: Session, ag: FaAgreement) -> None:
     for field in ("subject", "demand"):
         if QUALIFIED_ADMITTED.search(text(getattr(ag, field))):
             err(field, "不得以“符合资格条件即入围”的方式确定入围供应商（财政部令第110号）")
+    try:
+        ag.discount_tiers = discounts.canonical(discounts.parse(ag.discount_tiers))
+    except RuleError as exc:
+        errors.update(exc.messages)
     if ag.shortlist_cap is not None and ag.shortlist_cap < 1:
         err("shortlist_cap", "入围供应商数量上限至少为 1 家")
     collector = related_object(session, ag, "collector")
@@ -236,7 +241,9 @@ def publish(session: Session, ag: FaAgreement, *, scope: Scope | None = None) ->
             + f"\n采购标的：{ag.subject}\n采购需求：{ag.demand}\n品目：\n{items}\n"
             f"协议期限：{ag.term_start:%Y-%m-%d} 至 {ag.term_end:%Y-%m-%d}\n"
             f"第二阶段成交方式：{'、'.join(METHODS[m] for m in ag.method_list)}\n"
-            f"响应截止时间：{ag.response_deadline:%Y-%m-%d %H:%M}")
+            + (f"量大优惠：{discounts.label(ag.discount_tiers)}（按单次采购数量，在协议价格基础上优惠）\n"
+               if ag.discount_tiers else "")
+            + f"响应截止时间：{ag.response_deadline:%Y-%m-%d %H:%M}")
     notices.issue(session, ag, "framework_solicitation", f"agreement:{ag.id}:1", f"{ag.name} 征集公告", body,
                   event_date=today())
     return ag

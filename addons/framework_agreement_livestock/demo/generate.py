@@ -23,7 +23,7 @@ row("fa_agreement", id="fa_vac", number="KJ220100-2026-012", name="长春市2026
     **{"collector_id:ref": "emall_livestock.cu_cc_livestock", "region_id:ref": R}, kind="goods", form="closed",
     open_reason="", subject="口蹄疫疫苗（强制免疫用）", demand="农业农村部批准的口蹄疫疫苗，有效期不少于 12 个月，"
     "全程冷链（2—8℃）配送至各县区动物疫病预防控制机构", evaluation="price", lab_instruments="false",
-    methods="direct", shortlist_cap="", volume_discounts="", performance_area="长春市",
+    methods="direct", shortlist_cap="", discount_tiers="", volume_discounts="", performance_area="长春市",
     performance_requirements="冷链配送，48 小时内送达", payment_terms="验收合格后 10 个工作日内付款",
     contract_template="框架协议采购合同（货物类）范本", term_start="2026-06-01", term_end="2027-05-31",
     response_deadline="2026-05-12T17:00:00", status="active", round="1", round_deadline="",
