@@ -32,6 +32,7 @@ from core.models import ORG_TYPES
 from core.tenancy import current_scope
 
 from . import services
+from .hooks import home_links
 from .models import LivestockPurchaser
 
 CATEGORY = "电子卖场"
@@ -80,7 +81,7 @@ class LivestockPavilionView(BaseView):
             product_url=services.product_url, fmt_price=services.fmt_price,
             regions=services.delivery_regions(db.session),
             suppliers=services.pavilion_suppliers(db.session), args={}, errors={},
-            sorts=services.SORTS,
+            sorts=services.SORTS, home_links=home_links(current_scope().region_id),
         )
 
     @expose("/search")

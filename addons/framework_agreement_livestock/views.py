@@ -11,6 +11,7 @@ from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import select
 
 from addons.emall.models import EmallCategory
+from addons.emall_livestock.hooks import HOME_LINKS, HomeLink
 from addons.framework_agreement.models import FaAgreement, FaItem
 from addons.framework_agreement.services import calloffs
 from core.db import db
@@ -18,6 +19,20 @@ from core.services.money import fmt_yuan
 from core.tenancy import current_scope
 
 PAVILION = "livestock"
+MODULE = "framework_agreement_livestock"
+
+
+@HOME_LINKS.implement(MODULE)
+def pavilion_home_link() -> HomeLink | None:
+    """The pavilion's home page links here (where this bridge is enabled, for a user who may
+    open the page)."""
+    from flask import current_app
+
+    if not current_app.appbuilder.sm.has_access("can_access", "FaPavilionPage"):
+        return None
+    return HomeLink(key="framework", title="行业馆框架协议", url="/livestock/framework/",
+                    note="疫苗等行业馆品目的框架协议：入围产品与协议价格，可直接进入框架协议采购",
+                    icon="fa-handshake-o")
 
 
 def pavilion_agreements(session, scope) -> list[dict]:

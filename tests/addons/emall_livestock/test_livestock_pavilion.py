@@ -46,6 +46,8 @@ def test_landing_page_is_public_and_chinese(xm):
     # department counts are the pavilion's listed products
     assert 'id="xm-departments"' in html
     assert 'id="xm-steering"' not in html  # nobody to steer
+    # framework_agreement_livestock is not installed here: no link to its page
+    assert 'id="xm-link-framework"' not in html and "/livestock/framework/" not in html
 
 
 def test_search_shows_only_pavilion_listings(xm):

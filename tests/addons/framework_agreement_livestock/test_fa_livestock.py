@@ -31,3 +31,14 @@ def test_vaccine_agreement_in_the_pavilion(app_factory) -> None:
     assert "长春市2026—2027年度口蹄疫疫苗框架协议" in html and "¥88.87" in html, html[-2000:]
     buy = client.get("/fa/buy/").get_data(as_text=True)
     assert "口蹄疫疫苗" in buy
+
+    # the pavilion's home page links to the bridge's page (hook emall_livestock.home_links) ...
+    home = client.get("/livestock/").get_data(as_text=True)
+    assert 'id="xm-link-framework"' in home and 'href="/livestock/framework/"' in home, home[:3000]
+    # ... not for a visitor who may not open it
+    anon = app.test_client().get("/livestock/").get_data(as_text=True)
+    assert 'id="xm-link-framework"' not in anon
+    # ... and not where the bridge is disabled for the region
+    assert cli(app, "tenant", "disable", "220000", "framework_agreement_livestock").exit_code == 0
+    home = client.get("/livestock/").get_data(as_text=True)
+    assert "畜牧行业馆" in home and 'id="xm-link-framework"' not in home
