@@ -195,3 +195,9 @@ def test_workbench_card_and_pages(scfe):
                     follow_redirects=True)
     assert "已记录授信额度" in res.get_data(as_text=True)
     assert web(scfe, "bank2").get(f"/scf/emall/bank/{cid}/").status_code == 404
+    # the supplier revokes on its page: the bank's profile is gone, the card empty
+    res = sup.post(f"/scf/emall/consent/{cid}/revoke",
+                   data={"csrf_token": token(sup, "/scf/emall/consent/")}, follow_redirects=True)
+    assert "已撤回对" in res.get_data(as_text=True)
+    assert bank.get(f"/scf/emall/bank/{cid}/").status_code == 302
+    assert "交易流水画像" not in bank.get("/scf/emall/bank/").get_data(as_text=True)
