@@ -81,6 +81,9 @@ def test_indicative_line_cap_and_minimum(scfe):
 
 
 def test_consent_profile_and_revocation(scfe):
+    listed = scfe.call("GET", f"{API}/institutions", "sup_a", expect=200).json["result"]
+    assert {r["bank"] for r in listed} == {scfe.org["bank"], scfe.org["bank2"]}
+    scfe.call("GET", f"{API}/institutions", "bank", expect=403)
     cid = grant(scfe)
     # listed for the supplier and the institution, not for the other institution
     assert cid in scfe.call("GET", f"{API}/", "sup_a", expect=200).json["ids"]
@@ -201,3 +204,13 @@ def test_workbench_card_and_pages(scfe):
     assert "已撤回对" in res.get_data(as_text=True)
     assert bank.get(f"/scf/emall/bank/{cid}/").status_code == 302
     assert "交易流水画像" not in bank.get("/scf/emall/bank/").get_data(as_text=True)
+
+
+def test_openapi_documents_the_endpoints(scfe):
+    spec = scfe.call("GET", "_openapi", "admin", expect=200).json
+    base = f"/api/v1/{API}"
+    paths = {p for p in spec["paths"] if p.startswith(base)}
+    assert {f"{base}/grant", f"{base}/institutions", f"{base}/{{pk}}/revoke",
+            f"{base}/{{pk}}/line", f"{base}/{{pk}}/profile"} <= paths, paths
+    assert "403" in spec["paths"][f"{base}/{{pk}}/profile"]["get"]["responses"]
+    assert "422" in spec["paths"][f"{base}/{{pk}}/line"]["post"]["responses"]
