@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from addons.emall.models import EmallOrder, EmallRating
 from addons.emall.services.common import today
 from addons.supply_chain_finance import services as scf
+from addons.supply_chain_finance.hooks import BUREAU_SECTIONS, BureauSection
 from core.errors import ConflictError, ForbiddenError, NotFoundError, RuleError
 from core.models import Organization
 from core.services import audit, settings
@@ -324,3 +325,26 @@ def profile_for(session: Session, consent_id: Any, *, bank_id: int | None) -> tu
     """The consent and the profile it shows the institution (only while the consent is active)."""
     c = _visible_consent(session, consent_id, bank_id)
     return c, profile(session, c.supplier_id, region_id=c.region_id)
+
+
+@BUREAU_SECTIONS.implement(MODULE)
+def consent_section(session: Session, start: dt.date, end: dt.date) -> BureauSection:
+    """The finance bureau's view (融资监管): flow-credit consents granted in the period, of
+    which revoked, and the lines institutions recorded on them (read through the caller's
+    scope: a city sees its regions)."""
+    since = dt.datetime.combine(start, dt.time())
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+    rows: dict[str, dict[str, Any]] = {}
+    for c in session.execute(select(Consent).where(Consent.granted_at >= since,
+                                                   Consent.granted_at < until)).scalars():
+        r = rows.setdefault(c.region.name if c.region else "", {
+            "consents": 0, "revoked": 0, "lines": 0, "line_amount": ZERO})
+        r["consents"] += 1
+        r["revoked"] += c.status == "revoked"
+        if c.line_amount is not None:
+            r["lines"] += 1
+            r["line_amount"] += c.line_amount
+    return BureauSection(
+        title="流水信用贷", rows=rows, note="按供应商授权日期统计；额度为金融机构记录的授信额度。",
+        columns=[("consents", "供应商授权笔数", "int"), ("revoked", "其中已撤回", "int"),
+                 ("lines", "已记录额度笔数", "int"), ("line_amount", "授信额度合计", "money")])

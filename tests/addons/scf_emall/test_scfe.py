@@ -214,3 +214,22 @@ def test_openapi_documents_the_endpoints(scfe):
             f"{base}/{{pk}}/line", f"{base}/{{pk}}/profile"} <= paths, paths
     assert "403" in spec["paths"][f"{base}/{{pk}}/profile"]["get"]["responses"]
     assert "422" in spec["paths"][f"{base}/{{pk}}/line"]["post"]["responses"]
+
+
+def test_bureau_section(scfe):
+    from addons.scf_emall import services
+    from core.tenancy import SYSTEM, use_scope
+
+    cid = grant(scfe)
+    write(scfe, f"{cid}/line", "bank", {"amount": "12345.60",
+                                        "valid_until": (TODAY + dt.timedelta(days=9)).isoformat()},
+          expect=200)
+    grant(scfe, "bank2")
+    with scfe.app.app_context(), use_scope(SYSTEM):
+        sec = services.consent_section(db.session, TODAY - dt.timedelta(days=1), TODAY + dt.timedelta(days=1))
+    (row,) = sec.rows.values()
+    assert row == {"consents": 2, "revoked": 0, "lines": 1, "line_amount": Decimal("12345.60")}
+    bureau = web(scfe, "auditor").get(f"/scf/bureau/?start={TODAY.year}-01-01&end={TODAY.year}-12-31")
+    html = bureau.get_data(as_text=True)
+    assert bureau.status_code == 200 and "流水信用贷" in html
+    plain(html)
