@@ -67,7 +67,7 @@ class ConsentApi(ErpModelRestApi):
     datamodel = SQLAInterface(Consent)
     class_permission_name = "ScfEmallConsent"
     include_route_methods = {"get", "get_list", "info", "institutions", "grant", "revoke",
-                             "profile", "line"}
+                             "profile", "line", "line_params", "set_line_params"}
     list_columns = ["id", "supplier.name", "bank.name", "status", "granted_at", "revoked_at",
                     "line_amount", "line_valid_until", "line_decided_at", "region.id",
                     "region.name"]
@@ -169,6 +169,50 @@ class ConsentApi(ErpModelRestApi):
             return self.response(200, result={"consent": consent_json(consent), **plain(data)})
 
         return self._erp_answer(run)
+
+
+    def _params(self, session: Any) -> dict[str, Any]:
+        own = services.own_params(session, caller_org_id())
+        return plain({"own": {k: getattr(own, k) if own else None for k in services.PARAMS},
+                      "effective": services.line_params(session, None, caller_org_id())})
+
+    @expose("/line_params", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("decide")
+    def line_params(self):
+        """Institution: its own parameters of the indicative line (null: the platform
+        setting) and the effective ones (platform-wide settings for the blanks)
+        ---
+        get:
+          responses:
+            200: {description: 参考额度参数}
+            403: {$ref: '#/components/responses/403'}
+        """
+        return self._erp_answer(lambda: self.response(200, result=self._params(self.datamodel.session)))
+
+    @expose("/line_params", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("decide")
+    def set_line_params(self):
+        def run():
+            def do(session: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+                services.set_line_params(session, bank_id=caller_org_id(),
+                                         line_months=body.get("line_months"),
+                                         line_cap=body.get("line_cap"),
+                                         min_active_months=body.get("min_active_months"))
+                return 200, {"result": self._params(session)}
+
+            return idempotent(self, do)
+
+        return self._erp_answer(run)
+
+    set_line_params.__doc__ = (
+        "Institution: set its parameters of the indicative line (line_months, line_cap, "
+        "min_active_months; null or blank: the platform setting)"
+        + _DOC.replace("- {in: path, name: pk, schema: {type: integer}}\n          ", "")
+        .format(what="参考额度参数"))
 
 
 def register(appbuilder: Any) -> None:

@@ -66,3 +66,20 @@ class Consent(RegionScoped, Model):
                 f"{self.bank.name if self.bank else ''} 流水信用授权")
 
     __str__ = __repr__
+
+
+class LineParams(Model):
+    """An institution's own parameters of the indicative line (参考额度参数): each NULL falls
+    back to the platform setting (``scf_emall.line_months``, ``scf_emall.line_cap``,
+    ``scf_emall.min_active_months``). Read and written only for the caller's own institution
+    (services), never listed."""
+
+    __tablename__ = "scf_emall_line_params"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False, unique=True)
+    line_months: Mapped[int | None] = mapped_column(Integer)
+    line_cap: Mapped[Decimal | None] = mapped_column(Money())
+    min_active_months: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(128))

@@ -33,7 +33,7 @@ from core.services import audit, settings
 from core.services.money import MoneyError, to_money
 from core.tenancy import SYSTEM, use_scope
 
-from .models import MODULE, Consent
+from .models import MODULE, Consent, LineParams
 
 ZERO = Decimal("0.00")
 UNSCOPED = {"erp_unscoped": True}
@@ -277,10 +277,11 @@ def _figures(orders: list[EmallOrder], ratings: list[EmallRating], start: dt.dat
 
 
 def profile(session: Session, supplier_id: int, *, on: dt.date | None = None,
-            region_id: int | None = None) -> dict[str, Any]:
+            region_id: int | None = None, bank_id: int | None = None) -> dict[str, Any]:
     """The transaction profile: ``windows`` {12: figures, 24: figures}, ``monthly`` rows of
-    the 24 months (oldest first), ``line`` the indicative line (settings of ``region_id``,
-    by default the supplier's region)."""
+    the 24 months (oldest first), ``line`` the indicative line (the parameters of the
+    institution ``bank_id``, else the settings of ``region_id``, by default the supplier's
+    region)."""
     end = on or today()
     if region_id is None:
         supplier = session.get(Organization, supplier_id)
@@ -300,16 +301,83 @@ def profile(session: Session, supplier_id: int, *, on: dt.date | None = None,
                         "purchaser_count": f["purchaser_count"]})
     return {"supplier_id": supplier_id, "on": end, "delivery_days": delivery_days,
             "windows": windows, "monthly": monthly,
-            "line": indicative_line(session, windows[12], region_id)}
+            "line": indicative_line(session, windows[12], region_id, bank_id=bank_id)}
 
 
-def indicative_line(session: Session, figures: dict[str, Any], region_id: int | None) -> dict[str, Any]:
-    """参考额度 = 近12个月月均结算金额 × ``scf_emall.line_months`` × 按时交货率 (1 without
-    deliveries), at most ``scf_emall.line_cap``, rounded down to the yuan; none (amount None,
-    with the reason) below ``scf_emall.min_active_months`` active months."""
-    months = settings.get("scf_emall.line_months", region_id, session=session)
-    cap = settings.get("scf_emall.line_cap", region_id, session=session)
-    min_active = settings.get("scf_emall.min_active_months", region_id, session=session)
+PARAMS = ("line_months", "line_cap", "min_active_months")
+PARAM_LABELS = {"line_months": "参考额度月数", "line_cap": "参考额度上限（元）",
+                "min_active_months": "最少活跃月数"}
+
+
+def own_params(session: Session, bank_id: int | None) -> LineParams | None:
+    if not bank_id:
+        return None
+    return session.execute(select(LineParams).where(LineParams.bank_id == bank_id)).scalars().first()
+
+
+def line_params(session: Session, region_id: int | None, bank_id: int | None = None) -> dict[str, Any]:
+    """The effective parameters: the institution's own value, else the platform setting
+    ``scf_emall.<name>`` of ``region_id``."""
+    own = own_params(session, bank_id)
+    out = {}
+    for name in PARAMS:
+        value = getattr(own, name) if own is not None else None
+        out[name] = value if value is not None else settings.get(f"scf_emall.{name}", region_id,
+                                                                  session=session)
+    return out
+
+
+def set_line_params(session: Session, *, bank_id: int | None, line_months: Any = None,
+                    line_cap: Any = None, min_active_months: Any = None) -> LineParams:
+    """The institution sets its own parameters (blank: the platform setting applies)."""
+    if not bank_id or scf.institution_of(session, bank_id) is None:
+        raise ForbiddenError("只有参与供应链金融的金融机构可以设置参考额度参数")
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+
+    def blank(value: Any) -> bool:
+        return value is None or (isinstance(value, str) and not value.strip())
+
+    for name, value, lo, hi in (("line_months", line_months, 1, 36),
+                                ("min_active_months", min_active_months, 0, 12)):
+        if blank(value):
+            values[name] = None
+            continue
+        try:
+            values[name] = scf._int(name, PARAM_LABELS[name], value, lo, hi)
+        except RuleError as exc:
+            errors.update(exc.field_messages)
+    if blank(line_cap):
+        values["line_cap"] = None
+    else:
+        try:
+            values["line_cap"] = scf._money("line_cap", PARAM_LABELS["line_cap"], line_cap)
+        except RuleError as exc:
+            errors.update(exc.field_messages)
+    if errors:
+        raise RuleError(errors)
+    row = own_params(session, bank_id)
+    if row is None:
+        row = LineParams(bank_id=bank_id)
+        session.add(row)
+    before = {k: getattr(row, k) for k in PARAMS}
+    for k, v in values.items():
+        setattr(row, k, v)
+    row.updated_at, row.updated_by = scf.now(), _actor_name()
+    session.flush()
+    audit.record(session, action="set_line_params", object_type="LineParams", object_id=row.id,
+                 before=before, after=values, module=MODULE)
+    return row
+
+
+def indicative_line(session: Session, figures: dict[str, Any], region_id: int | None,
+                    bank_id: int | None = None) -> dict[str, Any]:
+    """参考额度 = 近12个月月均结算金额 × 参考额度月数 × 按时交货率 (1 without deliveries), at
+    most the cap, rounded down to the yuan; none (amount None, with the reason) below the
+    minimum of active months. Parameters: :func:`line_params`."""
+    params = line_params(session, region_id, bank_id)
+    months, cap, min_active = (params["line_months"], params["line_cap"],
+                               params["min_active_months"])
     rate = figures["on_time_rate"]
     factor = Decimal("1") if rate is None else rate / 100
     params = {"line_months": months, "line_cap": cap, "min_active_months": min_active}
@@ -324,7 +392,7 @@ def indicative_line(session: Session, figures: dict[str, Any], region_id: int | 
 def profile_for(session: Session, consent_id: Any, *, bank_id: int | None) -> tuple[Consent, dict[str, Any]]:
     """The consent and the profile it shows the institution (only while the consent is active)."""
     c = _visible_consent(session, consent_id, bank_id)
-    return c, profile(session, c.supplier_id, region_id=c.region_id)
+    return c, profile(session, c.supplier_id, region_id=c.region_id, bank_id=c.bank_id)
 
 
 @BUREAU_SECTIONS.implement(MODULE)

@@ -149,8 +149,27 @@ class BankPage(_Page):
         org = current_scope().org_id or -1
         rows = session.execute(select(Consent).where(Consent.bank_id == org)
                                .order_by(Consent.status, Consent.id.desc())).scalars().all()
+        own = services.own_params(session, org)
         return self.render_template(f"{T}/bank.html", rows=rows, states=STATES, money=_money,
-                                    when=_when)
+                                    when=_when, own=own, labels=services.PARAM_LABELS,
+                                    platform=services.line_params(session, None))
+
+    @expose("/params", methods=["POST"])
+    @has_access
+    @permission_name("decide")
+    def params(self):
+        session = db.session
+        try:
+            services.set_line_params(session, bank_id=current_scope().org_id,
+                                     line_months=request.form.get("line_months"),
+                                     line_cap=request.form.get("line_cap"),
+                                     min_active_months=request.form.get("min_active_months"))
+            session.commit()
+        except Exception as exc:
+            _fail(exc, "参数未保存")
+            return redirect(url_for("BankPage.index"))
+        flash("已保存贵机构的参考额度参数", "success")
+        return redirect(url_for("BankPage.index"))
 
     @expose("/<int:pk>/")
     @has_access

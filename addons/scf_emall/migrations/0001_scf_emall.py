@@ -1,4 +1,5 @@
-"""scf_emall: the supplier's consent to show its e-mall transaction profile (scf_emall_consent)
+"""scf_emall: the supplier's consent to show its e-mall transaction profile (scf_emall_consent),
+an institution's parameters of the indicative line (scf_emall_line_params)
 
 Revision ID: scfe_0001
 Revises:
@@ -35,7 +36,19 @@ def upgrade():
         sa.Column("line_decided_by", sa.String(128)),
         sa.Column("region_id", sa.Integer(), sa.ForeignKey("erp_region.id"), nullable=False, index=True),
     )
+    op.create_table(
+        "scf_emall_line_params",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("bank_id", sa.Integer(), sa.ForeignKey("erp_organization.id"), nullable=False,
+                  unique=True),
+        sa.Column("line_months", sa.Integer()),
+        sa.Column("line_cap", Money()),
+        sa.Column("min_active_months", sa.Integer()),
+        sa.Column("updated_at", sa.DateTime()),
+        sa.Column("updated_by", sa.String(128)),
+    )
 
 
 def downgrade():
+    op.drop_table("scf_emall_line_params")
     op.drop_table("scf_emall_consent")

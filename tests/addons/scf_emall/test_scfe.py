@@ -233,3 +233,40 @@ def test_bureau_section(scfe):
     html = bureau.get_data(as_text=True)
     assert bureau.status_code == 200 and "流水信用贷" in html
     plain(html)
+
+
+def test_institution_parameters(scfe):
+    cid = grant(scfe)
+    cid2 = grant(scfe, "bank2")
+    res = scfe.call("GET", f"{API}/line_params", "bank", expect=200).json["result"]
+    assert res["own"] == {"line_months": None, "line_cap": None, "min_active_months": None}
+    assert res["effective"] == {"line_months": 3, "line_cap": "1000000", "min_active_months": 3}
+    # refused, nothing stored
+    res = write(scfe, "line_params", "bank", {"line_months": 0, "line_cap": "-1",
+                                               "min_active_months": "x"}, expect=422)
+    assert {"line_months", "line_cap", "min_active_months"} <= set(res.json["message"])
+    write(scfe, "line_params", "sup_a", {"line_months": 6}, expect=403)
+    assert scfe.call("GET", f"{API}/line_params", "bank", expect=200).json["result"]["own"][
+        "line_months"] is None
+    # the bank's own: 6 months, capped at 8,000; the other bank keeps the platform's
+    res = write(scfe, "line_params", "bank", {"line_months": 6, "line_cap": "8000"}, expect=200)
+    assert res.json["result"]["effective"] == {"line_months": 6, "line_cap": "8000.00",
+                                               "min_active_months": 3}
+    line = scfe.call("GET", f"{API}/{cid}/profile", "bank", expect=200).json["result"]["line"]
+    assert line["amount"] == "8000.00" and line["capped"] and line["line_months"] == 6
+    line = scfe.call("GET", f"{API}/{cid2}/profile", "bank2", expect=200).json["result"]["line"]
+    assert line["amount"] == "10005.00" and line["line_months"] == 3
+    # on the page
+    bank = web(scfe, "bank")
+    html = bank.get("/scf/emall/bank/").get_data(as_text=True)
+    assert "参考额度参数" in html and 'value="6"' in html
+    plain(html)
+    res = bank.post("/scf/emall/bank/params", data={"csrf_token": token(bank, "/scf/emall/bank/"),
+                                                    "line_months": "99"}, follow_redirects=True)
+    assert "未写入任何数据" in res.get_data(as_text=True)
+    res = bank.post("/scf/emall/bank/params", data={"csrf_token": token(bank, "/scf/emall/bank/"),
+                                                    "line_months": "", "line_cap": ""},
+                    follow_redirects=True)
+    assert "已保存" in res.get_data(as_text=True)
+    line = scfe.call("GET", f"{API}/{cid}/profile", "bank", expect=200).json["result"]["line"]
+    assert line["amount"] == "10005.00"
