@@ -1,0 +1,219 @@
+"""REST API of ``scf_emall`` under ``/api/v1/scf_emall_consent/`` (thin over :mod:`.services`),
+every write with an ``Idempotency-Key`` (the bank API's helper): supplier ``GET institutions``
+(random order), ``POST grant`` (bank), ``<id>/revoke``; institution ``GET <id>/profile``
+(403 once revoked) and ``POST <id>/line`` (amount, valid_until, note)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from flask_appbuilder.api import expose, safe
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name, protect
+
+from addons.supply_chain_finance.api import caller_org_id, idempotent
+from addons.supply_chain_finance.models import INSTITUTION_KINDS
+from core.api import ErpModelRestApi
+from core.errors import NotFoundError
+
+from . import services
+from .models import STATES, Consent
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready: Decimal and dates as text, recursively."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def consent_json(c: Consent) -> dict[str, Any]:
+    return plain({"id": c.id, "supplier_id": c.supplier_id,
+                  "supplier": c.supplier.name if c.supplier else None, "bank_id": c.bank_id,
+                  "bank": c.bank.name if c.bank else None, "status": c.status,
+                  "status_label": STATES.get(c.status), "granted_at": c.granted_at,
+                  "revoked_at": c.revoked_at, "line_amount": c.line_amount,
+                  "line_valid_until": c.line_valid_until, "line_note": c.line_note,
+                  "line_decided_at": c.line_decided_at})
+
+
+_DOC = """
+        ---
+        post:
+          parameters:
+          - {{in: path, name: pk, schema: {{type: integer}}}}
+          - {{in: header, name: Idempotency-Key, required: true, schema: {{type: string}}}}
+          responses:
+            200: {{description: {what}}}
+            400: {{$ref: '#/components/responses/400'}}
+            403: {{$ref: '#/components/responses/403'}}
+            404: {{$ref: '#/components/responses/404'}}
+            409: {{$ref: '#/components/responses/409'}}
+            422: {{$ref: '#/components/responses/422'}}
+"""
+
+
+class ConsentApi(ErpModelRestApi):
+    resource_name = "scf_emall_consent"
+    datamodel = SQLAInterface(Consent)
+    class_permission_name = "ScfEmallConsent"
+    include_route_methods = {"get", "get_list", "info", "institutions", "grant", "revoke",
+                             "profile", "line", "line_params", "set_line_params"}
+    list_columns = ["id", "supplier.name", "bank.name", "status", "granted_at", "revoked_at",
+                    "line_amount", "line_valid_until", "line_decided_at", "region.id",
+                    "region.name"]
+    show_columns = list_columns + ["line_note"]
+    search_columns = ["status", "region"]
+    base_order = ("id", "desc")
+    label_columns = {"supplier": "供应商", "bank": "金融机构", "status": "状态",
+                     "granted_at": "授权时间", "revoked_at": "撤回时间", "line_amount": "授信额度",
+                     "line_valid_until": "额度有效期至", "line_decided_at": "额度核定时间",
+                     "line_note": "额度说明", "region": "所在地区"}
+    description_columns = {"status": "、".join(f"{k}={v}" for k, v in STATES.items())}
+
+    def _write(self, pk: int | None, fn: Callable[[Any, dict[str, Any]], Consent], status: int = 200):
+        def run():
+            if pk is not None and self.datamodel.get(self._erp_pk(pk), self._base_filters) is None:
+                raise NotFoundError("授权记录不存在，或不在您的可见范围内")
+
+            def do(session: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+                return status, {"result": consent_json(fn(session, body))}
+
+            return idempotent(self, do)
+
+        return self._erp_answer(run)
+
+    @expose("/institutions", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("grant")
+    def institutions(self):
+        """Supplier: the institutions it may consent to, in a random order (new per call)
+        ---
+        get:
+          responses:
+            200: {description: 参与机构（随机顺序）}
+            403: {$ref: '#/components/responses/403'}
+        """
+        def run():
+            session = self.datamodel.session
+            rows = services.institutions(session, caller_org_id())
+            return self.response(200, result=[{"bank": i.org_id, "name": i.org.name,
+                                               "kind": INSTITUTION_KINDS.get(i.kind)} for i in rows])
+
+        return self._erp_answer(run)
+
+    @expose("/grant", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("grant")
+    def grant(self):
+        return self._write(None, lambda s, b: services.grant(
+            s, supplier_id=caller_org_id(), bank_id=b.get("bank")), status=201)
+
+    grant.__doc__ = ("Supplier: consent that an institution (bank) sees its e-mall profile"
+                     + _DOC.replace("- {in: path, name: pk, schema: {type: integer}}\n          ", "")
+                     .format(what="授权记录"))
+
+    @expose("/<int:pk>/revoke", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("grant")
+    def revoke(self, pk: int):
+        return self._write(pk, lambda s, b: services.revoke(s, pk, supplier_id=caller_org_id()))
+
+    revoke.__doc__ = "Supplier: revoke the consent" + _DOC.format(what="授权记录")
+
+    @expose("/<int:pk>/line", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("decide")
+    def line(self, pk: int):
+        return self._write(pk, lambda s, b: services.record_line(
+            s, pk, bank_id=caller_org_id(), amount=b.get("amount"),
+            valid_until=b.get("valid_until"), note=b.get("note")))
+
+    line.__doc__ = ("Institution: record the line it set (amount, valid_until, note)"
+                    + _DOC.format(what="授权记录"))
+
+    @expose("/<int:pk>/profile", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("decide")
+    def profile(self, pk: int):
+        """Institution: the supplier's transaction profile (12 and 24 months) and the
+        indicative line; 403 once the consent is revoked
+        ---
+        get:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: 交易流水画像}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+        """
+        def run():
+            session = self.datamodel.session
+            if self.datamodel.get(self._erp_pk(pk), self._base_filters) is None:
+                raise NotFoundError("授权记录不存在，或不在您的可见范围内")
+            consent, data = services.profile_for(session, pk, bank_id=caller_org_id())
+            return self.response(200, result={"consent": consent_json(consent), **plain(data)})
+
+        return self._erp_answer(run)
+
+
+    def _params(self, session: Any) -> dict[str, Any]:
+        own = services.own_params(session, caller_org_id())
+        return plain({"own": {k: getattr(own, k) if own else None for k in services.PARAMS},
+                      "effective": services.line_params(session, None, caller_org_id())})
+
+    @expose("/line_params", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("decide")
+    def line_params(self):
+        """Institution: its own parameters of the indicative line (null: the platform
+        setting) and the effective ones (platform-wide settings for the blanks)
+        ---
+        get:
+          responses:
+            200: {description: 参考额度参数}
+            403: {$ref: '#/components/responses/403'}
+        """
+        return self._erp_answer(lambda: self.response(200, result=self._params(self.datamodel.session)))
+
+    @expose("/line_params", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("decide")
+    def set_line_params(self):
+        def run():
+            def do(session: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+                services.set_line_params(session, bank_id=caller_org_id(),
+                                         line_months=body.get("line_months"),
+                                         line_cap=body.get("line_cap"),
+                                         min_active_months=body.get("min_active_months"))
+                return 200, {"result": self._params(session)}
+
+            return idempotent(self, do)
+
+        return self._erp_answer(run)
+
+    set_line_params.__doc__ = (
+        "Institution: set its parameters of the indicative line (line_months, line_cap, "
+        "min_active_months; null or blank: the platform setting)"
+        + _DOC.replace("- {in: path, name: pk, schema: {type: integer}}\n          ", "")
+        .format(what="参考额度参数"))
+
+
+def register(appbuilder: Any) -> None:
+    appbuilder.add_api(ConsentApi)
