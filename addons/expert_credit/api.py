@@ -566,6 +566,14 @@ class EvaluationApi(EcApi):
                      "decision_note": "处理意见", "decided_at": "处理日期"}
     description_columns = {"status": _desc(EVALUATION_STATES)}
 
+    def _init_model_schemas(self) -> None:
+        super()._init_model_schemas()
+        # the expert's name is added to each answer by _mask (from the assignment, masked
+        # until the award): declared in the list and record schemas, so the spec says so
+        for schema in (self.list_model_schema, self.show_model_schema):
+            schema.fields["expert_name"] = fields.String(dump_only=True, allow_none=True)
+            schema.dump_fields["expert_name"] = schema.fields["expert_name"]
+
     def _mask(self, rows: list[dict[str, Any]]) -> None:
         ids = {r.get("assignment_id") for r in rows}
         session = self.datamodel.session

@@ -355,6 +355,24 @@ class ErpApiMixin:
     def _init_model_schemas(self) -> None:
         super()._init_model_schemas()  # type: ignore[misc]
         self._erp_harden_schemas()
+        for attr in ("list_model_schema", "show_model_schema", "add_model_schema",
+                     "edit_model_schema"):
+            declare_decimals(getattr(self, attr, None))
+
+
+#: how a decimal travels in JSON here: a string (money "1234.50", rates "3.4500"), never a
+#: binary float; apispec would declare ``type: number`` for a marshmallow Decimal field
+DECIMAL_PROPERTY = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$",
+                    "example": "1234.50"}
+
+
+def declare_decimals(schema: Any) -> None:
+    """Declare the schema's Decimal fields (money included) as the decimal strings they
+    answer (apispec copies a field's ``metadata`` type/format/pattern into the spec). A JSON
+    number is still accepted on input where the field accepts it."""
+    for field in (getattr(schema, "fields", None) or {}).values():
+        if isinstance(field, fields.Decimal) and "type" not in field.metadata:
+            field.metadata.update(DECIMAL_PROPERTY)
 
 
 def _pk_value_ok(datamodel: Any, value: Any) -> bool:
