@@ -70,7 +70,7 @@ settings.declare(
 # -- helpers -------------------------------------------------------------------------------
 def _id(field: str, label: str, value: Any) -> int:
     try:
-        return scf._id(value)
+        return scf.record_id(value)
     except (TypeError, ValueError):
         raise RuleError({field: [f"请选择{label}"]}) from None
 
@@ -148,7 +148,7 @@ def grant(session: Session, *, supplier_id: int | None, bank_id: Any) -> Consent
 def _own(session: Session, consent_id: Any, *, supplier_id: int | None = None,
          bank_id: int | None = None) -> Consent:
     try:
-        ident = scf._id(consent_id)
+        ident = scf.record_id(consent_id)
     except (TypeError, ValueError):
         raise NotFoundError("授权记录不存在") from None
     c = session.execute(select(Consent).where(Consent.id == ident)
@@ -199,7 +199,7 @@ def record_line(session: Session, consent_id: Any, *, bank_id: int | None, amoun
                 errors["amount"] = ["授信额度必须大于 0"]
     until: dt.date | None = None
     try:
-        until = scf._date("valid_until", "额度有效期至", valid_until)
+        until = scf.parse_date("valid_until", "额度有效期至", valid_until)
     except RuleError as exc:
         errors.update(exc.field_messages)
     else:
@@ -344,14 +344,14 @@ def set_line_params(session: Session, *, bank_id: int | None, line_months: Any =
             values[name] = None
             continue
         try:
-            values[name] = scf._int(name, PARAM_LABELS[name], value, lo, hi)
+            values[name] = scf.parse_int(name, PARAM_LABELS[name], value, lo, hi)
         except RuleError as exc:
             errors.update(exc.field_messages)
     if blank(line_cap):
         values["line_cap"] = None
     else:
         try:
-            values["line_cap"] = scf._money("line_cap", PARAM_LABELS["line_cap"], line_cap)
+            values["line_cap"] = scf.parse_money("line_cap", PARAM_LABELS["line_cap"], line_cap)
         except RuleError as exc:
             errors.update(exc.field_messages)
     if errors:

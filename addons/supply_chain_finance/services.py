@@ -753,6 +753,7 @@ record_id = _id
 clean_text = _text
 parse_date = _date
 parse_money = _money
+parse_int = _int
 lock_row = _lock_row
 
 __all__ = [
