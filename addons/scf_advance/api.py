@@ -15,7 +15,7 @@ from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 
-from addons.supply_chain_finance.api import caller_org_id, idempotent, purchaser_units
+from addons.supply_chain_finance.api import caller_org_id, idempotent_write, purchaser_units
 from core.api import ErpModelRestApi
 from core.errors import NotFoundError
 
@@ -77,16 +77,11 @@ class AdvanceApi(ErpModelRestApi):
     description_columns = {"status": "、".join(f"{k}={v}" for k, v in STATES.items())}
 
     def _write(self, pk: int | None, fn: Callable[[Any, dict[str, Any]], Advance], status: int = 200):
-        def run():
+        def check() -> None:
             if pk is not None and self.datamodel.get(self._erp_pk(pk), self._base_filters) is None:
                 raise NotFoundError("预付款记录不存在，或不在您的可见范围内")
 
-            def do(session: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-                return status, {"result": advance_json(fn(session, body))}
-
-            return idempotent(self, do)
-
-        return self._erp_answer(run)
+        return idempotent_write(self, fn, advance_json, status=status, check=check)
 
     @expose("/agree", methods=["POST"])
     @protect()

@@ -25,7 +25,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from addons.procurement_base.models import Project
-from addons.supply_chain_finance.api import caller_org_id, current_user_name, idempotent
+from addons.supply_chain_finance.api import caller_org_id, current_user_name, idempotent_write
 from addons.supply_chain_finance.models import INSTITUTION_KINDS
 from core.api import ErpModelRestApi
 from core.errors import NotFoundError, RuleError
@@ -138,16 +138,8 @@ class GuaranteeApi(ErpModelRestApi):
 
     def _write(self, pk: int | None, fn: Callable[[Any, dict[str, Any]], Guarantee],
                status: int = 200):
-        def run():
-            if pk is not None:
-                self._mine(pk)
-
-            def do(session: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-                return status, {"result": guarantee_json(fn(session, body))}
-
-            return idempotent(self, do)
-
-        return self._erp_answer(run)
+        return idempotent_write(self, fn, guarantee_json, status=status,
+                                check=(lambda: self._mine(pk)) if pk is not None else None)
 
     @expose("/issuers/<int:project_id>", methods=["GET"])
     @protect()

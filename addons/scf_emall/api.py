@@ -14,7 +14,7 @@ from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 
-from addons.supply_chain_finance.api import caller_org_id, idempotent
+from addons.supply_chain_finance.api import caller_org_id, idempotent, idempotent_write
 from addons.supply_chain_finance.models import INSTITUTION_KINDS
 from core.api import ErpModelRestApi
 from core.errors import NotFoundError
@@ -81,16 +81,11 @@ class ConsentApi(ErpModelRestApi):
     description_columns = {"status": "、".join(f"{k}={v}" for k, v in STATES.items())}
 
     def _write(self, pk: int | None, fn: Callable[[Any, dict[str, Any]], Consent], status: int = 200):
-        def run():
+        def check() -> None:
             if pk is not None and self.datamodel.get(self._erp_pk(pk), self._base_filters) is None:
                 raise NotFoundError("授权记录不存在，或不在您的可见范围内")
 
-            def do(session: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-                return status, {"result": consent_json(fn(session, body))}
-
-            return idempotent(self, do)
-
-        return self._erp_answer(run)
+        return idempotent_write(self, fn, consent_json, status=status, check=check)
 
     @expose("/institutions", methods=["GET"])
     @protect()

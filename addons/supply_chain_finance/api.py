@@ -147,6 +147,25 @@ def idempotent(api: Any, do: Callable[[Any, dict[str, Any]], tuple[int, dict[str
     return res
 
 
+def idempotent_write(api: Any, fn: Callable[[Any, dict[str, Any]], Any],
+                     to_json: Callable[[Any], dict[str, Any]], *, status: int = 200,
+                     check: Callable[[], Any] | None = None):
+    """A bridge's write endpoint (scf_deposit, scf_advance, scf_emall): ``check()`` first (the
+    record within the caller's reach, else 404), then ``fn(session, body)`` once per
+    ``Idempotency-Key`` (:func:`idempotent`), answered ``{"result": to_json(record)}``."""
+
+    def run():
+        if check is not None:
+            check()
+
+        def do(session: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            return status, {"result": to_json(fn(session, body))}
+
+        return idempotent(api, do)
+
+    return api._erp_answer(run)
+
+
 class ApplicationApi(ErpModelRestApi):
     resource_name = "scf_application"
     datamodel = SQLAInterface(Application)
