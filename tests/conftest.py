@@ -81,6 +81,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
                              or item.get_closest_marker("real_install") is not None)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """The test's database exists before its body runs (a body may reach it without
+    SQLAlchemy: a subprocess, a raw driver connection)."""
+    if BACKEND == "postgresql":
+        from tests import dbcache
+
+        dbcache.flush()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """PostgreSQL pass: only the tests that use a database. When both passes run, a test
     marked ``one_backend`` only in its pass (the browser tests: SQLite). Both passes: the
@@ -137,9 +147,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     if BACKEND == "postgresql":
         server = request.getfixturevalue("pg_server_url")
         name = _WORKER_DB.setdefault("pg", dbcache.scratch_name())
-        dbcache.pg_create(name)
+        dbcache.pg_prepare(name)  # created at its first connection (tests/dbcache.py)
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
-        dbcache.pg_discard(name)
+        dbcache.pg_release(name)
     else:
         if "sqlite" not in _WORKER_DB:
             _WORKER_DB["sqlite"] = str(tmp_path_factory.mktemp("erp-db") / "erp.sqlite3")
