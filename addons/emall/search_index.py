@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from core.services.cjk_search import (  # noqa: F401  (moved to core; the e-mall's names kept)
     ASCII_WORD,
@@ -171,7 +171,8 @@ class CatInfo:
     sequence: int
 
 
-_CATS: dict[str, Any] = {"at": -1.0, "key": None, "cats": {}, "children": {}}
+_CATS: dict[str, Any] = {"at": -1.0, "key": None, "cats": {}, "children": {}, "chains": None,
+                         "gen": 0}
 CAT_TTL = 30.0
 
 
@@ -194,9 +195,16 @@ def categories(session: Session) -> dict[int, CatInfo]:
     """id → category of this worker's copy: re-read when :func:`tree_stamp` changes, after a
     category is saved in this worker, and at least every 30 s (a rename to a name of the
     same length elsewhere)."""
+    # the stamp is read once per transaction of the session (a search asks two or three times)
+    real = session() if isinstance(session, scoped_session) else session
+    tx = real.get_transaction()
+    memo = real.info.get("emall_category_stamp")
+    now_ = time.monotonic()
+    if memo is not None and memo[0] is tx and tx is not None and memo[1] == _CATS["gen"] \
+            and now_ - _CATS["at"] <= CAT_TTL:
+        return _CATS["cats"]
     stamp = tuple(session.execute(tree_stamp(), execution_options=UNSCOPED).one())
     key = (_db_key(session), stamp)
-    now_ = time.monotonic()
     if now_ - _CATS["at"] > CAT_TTL or _CATS["key"] != key:
         cats = {r.id: CatInfo(r.id, r.code, r.name, r.parent_id, r.sequence) for r in session.execute(
             select(EmallCategory.id, EmallCategory.code, EmallCategory.name, EmallCategory.parent_id,
@@ -204,8 +212,27 @@ def categories(session: Session) -> dict[int, CatInfo]:
         children: dict[int | None, list[int]] = {}
         for c in cats.values():
             children.setdefault(c.parent_id, []).append(c.id)
-        _CATS.update(at=now_, key=key, cats=cats, children=children)
+        _CATS.update(at=now_, key=key, cats=cats, children=children, chains=None,
+                     gen=_CATS["gen"] + 1)
+    real.info["emall_category_stamp"] = (real.get_transaction(), _CATS["gen"])
     return _CATS["cats"]
+
+
+def category_chains(session: Session) -> dict[int, tuple[int, ...]]:
+    """id → the ids from its top-level category down to itself (cached with the tree)."""
+    cats = categories(session)
+    chains = _CATS["chains"]
+    if chains is None:
+        chains = {}
+        for cid in cats:
+            chain, cur, seen = [], cid, set()
+            while cur is not None and cur in cats and cur not in seen:
+                seen.add(cur)
+                chain.append(cur)
+                cur = cats[cur].parent_id
+            chains[cid] = tuple(reversed(chain))
+        _CATS["chains"] = chains
+    return chains
 
 
 def category_children(session: Session) -> dict[int | None, list[int]]:
@@ -215,6 +242,7 @@ def category_children(session: Session) -> dict[int | None, list[int]]:
 
 def invalidate_categories() -> None:
     _CATS["at"] = -1.0
+    _CATS["gen"] += 1
 
 
 def category_path(cats: dict[int, CatInfo], category_id: int | None) -> list[str]:

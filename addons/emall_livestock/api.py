@@ -99,7 +99,7 @@ class LivestockPavilionApi(ErpBaseApi):
           responses:
             200:
               description: count, page, page_size, result (listings), facets (categories, price_bands),
-                approximate, expanded
+                approximate, expanded, count_capped (more than 2,000 hits; count is 2,000)
             422:
               description: 参数有误（字段级中文提示）
         """
@@ -110,7 +110,8 @@ class LivestockPavilionApi(ErpBaseApi):
             return self.response(200, count=page.count, page=page.page - 1,
                                  page_size=page.page_size,
                                  result=[services.listing_json(x) for x in page.items],
-                                 facets=page.facets, approximate=page.approximate, expanded=page.expanded)
+                                 facets=page.facets, approximate=page.approximate, expanded=page.expanded,
+                                 count_capped=page.capped)
 
         return self._erp_answer(run)
 

@@ -322,6 +322,8 @@ class SearchPage:
     facets: dict[str, Any] = field(default_factory=lambda: {"categories": [], "price_bands": []})
     approximate: bool = False
     expanded: list[dict[str, Any]] = field(default_factory=list)
+    #: more hits than ``count`` (the e-mall search's cap): "2,000+ 件"
+    capped: bool = False
 
     @property
     def pages(self) -> int:
@@ -342,7 +344,7 @@ def search_page(session: Session, parsed: dict[str, Any], *, prefer_region_id: i
     """Run a parsed pavilion search: the page (``page`` from 1), count, facets."""
     res = emall_search.catalog_page(session, parsed, prefer_region_id=prefer_region_id)
     return SearchPage(res.rows, res.count, res.page + 1, res.page_size, res.facets, res.approximate,
-                      res.expanded)
+                      res.expanded, res.capped)
 
 
 def resolve_category(session: Session, raw: Any) -> Any | None:

@@ -155,7 +155,8 @@ def catalog_answer(page: Any) -> dict[str, Any]:
     """The JSON of a catalog search page: hits, count, facets, what the terms were expanded to."""
     return {"count": page.count, "page": page.page, "page_size": page.page_size,
             "result": [services.listing_dict(x) for x in page.rows], "facets": page.facets,
-            "approximate": page.approximate, "expanded": page.expanded}
+            "approximate": page.approximate, "expanded": page.expanded,
+            "count_capped": page.capped}
 
 
 class CatalogApi(ErpBaseApi):
@@ -172,7 +173,8 @@ class CatalogApi(ErpBaseApi):
         attr.<key>, price_min, price_max, supplier, region (code), cold_chain (1/0), sort
         (relevance|newest|price_asc|price_desc|name; relevance by default), page (from 0),
         page_size (1-100). Answer: count, result, facets (categories, price_bands),
-        approximate (a one-character typo was allowed), expanded (synonyms/pinyin used).
+        approximate (a one-character typo was allowed), expanded (synonyms/pinyin used),
+        count_capped (more than 2,000 hits: count is 2,000 and the facets count the first hits).
         Any other argument, or a bad value: 422 with Chinese field messages.
         ---
         get:

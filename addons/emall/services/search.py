@@ -26,6 +26,7 @@ from ..search_index import (
     Term,
     catch_up,
     categories,
+    category_chains,
     category_children,
     dialect_of,
     explain,
@@ -231,6 +232,9 @@ class SearchResult:
     facets: dict[str, Any]
     approximate: bool = False
     terms: list[Term] = field(default_factory=list)
+    #: more than :data:`COUNT_CAP` hits: ``count`` is the cap, the facets count the first hits
+    #: (in index order)
+    capped: bool = False
 
 
 def apply_filters(session: Session, stmt: Any, *, category_id: int | None = None, pavilion: str | None = None,
@@ -276,12 +280,28 @@ def base_statement(session: Session, terms: list[Term], **filters: Any) -> Any:
     return apply_filters(session, stmt, **filters)
 
 
-def facets_of(session: Session, base: Any, *, category_id: int | None) -> tuple[int, dict[str, Any]]:
-    """(count, facets) in one statement: matches per category and price band."""
+#: a search counts its hits up to this many, and its facets count these first hits: a common
+#: word matches tens of thousands of a million listings, and aggregating all of them was most
+#: of the answer's time (docs/emall.md, "Search performance"); the page says "2,000+ 件"
+COUNT_CAP = 2000
+
+
+def capped_count(session: Session, base: Any) -> tuple[int, bool]:
+    """(hits up to :data:`COUNT_CAP`, whether there are more)."""
+    n = session.execute(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery()),
+                        execution_options=UNSCOPED).scalar_one()
+    return min(n, COUNT_CAP), n > COUNT_CAP
+
+
+def facets_of(session: Session, base: Any, *, category_id: int | None) -> tuple[int, dict[str, Any], bool]:
+    """(count, facets, capped): matches per category and price band over the first
+    :data:`COUNT_CAP` + 1 hits (in index order) in one statement; capped when there were more
+    than the cap (the count is then the cap, the facets a sample of the first hits)."""
     L = EmallListing
-    band = case(*[(L.price < hi, i) for i, (_lo, hi) in enumerate(PRICE_BANDS) if hi is not None],
+    hits = base.with_only_columns(L.category_id, L.price).limit(COUNT_CAP + 1).subquery()
+    band = case(*[(hits.c.price < hi, i) for i, (_lo, hi) in enumerate(PRICE_BANDS) if hi is not None],
                 else_=len(PRICE_BANDS) - 1)
-    stmt = base.with_only_columns(L.category_id, band, func.count()).group_by(L.category_id, band)
+    stmt = select(hits.c.category_id, band, func.count()).group_by(hits.c.category_id, band)
     rows = session.execute(stmt, execution_options=UNSCOPED).all()
     total = 0
     bands = [0] * len(PRICE_BANDS)
@@ -290,9 +310,11 @@ def facets_of(session: Session, base: Any, *, category_id: int | None) -> tuple[
         total += n
         per_cat[cid] = per_cat.get(cid, 0) + n
         bands[int(b)] += n
-    return total, {"categories": rollup(session, per_cat, category_id),
-                   "price_bands": [{"label": band_label(lo, hi), "min": str(lo), "max": str(hi) if hi else None,
-                                    "count": bands[i]} for i, (lo, hi) in enumerate(PRICE_BANDS)]}
+    capped = total > COUNT_CAP
+    return min(total, COUNT_CAP), {
+        "categories": rollup(session, per_cat, category_id),
+        "price_bands": [{"label": band_label(lo, hi), "min": str(lo), "max": str(hi) if hi else None,
+                         "count": bands[i]} for i, (lo, hi) in enumerate(PRICE_BANDS)]}, capped
 
 
 def rollup(session: Session, per_cat: dict[int, int], category_id: int | None) -> list[dict[str, Any]]:
@@ -300,15 +322,10 @@ def rollup(session: Session, per_cat: dict[int, int], category_id: int | None) -
     descending while only one category there has hits; largest first."""
     cats = categories(session)
     children = category_children(session)
+    chains = category_chains(session)
     top: dict[int, int] = {}
     for cid, n in per_cat.items():
-        chain, cur, seen = [], cid, set()
-        while cur is not None and cur in cats and cur not in seen:
-            seen.add(cur)
-            chain.append(cur)
-            cur = cats[cur].parent_id
-        chain.reverse()
-        for c in chain:
+        for c in chains.get(cid, ()):
             top[c] = top.get(c, 0) + n
     level = children.get(category_id, []) if category_id is not None else children.get(None, [])
     while True:
@@ -342,25 +359,21 @@ def search(session: Session, *, q: str | None = None, sort: str = "relevance", p
     if region_id is not None:
         filters["covering"] = region_and_ancestors(session, region_id)
     approximate = False
+
+    def counted(base: Any) -> tuple[int, dict[str, Any], bool]:
+        if with_facets:
+            return facets_of(session, base, category_id=filters.get("category_id"))
+        return _count_only(session, base)
+
     base = base_statement(session, terms, **filters)
-    if with_facets:
-        count, facets = facets_of(session, base, category_id=filters.get("category_id"))
-    else:
-        count = session.execute(select(func.count()).select_from(base.subquery()),
-                                execution_options=UNSCOPED).scalar_one()
-        facets = {}
+    count, facets, capped = counted(base)
     if count == 0 and terms:
         loose = relaxed(terms)
         if loose is not None:
             base2 = base_statement(session, loose, **filters)
-            if with_facets:
-                count2, facets2 = facets_of(session, base2, category_id=filters.get("category_id"))
-            else:
-                count2 = session.execute(select(func.count()).select_from(base2.subquery()),
-                                         execution_options=UNSCOPED).scalar_one()
-                facets2 = {}
+            count2, facets2, capped2 = counted(base2)
             if count2:
-                terms, base, count, facets, approximate = loose, base2, count2, facets2, True
+                terms, base, count, facets, capped, approximate = loose, base2, count2, facets2, capped2, True
     if count == 0:
         return SearchResult(0, [], facets, approximate, terms)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
@@ -384,7 +397,12 @@ def search(session: Session, *, q: str | None = None, sort: str = "relevance", p
         order = SORTS.get(sort, SORTS["newest"])
         ids = [r[0] for r in session.execute(base.order_by(*order).limit(page_size).offset(offset),
                                              execution_options=UNSCOPED)]
-    return SearchResult(count, ids, facets, approximate, terms)
+    return SearchResult(count, ids, facets, approximate, terms, capped)
+
+
+def _count_only(session: Session, base: Any) -> tuple[int, dict[str, Any], bool]:
+    n, capped = capped_count(session, base)
+    return n, {}, capped
 
 
 #: above this many hits a one-word relevance search reads its page tier by tier (each tier
@@ -604,6 +622,8 @@ class CatalogPage:
     expanded: list[dict[str, Any]]
     page: int
     page_size: int
+    #: more hits than the count says (:data:`COUNT_CAP`): "2,000+ 件"
+    capped: bool = False
 
     @property
     def pages(self) -> int:
@@ -622,7 +642,7 @@ def catalog_page(session: Session, parsed: dict[str, Any], *, prefer_region_id: 
                  prefer_region_id=prefer_region_id, **filters)
     rows = _page_rows(session, res.ids) if res.ids else []
     return CatalogPage(res.count, rows, facets_json(res.facets), res.approximate, explain(res.terms),
-                       parsed["page"], parsed["page_size"])
+                       parsed["page"], parsed["page_size"], res.capped)
 
 
 def purchaser_region(scope: Any) -> int | None:

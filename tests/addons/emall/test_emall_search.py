@@ -144,6 +144,25 @@ def test_facets_in_the_api_and_on_the_pages(em) -> None:
     assert w["printer"] not in _ids(em, "q=计算机")
 
 
+def test_a_common_word_counts_up_to_the_cap_and_says_there_are_more(em, monkeypatch) -> None:
+    """More hits than COUNT_CAP: the count is the cap, ``count_capped`` says there are more,
+    the facets count the first hits, the pages say "N+ 件" and every page still reads."""
+    from addons.emall.services import search as catalog_search
+
+    _world(em)
+    uncapped = em.client.get("/api/v1/emall_catalog/?q=计算机").json
+    assert uncapped["count"] == 2 and uncapped["count_capped"] is False
+    monkeypatch.setattr(catalog_search, "COUNT_CAP", 1)
+    res = em.client.get("/api/v1/emall_catalog/?q=计算机").json
+    assert res["count"] == 1 and res["count_capped"] is True
+    assert len(res["result"]) == 2  # the page is not cut by the cap
+    assert sum(c["count"] for c in res["facets"]["categories"]) == 2  # the first cap + 1 hits
+    page = em.client.get("/emall/?q=计算机").get_data(as_text=True)
+    assert "共 1+ 件商品" in page
+    exact = em.client.get("/api/v1/emall_catalog/?q=打印机").json
+    assert exact["count"] == 1 and exact["count_capped"] is False
+
+
 def test_every_argument_is_checked_alike(em) -> None:
     _world(em)
     bad = {
