@@ -1,9 +1,9 @@
 """REST APIs of ``expert_credit`` under ``/api/v1/`` (thin: the rules are in
-:mod:`.services`; disclosure in :mod:`.masking`).
+:mod:`.services`; disclosure in :mod:`.masking`; the record actions in :mod:`.actions`).
 
-Resources: ec_expert (+ transition), ec_specialty, ec_relation, ec_draw_request (+ create,
-draw, close, record), ec_assignment (+ respond), ec_evaluation (+ submit, appeal, decide,
-overdue), ec_bad_record, ec_credit_score.
+Resources: ec_expert (+ identity, transition), ec_specialty, ec_relation, ec_draw_request
+(+ create, draw, close, record), ec_assignment (+ respond), ec_evaluation (+ submit,
+appeal, decide, overdue), ec_bad_record, ec_credit_score.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from core.api import ApiError, json_object_body
 from core.models import Region
 from core.tenancy import current_scope
 
-from . import draw as algo
 from . import masking, services
+from .actions import ASSIGNMENT_ACTIONS, EVALUATION_ACTIONS, EXPERT_ACTIONS, REQUEST_ACTIONS
+from .masking import request_record
 from .models import (
     ASSIGNMENT_STATES,
     BAD_RECORD_KINDS,
     BANDS,
     EVALUATION_STATES,
-    EXCLUSION_REASONS,
     EXPERT_STATES,
     RELATION_KINDS,
     REQUEST_STATES,
@@ -115,6 +115,7 @@ class ExpertApi(EcApi):
     optional_on_add = ("region", "finance_supervisor", "code")
     label_columns = EXPERT_LABELS
     description_columns = {"status": _desc(EXPERT_STATES), "credit_band": _desc(BANDS)}
+    record_actions = EXPERT_ACTIONS  # POST /<pk>/transition/<name> (core.actions)
 
     def pre_update(self, item: Expert) -> None:
         from sqlalchemy import inspect
@@ -156,48 +157,6 @@ class ExpertApi(EcApi):
             return self.response(200, result={"id": item.id, "id_number": item.id_number})
 
         return self._erp_answer(run)
-
-    @expose("/<int:pk>/transition/<string:name>", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("transition")
-    def transition(self, pk: int, name: str):
-        """suspend (body: until, reason), dismiss (reason), reinstate
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          - {in: path, name: name, schema: {type: string}}
-          responses:
-            200: {description: the new status}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        class Body(Schema):
-            until = fields.Date(load_default=None, error_messages={"invalid": ZH_INVALID[fields.Date]})
-            reason = fields.String(load_default=None, validate=mv.Length(max=2000))
-
-        def run():
-            item = self._item(pk)
-            if not services.manages_experts():
-                raise ApiError(403, "只有专家管理人员可以变更专家状态", "forbidden")
-            body = _body(Body())
-            session = self.datamodel.session
-            if name == "suspend":
-                if body["until"] is None:
-                    raise ValidationError({"until": ["请填写暂停截止日期"]})
-                item.suspended_until = body["until"]
-            services.EXPERT_FLOW.trigger(
-                item, name, reason=body["reason"], session=session,
-                suspended_until=body["until"])
-            session.commit()
-            return self.response(200, result={"id": item.id, "status": item.status,
-                                              "status_label": EXPERT_STATES[item.status],
-                                              "suspended_until": _iso(item.suspended_until)})
-
-        return self._erp_answer(run)
-
 
 def _iso(v: Any) -> Any:
     return v.isoformat() if v is not None else None
@@ -272,66 +231,6 @@ class RequestSchema(Schema):
                         error_messages={"required": "请至少填写一个评审专业及人数"})
 
 
-def seed_disclosed(req: DrawRequest, project: Project, scope: Any) -> bool:
-    """Whether the seed and everything else that recomputes a draw (each draw's pool and
-    plan) may be shown: once the request is closed AND the experts' names are published
-    with the award notice (财库〔2016〕198号: names confidential until then); before, only
-    the seed's hash. A cancelled request with no draw reveals nothing by its seed. The
-    platform admin (and ``erp expert replay-draw``) may verify at any time."""
-    if scope.unrestricted:
-        return True
-    if req.seed_revealed_at is None:
-        return False
-    if req.status == "cancelled" and not req.draws:
-        return True
-    return project.award_date is not None and project.status in masking.PUBLISHED_STATES
-
-
-def request_record(session: Any, req: DrawRequest) -> dict[str, Any]:
-    """The public record of a request and its chain of draws (verification page and API):
-    the seed, pools and plans only once disclosed (:func:`seed_disclosed`); names per the
-    disclosure rules."""
-    project = session.execute(select(Project).where(Project.id == req.project_id)
-                              .execution_options(erp_unscoped=True)).scalar_one()
-    scope = current_scope()
-    visible = services.names_visible(project, scope)
-    disclosed = seed_disclosed(req, project, scope)
-    status = {a.expert_id: a for a in session.execute(select(Assignment).where(
-        Assignment.request_id == req.id).execution_options(erp_unscoped=True)).scalars()}
-    codes = dict(session.execute(select(Expert.code, Expert.id).where(
-        Expert.id.in_(list(status))).execution_options(erp_unscoped=True)).all()) if status else {}
-    draws = []
-    for d in req.draws:
-        result = []
-        for line, code in algo.parse_result(d.result):
-            a = status.get(codes.get(code))
-            result.append({"line": line, "code": code if visible else None,
-                           "expert_name": (a.expert_name if a else "") if visible
-                           else services.HIDDEN_NAME,
-                           "reserve": bool(a and a.reserve), "status": a.status if a else None})
-        excl = [{"expert_id": x.expert_id if visible else None,
-                 "reasons": [EXCLUSION_REASONS.get(r, r) for r in x.reasons.split(",")]}
-                for x in d.exclusions]
-        draws.append({"id": d.id, "seq": d.seq, "parent_id": d.parent_id, "algorithm": d.algorithm,
-                      "pool_hash": d.pool_hash, "pool_size": d.pool_size,
-                      "pool": d.pool if disclosed else None,
-                      "plan": d.plan if disclosed else None, "needed": d.needed,
-                      "drawn": d.drawn_count,
-                      "shortfall": d.shortfall, "shortfall_note": d.shortfall_note,
-                      "drawn_at": d.drawn_at.isoformat(), "drawn_by": d.drawn_by,
-                      "result": result, "exclusions": excl})
-    return {"id": req.id, "project_id": req.project_id, "project_number": project.number,
-            "project_name": project.name, "review_at": req.review_at.isoformat(),
-            "status": req.status, "status_label": REQUEST_STATES[req.status],
-            "seed_hash": req.seed_hash,
-            "seed": req.seed if disclosed else None,
-            "seed_revealed_at": _iso(req.seed_revealed_at) if disclosed else None,
-            "lines": [{"seq": ln.seq, "catalog_id": ln.catalog_id, "catalog_code": ln.catalog.code,
-                       "catalog_name": ln.catalog.name, "count": ln.count, "reserves": ln.reserves}
-                      for ln in req.lines],
-            "draws": draws}
-
-
 class DrawRequestApi(EcApi):
     pb_title = "专家抽取申请"
     resource_name = "ec_draw_request"
@@ -352,6 +251,7 @@ class DrawRequestApi(EcApi):
                      "seed_revealed_at": "种子公开时间", "status": "状态", "created_at": "申请时间",
                      "created_by": "申请人", "review_date": "评审日期"}
     description_columns = {"status": _desc(REQUEST_STATES)}
+    record_actions = REQUEST_ACTIONS  # POST /<pk>/draw, /<pk>/close (core.actions)
 
     @expose("/", methods=["POST"])
     @protect()
@@ -386,64 +286,6 @@ class DrawRequestApi(EcApi):
             session.commit()
             return self.response(201, id=req.id, result={
                 "id": req.id, "seed_hash": req.seed_hash, "status": req.status})
-
-        return self._erp_answer(run)
-
-    def _manage(self, req: DrawRequest) -> Project:
-        return services.assert_extracting_agency(self.datamodel.session, req)
-
-    @expose("/<int:pk>/draw", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("draw")
-    def draw(self, pk: int):
-        """Draw (the first time) or draw further (replacing declined experts)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: the draw record}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        def run():
-            req = self._item(pk)
-            self._manage(req)
-            session = self.datamodel.session
-            d = services.perform_draw(session, req)
-            session.commit()
-            return self.response(200, result={
-                "draw_id": d.id, "seq": d.seq, "drawn": d.drawn_count, "needed": d.needed,
-                "shortfall": d.shortfall, "shortfall_note": d.shortfall_note,
-                "pool_size": d.pool_size, "pool_hash": d.pool_hash,
-                "record": request_record(session, req)})
-
-        return self._erp_answer(run)
-
-    @expose("/<int:pk>/close", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("draw")
-    def close(self, pk: int):
-        """End the request: no further draws; the seed is revealed
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: the record with the seed}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-        """
-        def run():
-            req = self._item(pk)
-            self._manage(req)
-            session = self.datamodel.session
-            services.close_request(session, req)
-            session.commit()
-            return self.response(200, result=request_record(session, req))
 
         return self._erp_answer(run)
 
@@ -495,50 +337,7 @@ class AssignmentApi(EcApi):
                      "position": "抽取顺序", "reserve": "备选", "review_date": "评审日期",
                      "status": "状态", "responded_at": "答复时间", "decline_reason": "拒绝原因"}
     description_columns = {"status": _desc(ASSIGNMENT_STATES)}
-
-    @expose("/<int:pk>/respond", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("respond")
-    def respond(self, pk: int):
-        """Accept or decline (body: accept: bool, reason when declining)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: the new status}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        class Body(Schema):
-            accept = fields.Boolean(required=True, error_messages={
-                "required": "请选择接受或拒绝", "invalid": "请输入 true 或 false"})
-            reason = fields.String(load_default=None, validate=mv.Length(max=500))
-
-        def run():
-            item = self._item(pk)
-            scope = current_scope()
-            if scope.actor not in ("expert", "agency") and not scope.unrestricted:
-                raise ApiError(403, "只有专家本人或代理机构可以答复评审任务", "forbidden")
-            body = _body(Body())
-            session = self.datamodel.session
-            services.respond(session, item, body["accept"], reason=body["reason"])
-            session.commit()
-            return self.response(200, result={"id": item.id, "status": item.status,
-                                              "status_label": ASSIGNMENT_STATES[item.status]})
-
-        return self._erp_answer(run)
-
-
-class ScoresSchema(Schema):
-    ethics = fields.Raw(load_default=None)
-    competence = fields.Raw(load_default=None)
-    discipline = fields.Raw(load_default=None)
-    integrity = fields.Raw(load_default=None)
-    remarks = fields.String(load_default=None, validate=mv.Length(max=4000))
-
+    record_actions = ASSIGNMENT_ACTIONS  # POST /<pk>/respond (core.actions)
 
 class EvaluationApi(EcApi):
     pb_title = "履职评价"
@@ -565,6 +364,7 @@ class EvaluationApi(EcApi):
                      "appeal_reason": "申诉理由", "appealed_at": "申诉日期", "decision": "申诉处理结果",
                      "decision_note": "处理意见", "decided_at": "处理日期"}
     description_columns = {"status": _desc(EVALUATION_STATES)}
+    record_actions = EVALUATION_ACTIONS  # POST /<pk>/submit, appeal, decide (core.actions)
 
     def _init_model_schemas(self) -> None:
         super()._init_model_schemas()
@@ -586,88 +386,6 @@ class EvaluationApi(EcApi):
             for r in rows:
                 if r["expert_name"] == services.HIDDEN_NAME:
                     r["expert_id"] = None
-
-    def _act(self, pk: int, fn: Any) -> Any:
-        def run():
-            item = self._item(pk)
-            session = self.datamodel.session
-            fn(session, item)
-            session.commit()
-            return self.response(200, result={"id": item.id, "status": item.status,
-                                              "status_label": EVALUATION_STATES[item.status],
-                                              "total": str(item.total) if item.total is not None else None})
-
-        return self._erp_answer(run)
-
-    @expose("/<int:pk>/submit", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("evaluate")
-    def submit(self, pk: int):
-        """Submit the evaluation (body: ethics, competence, discipline, integrity 0-100, remarks)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: the evaluation}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        def fn(session, item):
-            body = _body(ScoresSchema())
-            services.submit_evaluation(session, item, body, body["remarks"])
-
-        return self._act(pk, fn)
-
-    @expose("/<int:pk>/appeal", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("appeal")
-    def appeal(self, pk: int):
-        """The expert appeals (body: reason)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: the evaluation}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        class Body(Schema):
-            reason = fields.String(load_default=None, validate=mv.Length(max=4000))
-
-        return self._act(pk, lambda s, item: services.appeal(s, item, _body(Body())["reason"]))
-
-    @expose("/<int:pk>/decide", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("decide")
-    def decide(self, pk: int):
-        """An expert manager decides the appeal (body: decision upheld|revised, note, and
-        for revised the four scores)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          responses:
-            200: {description: the evaluation}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        class Body(ScoresSchema):
-            decision = fields.String(load_default=None)
-            note = fields.String(load_default=None, validate=mv.Length(max=4000))
-
-        def fn(session, item):
-            body = _body(Body())
-            services.decide_appeal(session, item, body["decision"], body["note"], body)
-
-        return self._act(pk, fn)
 
     @expose("/overdue", methods=["GET"])
     @protect()

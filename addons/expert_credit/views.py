@@ -32,6 +32,8 @@ from core.tenancy import ScopeViolation, current_scope
 from core.views.base import labelled as _labelled
 
 from . import masking, reports, services
+from .actions import ASSIGNMENT_ACTIONS, EVALUATION_ACTIONS, EXPERT_ACTIONS, REQUEST_ACTIONS
+from .masking import request_record
 from .models import (
     ASSIGNMENT_STATES,
     BAD_RECORD_KINDS,
@@ -201,7 +203,7 @@ class ExpertView(PbModelView):
     datamodel = SQLAInterface(Expert)
     class_permission_name = "EcExpert"
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_export",
-                        "can_manage"]
+                        "can_manage", "can_transition"]
     validator = staticmethod(services.validate_expert)
     export_permission = "EcExpert"
     list_title = show_title = "评审专家库"
@@ -226,6 +228,7 @@ class ExpertView(PbModelView):
     search_form_extra_fields = {"status": _select("状态", EXPERT_STATES, "全部"),
                                 "credit_band": _select("信用等级", BANDS, "全部")}
     related_views = [SpecialtyView, RelationView, CreditScoreView, BadRecordView]
+    record_actions = EXPERT_ACTIONS  # suspend, dismiss, reinstate (core.actions)
 
     def pre_add(self, item: Expert) -> None:
         item.status = item.status or "active"
@@ -237,28 +240,6 @@ class ExpertView(PbModelView):
     @permission_name("export")
     def export(self):
         return self._pb_export(reports.expert_xlsx)
-
-    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
-    @has_access
-    @permission_name("edit")
-    def transition(self, pk: int, name: str):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        reason = request.form.get("reason") or None
-        until = request.form.get("until") or None
-
-        def do():
-            if name == "suspend":
-                try:
-                    item.suspended_until = dt.date.fromisoformat(until or "")
-                except ValueError:
-                    raise ValidationError({"until": ["请填写暂停截止日期（YYYY-MM-DD）"]}) from None
-            services.EXPERT_FLOW.trigger(item, name, reason=reason, session=db.session)
-
-        _run(do, "专家状态已变更")
-        return redirect(url_for(f"{type(self).__name__}.show", pk=pk))
-
 
 class MyProfileView(PbModelView):
     """我的专家档案: the expert's own profile (record rule: ``user_id``); the ID number is
@@ -309,12 +290,13 @@ class AssignmentView(PbModelView):
         "request_id": lambda v: services.assignment_labels(db.session, None, v)[1] or "—",
     }
     search_form_extra_fields = {"status": _select("状态", ASSIGNMENT_STATES, "全部")}
+    record_actions = ASSIGNMENT_ACTIONS  # accept or decline (core.actions)
 
     @expose("/list/")
     @has_access
     def list(self):
         """The list, with the assignments waiting for the user's answer above it (each with
-        its 接受 and 拒绝 buttons)."""
+        its 接受 and 拒绝 buttons, posting the ``respond`` action)."""
         self.update_redirect()
         widgets = self._list()
         pending = []
@@ -323,19 +305,6 @@ class AssignmentView(PbModelView):
                        for a in services.pending_assignments(db.session)]
         return self.render_template(self.list_template, title=self.list_title, widgets=widgets,
                                     pending=pending)
-
-    @expose("/respond/<int:pk>", methods=["POST"])
-    @has_access
-    @permission_name("respond")
-    def respond(self, pk: int):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        accept = request.form.get("accept") == "1"
-        _run(lambda: services.respond(db.session, item, accept,
-                                      reason=request.form.get("reason")),
-             "已接受评审任务" if accept else "已拒绝，代理机构将补充抽取")
-        return redirect(request.referrer or url_for(f"{type(self).__name__}.list"))
 
 
 class DrawRequestView(PbModelView):
@@ -358,18 +327,10 @@ class DrawRequestView(PbModelView):
     formatters_columns = {"status": _labelled(REQUEST_STATES),
                           "seed_hash": lambda v: (v or "")[:16] + "…"}
     search_form_extra_fields = {"status": _select("状态", REQUEST_STATES, "全部")}
+    record_actions = REQUEST_ACTIONS  # draw, close (core.actions)
 
-    @expose("/show/<pk>", methods=["GET"])
-    @has_access
-    def show(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        from .api import request_record
-
-        self.extra_args = {**(self.extra_args or {}), "ec_record": request_record(db.session, item),
-                           "ec_can_draw": self.appbuilder.sm.has_access("can_draw", "EcDrawRequest")}
-        return super().show(pk)
+    def show_context(self, item: DrawRequest) -> dict[str, Any]:
+        return {"ec_record": request_record(db.session, item)}
 
     @expose("/add", methods=["GET", "POST"])
     @has_access
@@ -419,40 +380,6 @@ class DrawRequestView(PbModelView):
                                     catalogs=catalogs, regions=regions, form=form,
                                     title="新建专家抽取申请")
 
-    @expose("/draw/<int:pk>", methods=["POST"])
-    @has_access
-    @permission_name("draw")
-    def draw(self, pk: int):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        holder: dict[str, Any] = {}
-
-        def do():
-            services.assert_extracting_agency(db.session, item)
-            holder["draw"] = services.perform_draw(db.session, item)
-
-        if _run(do, "抽取完成"):
-            d = holder["draw"]
-            if d.shortfall:
-                flash(f"人数不足：{d.shortfall_note}", "warning")
-        return redirect(url_for(f"{type(self).__name__}.show", pk=pk))
-
-    @expose("/close/<int:pk>", methods=["POST"])
-    @has_access
-    @permission_name("draw")
-    def close(self, pk: int):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        def do():
-            services.assert_extracting_agency(db.session, item)
-            services.close_request(db.session, item)
-
-        _run(do, "抽取已结束，种子已公开，可据此验证")
-        return redirect(url_for(f"{type(self).__name__}.show", pk=pk))
-
-
 # -- evaluations ----------------------------------------------------------------------------
 class OverdueFilter(FilterEqual):
     name = "已逾期"
@@ -463,7 +390,6 @@ class EvaluationView(PbModelView):
     class_permission_name = "EcEvaluation"
     base_permissions = ["can_list", "can_show", "can_evaluate", "can_appeal", "can_decide"]
     list_template = f"{TEMPLATES}/evaluations.html"
-    show_template = f"{TEMPLATES}/evaluation_show.html"
     list_title = show_title = "履职评价"
     list_columns = ["project", "shown_name", "review_date", "due_date", "status", "total",
                     "submitted_at"]
@@ -482,6 +408,7 @@ class EvaluationView(PbModelView):
     formatters_columns = {"status": _labelled(EVALUATION_STATES),
                           "decision": _labelled({"upheld": "维持原评价", "revised": "改分"})}
     search_form_extra_fields = {"status": _select("状态", EVALUATION_STATES, "全部")}
+    record_actions = EVALUATION_ACTIONS  # submit, appeal, decide (core.actions)
 
     def _ec_extra(self) -> None:
         from . import services as s
@@ -492,7 +419,6 @@ class EvaluationView(PbModelView):
             weights = {}
         self.extra_args = {**(self.extra_args or {}),
                            "ec_criteria": [(c, s.CRITERIA_LABELS[c], weights.get(c)) for c in s.CRITERIA],
-                           "ec_today": s.today(),
                            "ec_overdue": len(s.overdue_evaluations(db.session))}
 
     @expose("/list/")
@@ -500,44 +426,6 @@ class EvaluationView(PbModelView):
     def list(self):
         self._ec_extra()
         return super().list()
-
-    @expose("/show/<pk>", methods=["GET"])
-    @has_access
-    def show(self, pk):
-        self._ec_extra()
-        return super().show(pk)
-
-    def _act(self, pk: int, fn: Any, ok: str):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        _run(lambda: fn(item), ok)
-        return redirect(url_for(f"{type(self).__name__}.show", pk=pk))
-
-    @expose("/submit/<int:pk>", methods=["POST"])
-    @has_access
-    @permission_name("evaluate")
-    def submit(self, pk: int):
-        f = request.form
-        scores = {c: (f.get(c) or None) for c in services.CRITERIA}
-        return self._act(pk, lambda ev: services.submit_evaluation(
-            db.session, ev, scores, f.get("remarks")), "评价已提交，专家信用分已更新")
-
-    @expose("/appeal/<int:pk>", methods=["POST"])
-    @has_access
-    @permission_name("appeal")
-    def appeal(self, pk: int):
-        return self._act(pk, lambda ev: services.appeal(db.session, ev, request.form.get("reason")),
-                         "申诉已提交，等待专家管理部门处理")
-
-    @expose("/decide/<int:pk>", methods=["POST"])
-    @has_access
-    @permission_name("decide")
-    def decide(self, pk: int):
-        f = request.form
-        scores = {c: (f.get(c) or None) for c in services.CRITERIA}
-        return self._act(pk, lambda ev: services.decide_appeal(
-            db.session, ev, f.get("decision"), f.get("note"), scores), "申诉已处理")
 
 
 # -- reports --------------------------------------------------------------------------------

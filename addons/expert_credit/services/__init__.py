@@ -5,6 +5,7 @@
 * draws: :func:`create_request` (window rule, seed), :func:`eligible_pool` (SQL, NOT
   EXISTS), :func:`exclusions` (SQL, reasons), :func:`perform_draw` (first and further
   draws, shortfall), :func:`replay` (verification), :func:`close_request` (reveal);
+* registry status: :func:`change_status` (suspend, dismiss, reinstate; expert managers);
 * assignments: :func:`respond` (accept / decline; a reserve steps in);
 * evaluations: :func:`submit_evaluation`, :func:`appeal`, :func:`decide_appeal`,
   :func:`overdue_evaluations`;
@@ -62,6 +63,7 @@ from .drawing import (
     perform_draw,
     replay,
     respond,
+    respond_refusal,
     seed_visible,
 )
 from .evaluations import (
@@ -69,6 +71,8 @@ from .evaluations import (
     _may_evaluate,
     _scores,
     appeal,
+    assert_may_appeal,
+    assert_may_decide,
     criteria_weights,
     decide_appeal,
     lift_expired_suspensions,
@@ -85,9 +89,11 @@ from .registry import (
     _own_profile_check,
     _same_region,
     audit_relation_changes,
+    change_status,
     id_check_char,
     link_user,
     next_code,
+    status_refusal,
     validate_expert,
     validate_id_number,
     validate_relation,
@@ -160,10 +166,13 @@ __all__ = [
     "_years_before",
     "appeal",
     "assert_extracting_agency",
+    "assert_may_appeal",
+    "assert_may_decide",
     "audit_relation_changes",
     "band_of",
     "band_weights",
     "cancel_request",
+    "change_status",
     "close_request",
     "compute_score",
     "context_for",
@@ -188,8 +197,10 @@ __all__ = [
     "assignment_labels",
     "pending_assignments",
     "respond",
+    "respond_refusal",
     "seed_visible",
     "setting",
+    "status_refusal",
     "submit_evaluation",
     "targets_of",
     "total_of",

@@ -32,6 +32,22 @@ from .common import ASSIGNMENT_FLOW, MODULE, REQUEST_FLOW, module_settings, sett
 from .requests import _now, context_for, eligible_pool, exclusions, window_refusal
 
 
+def _assert_agency(project: Project) -> None:
+    scope = current_scope()
+    if not (scope.unrestricted or (scope.actor == "agency"
+                                   and project.agency_id in (None, scope.org_id))):
+        raise ScopeViolation("request", "只有项目的代理机构可以抽取专家")
+
+
+def assert_extracting_agency(session: Session, req: DrawRequest) -> Project:
+    """403 unless the user is the project's agency (or the platform admin / system): who
+    may draw and close (:func:`perform_draw`, :func:`close_request`)."""
+    project = session.execute(select(Project).where(Project.id == req.project_id)
+                              .execution_options(erp_unscoped=True)).scalar_one()
+    _assert_agency(project)
+    return project
+
+
 def _lock_request(session: Session, req: DrawRequest) -> None:
     session.execute(select(DrawRequest.id).where(DrawRequest.id == req.id).with_for_update())
 
@@ -61,6 +77,7 @@ def perform_draw(session: Session, req: DrawRequest, *, on: dt.date | None = Non
     REQUEST_FLOW.check(req, "draw")
     project = session.execute(select(Project).where(Project.id == req.project_id)
                               .execution_options(erp_unscoped=True)).scalar_one()
+    _assert_agency(project)
     on = on or common.today()
     values = module_settings(session, project.region_id)
     msg = window_refusal(session, project, req.review_date, on, values)
@@ -176,20 +193,10 @@ def replay(session: Session, d: Draw) -> ReplayResult:
                                     f"pool {d.pool_hash[:12]}…）")
 
 
-def assert_extracting_agency(session: Session, req: DrawRequest) -> Project:
-    """403 unless the user is the project's agency (or the platform admin / system)."""
-    project = session.execute(select(Project).where(Project.id == req.project_id)
-                              .execution_options(erp_unscoped=True)).scalar_one()
-    scope = current_scope()
-    if not (scope.unrestricted or (scope.actor == "agency"
-                                   and project.agency_id in (None, scope.org_id))):
-        raise ScopeViolation("request", "只有项目的代理机构可以抽取专家")
-    return project
-
-
 def close_request(session: Session, req: DrawRequest, *, actor: Any = None) -> None:
     """End the request: no further draws. The audit entry names the seed's hash only: the
-    seed itself is disclosed with the award notice (``api.seed_disclosed``)."""
+    seed itself is disclosed with the award notice (``masking.seed_disclosed``)."""
+    assert_extracting_agency(session, req)
     REQUEST_FLOW.trigger(req, "close", actor=actor, session=session, seed_hash=req.seed_hash)
     req.seed_revealed_at = _now()
 
@@ -232,16 +239,29 @@ def pending_assignments(session: Session) -> list[Assignment]:
                                 .order_by(Assignment.review_date, Assignment.id)).scalars())
 
 
+def respond_refusal(session: Session, a: Assignment) -> str | None:
+    """Who may answer an assignment: the drawn expert themself, or the agency recording
+    their answer (or the platform admin). Returns why another user may not; raises
+    ``ScopeViolation`` for an expert answering someone else's assignment."""
+    scope = current_scope()
+    if scope.unrestricted or scope.actor == "agency":
+        return None
+    if scope.actor != "expert":
+        return "只有专家本人或代理机构可以答复评审任务"
+    own = session.execute(select(Expert.user_id).where(Expert.id == a.expert_id)
+                          .execution_options(erp_unscoped=True)).scalar()
+    if own != scope.user_id:
+        raise ScopeViolation("assignment", "只能答复本人的评审任务")
+    return None
+
+
 def respond(session: Session, a: Assignment, accept: bool, *, reason: str | None = None,
             actor: Any = None, on: dt.date | None = None) -> None:
     """The drawn expert (or the agency recording their phone answer) accepts or declines.
     A declined main expert is replaced by the line's first pending reserve."""
-    scope = current_scope()
-    if scope.actor == "expert":
-        own = session.execute(select(Expert.user_id).where(Expert.id == a.expert_id)
-                              .execution_options(erp_unscoped=True)).scalar()
-        if own != scope.user_id:
-            raise ScopeViolation("assignment", "只能答复本人的评审任务")
+    refusal = respond_refusal(session, a)
+    if refusal:
+        raise ScopeViolation("assignment", refusal)
     ASSIGNMENT_FLOW.trigger(a, "accept" if accept else "decline", actor=actor,
                             reason=(reason or "").strip() or None, session=session)
     a.responded_at = _now()

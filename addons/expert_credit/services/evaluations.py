@@ -87,15 +87,26 @@ def submit_evaluation(session: Session, ev: Evaluation, scores: dict[str, Any],
     recompute_score(session, ev.expert_id, on=on, cause=f"履职评价 {ev.id}")
 
 
-def appeal(session: Session, ev: Evaluation, reason: str, *, on: dt.date | None = None,
-           actor: Any = None) -> None:
-    on = on or common.today()
+def assert_may_appeal(session: Session, ev: Evaluation) -> None:
+    """An expert appeals only their own evaluation."""
     scope = current_scope()
     if scope.actor == "expert":
         own = session.execute(select(Expert.user_id).where(Expert.id == ev.expert_id)
                               .execution_options(erp_unscoped=True)).scalar()
         if own != scope.user_id:
             raise ScopeViolation("evaluation", "只能对本人的评价提出申诉")
+
+
+def assert_may_decide() -> None:
+    """Appeals are decided by expert managers."""
+    if not manages_experts():
+        raise ScopeViolation("evaluation", "只有专家管理人员可以处理申诉")
+
+
+def appeal(session: Session, ev: Evaluation, reason: str, *, on: dt.date | None = None,
+           actor: Any = None) -> None:
+    on = on or common.today()
+    assert_may_appeal(session, ev)
     if not (reason or "").strip():
         raise RuleError({"reason": ["请填写申诉理由"]})
     EVALUATION_FLOW.check(ev, "appeal", reason=reason)
@@ -114,8 +125,7 @@ def decide_appeal(session: Session, ev: Evaluation, decision: str, note: str,
     """An expert manager decides: ``upheld`` (the evaluation stands) or ``revised``
     (new criteria scores)."""
     on = on or common.today()
-    if not manages_experts():
-        raise ScopeViolation("evaluation", "只有专家管理人员可以处理申诉")
+    assert_may_decide()
     EVALUATION_FLOW.check(ev, "decide", reason=note or "-")
     errors = Errors()
     if decision not in ("upheld", "revised"):

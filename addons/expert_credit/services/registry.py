@@ -1,5 +1,6 @@
 """The expert registry: :func:`validate_expert`, :func:`validate_relation`,
-:func:`validate_specialty`; relation changes are audited (``after_flush`` listener)."""
+:func:`validate_specialty`; relation changes are audited (``after_flush`` listener); the
+expert's status (:func:`change_status`: suspend, dismiss, reinstate; expert managers)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from addons.procurement_base.services import Errors
+from addons.procurement_base.services import Errors, RuleError
 from core.models import Organization
 from core.services import audit
 from core.tenancy import ScopeViolation, current_scope
 
+from ..masking import manages_experts
 from ..models import RELATION_KINDS, Expert, ExpertRelation, ExpertSpecialty
-from .common import MODULE
+from .common import EXPERT_FLOW, MODULE
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -205,3 +207,24 @@ def link_user(session: Session, expert: Expert, user: Any) -> None:
     audit.record(session, action="update", object_type="ec_expert", object_id=expert.id,
                  before={"user_id": before}, after={"user_id": expert.user_id}, module=MODULE,
                  region_id=expert.region_id, reason="关联登录账号")
+
+
+# -- the expert's status ------------------------------------------------------------------------
+def status_refusal() -> str | None:
+    """Why the user may not change an expert's status (None: may): expert managers only."""
+    return None if manages_experts() else "只有专家管理人员可以变更专家状态"
+
+
+def change_status(session: Session, expert: Expert, name: str, *, reason: str | None = None,
+                  until: dt.date | None = None, actor: Any = None) -> None:
+    """``suspend`` (until a date), ``dismiss`` or ``reinstate`` an expert (audited
+    transition of :data:`EXPERT_FLOW`)."""
+    refusal = status_refusal()
+    if refusal:
+        raise ScopeViolation("status", refusal)
+    if name == "suspend":
+        if until is None:
+            raise RuleError({"until": ["请填写暂停截止日期"]})
+        expert.suspended_until = until
+    EXPERT_FLOW.trigger(expert, name, actor=actor, reason=reason, session=session,
+                        suspended_until=until)

@@ -71,7 +71,8 @@ def test_decline_button_wants_a_reason(ec) -> None:  # noqa: F811
     res = client.post(f"/assignmentview/respond/{aid}",
                       data={"accept": "0", "reason": "", "csrf_token": token},
                       follow_redirects=True)
-    assert "未执行" in res.get_data(as_text=True)
+    html = res.get_data(as_text=True)
+    assert "未完成（未写入任何数据）" in html and "必须填写原因" in html
     with ec.app.app_context():
         assert db.session.get(Assignment, aid).status == "drawn"
     client.post(f"/assignmentview/respond/{aid}", data={"accept": "0", "reason": "当天出差",
