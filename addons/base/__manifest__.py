@@ -8,28 +8,30 @@
     "sequence": 1,
     "demo": ["demo/erp_organization.csv"],
     "roles": {
-        "地区管理员": [
-            "* on RegionModules",
-            "menu_access on Region Modules",
-            "* on AuditLog",
-            "menu_access on AuditLog",
-            "* on Settings",
-            "menu_access on Settings",
-            "menu_access on Platform",
+        '地区管理员': [
+            '* on RegionModules',
+            'menu_access on Region Modules',
+            '* on AuditLog',
+            'menu_access on AuditLog',
+            '* on Settings',
+            'menu_access on Settings',
+            'menu_access on Platform',
         ],
-        "审计监督": [
-            "can_list on AuditLog",
-            "can_show on AuditLog",
-            "can_get on AuditLog",
-            "can_info on AuditLog",
-            "can_export on AuditLog",
-            "menu_access on AuditLog",
-            "menu_access on Platform",
+        '审计监督': [
+            'read on AuditLog',
+            'can_export on AuditLog',
+            'menu_access on AuditLog',
+            'menu_access on Platform',
         ],
-        "采购人": [],
-        "采购代理机构": [],
-        "供应商": [],
-        "银行": [],
-        "评审专家": [],
+        '采购人': [
+        ],
+        '采购代理机构': [
+        ],
+        '供应商': [
+        ],
+        '银行': [
+        ],
+        '评审专家': [
+        ],
     },
 }

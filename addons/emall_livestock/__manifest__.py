@@ -20,25 +20,40 @@
         "demo/pb_payment.livestock.csv",
     ],
     "roles": {
-        # the centralized procurement institution runs the e-mall (emall's role): it keeps the
-        # list of livestock-system purchasers (the catalog is edited in emall's 商品分类 page)
-        "电子卖场管理": [
-            "* on LivestockPurchaser", "can_get on LivestockPavilionApi",
-            "menu_access on 畜牧行业馆", "menu_access on 畜牧系统采购单位", "menu_access on 电子卖场",
+        '电子卖场管理': [
+            '* on LivestockPurchaser',
+            'can_get on LivestockPavilionApi',
+            'menu_access on 畜牧行业馆',
+            'menu_access on 畜牧系统采购单位',
+            'menu_access on 电子卖场',
         ],
-        "地区管理员": [
-            "* on LivestockPurchaser", "can_get on LivestockPavilionApi",
-            "menu_access on 畜牧行业馆", "menu_access on 畜牧系统采购单位", "menu_access on 电子卖场",
+        '地区管理员': [
+            '* on LivestockPurchaser',
+            'can_get on LivestockPavilionApi',
+            'menu_access on 畜牧行业馆',
+            'menu_access on 畜牧系统采购单位',
+            'menu_access on 电子卖场',
         ],
-        "审计监督": [
-            "can_list on LivestockPurchaser", "can_show on LivestockPurchaser",
-            "can_get on LivestockPurchaser", "can_info on LivestockPurchaser",
-            "can_get on LivestockPavilionApi", "menu_access on 畜牧行业馆",
-            "menu_access on 畜牧系统采购单位", "menu_access on 电子卖场",
+        '审计监督': [
+            'read on LivestockPurchaser',
+            'can_get on LivestockPavilionApi',
+            'menu_access on 畜牧行业馆',
+            'menu_access on 畜牧系统采购单位',
+            'menu_access on 电子卖场',
         ],
-        "采购人": ["can_get on LivestockPavilionApi", "menu_access on 畜牧行业馆", "menu_access on 电子卖场"],
-        "供应商": ["can_get on LivestockPavilionApi", "menu_access on 畜牧行业馆", "menu_access on 电子卖场"],
-        # anonymous visitors: the pavilion's pages are public; this shows its menu entry
-        "Public": ["menu_access on 畜牧行业馆", "menu_access on 电子卖场"],
+        '采购人': [
+            'can_get on LivestockPavilionApi',
+            'menu_access on 畜牧行业馆',
+            'menu_access on 电子卖场',
+        ],
+        '供应商': [
+            'can_get on LivestockPavilionApi',
+            'menu_access on 畜牧行业馆',
+            'menu_access on 电子卖场',
+        ],
+        'Public': [
+            'menu_access on 畜牧行业馆',
+            'menu_access on 电子卖场',
+        ],
     },
 }

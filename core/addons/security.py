@@ -146,6 +146,11 @@ def ensure_permissions(
     store.grant(store.role_id(admin_role), store.ensure_pairs(pairs))
 
 
+#: ``read on <View>`` in a manifest grants these of the view's permissions (those it has)
+READ = "read"
+READ_PERMISSIONS = ("can_get", "can_info", "can_list", "can_show")
+
+
 def sync_module_roles(
     conn: Connection,
     module: str,
@@ -164,6 +169,9 @@ def sync_module_roles(
             perm, view = m.group("perm"), m.group("view")
             if perm == "*":
                 pairs = sorted({p for p in known if p[1] == view} | set(store.pairs_of_view(view)))
+            elif perm == READ:
+                pairs = [(p, view) for p in READ_PERMISSIONS
+                         if (p, view) in known or store.pv_id((p, view), create=False)]
             else:
                 pairs = [(perm, view)] if (perm, view) in known or store.pv_id(
                     (perm, view), create=False

@@ -124,6 +124,27 @@ def test_stale_grants_removed_and_other_modules_grants_kept(app) -> None:
     assert role_grants(app, "FX Viewer") == {("can_list", "FxItemView")}
 
 
+def test_read_grant_is_the_reading_permissions_the_view_has(app) -> None:
+    """``read on X``: those of can_get / can_info / can_list / can_show that X has, nothing
+    more (not can_post, can_put, can_delete); a view without any of them is an error."""
+    inst = installer(app)
+    inst.install(["fx_base"])
+    pairs = app.extensions["erp"].pairs("fx_base")
+    api_perms = {p for p, v in pairs if v == "FxItemApi"}
+    assert {"can_get", "can_post"} <= api_perms
+    with app.app_context(), db.engine.begin() as conn:
+        sync_module_roles(conn, "fx_base", {"FX Reader": ("read on FxItemApi", "read on FxItemView")},
+                          pairs, "m")
+    reading = {"can_get", "can_info", "can_list", "can_show"}
+    assert role_grants(app, "FX Reader") == (
+        {(p, "FxItemApi") for p in api_perms & reading}
+        | {(p, v) for p, v in pairs if v == "FxItemView" and p in reading})
+    assert ("can_post", "FxItemApi") not in role_grants(app, "FX Reader")
+    with app.app_context(), db.engine.begin() as conn:
+        with pytest.raises(AddonError, match="names no permission"):
+            sync_module_roles(conn, "fx_base", {"R": ("read on FX Items",)}, pairs, "m.py")
+
+
 def test_unknown_grant_is_an_error(app) -> None:
     pairs = app.extensions["erp"].pairs("fx_base")
     with app.app_context(), db.engine.begin() as conn:
