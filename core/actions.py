@@ -30,7 +30,8 @@ Declare the model's actions once, next to its API and page::
     class DepositView(ErpModelView):    record_actions = DEPOSIT_ACTIONS
 
 For a state machine, :meth:`Actions.from_machine` makes one action per transition
-(label, "reason required" and availability from the machine).
+(label, "reason required" and availability from the machine; ``only`` some of them, who may
+run each with ``action_guard``, ``extra`` actions beside them).
 
 What core derives
 -----------------
@@ -44,7 +45,10 @@ What core derives
   rolled back; otherwise the session is committed and the answer is
   ``{"result": result(session, obj, value)}`` with the action's ``status`` (200). The
   endpoint's OpenAPI operation is generated from the declaration (summary, path
-  parameters, request body schema as a component, the responses).
+  parameters, request body schema as a component, the responses). An action with its own
+  ``api_path`` has its own endpoint beside the set's (a rating at ``/<int:pk>/rate`` beside
+  the transitions at ``/<int:pk>/transition/<name>``); an error in the action's
+  ``commit_on`` is answered after committing what ``run`` recorded before refusing.
 * **Page** (``ErpModelView`` subclasses with ``record_actions``): the show page lists the actions
   the user may run on the record: the permission AND the guard must allow it (otherwise
   the action is not shown at all); an action not available in the record's current state
@@ -124,6 +128,11 @@ class Action:
     input_labels: dict[str, str] | None = None
     #: the page form's initial values: ``fn(session, obj) -> {field: value}``
     defaults: Callable[[Any, Any], dict[str, Any]] | None = None
+    #: this action's own API endpoint (``"/<int:pk>/rate"``) instead of the set's path
+    api_path: str | None = None
+    #: errors after which what ``run`` wrote is still committed before the error is
+    #: answered (e.g. a comparison that failed for lack of quotes stays recorded)
+    commit_on: tuple[type[BaseException], ...] = ()
 
 
 @dataclass
@@ -202,8 +211,12 @@ class Actions:
                      only: Iterable[str] | None = None, **kw: Any) -> Actions:
         """One action per transition of ``machine``: ``run(session, obj, name, body)``;
         availability is the machine's check (state, guards) unless ``available`` is given
-        per name in ``kw["available"]`` (``fn(session, obj, name)``)."""
+        per name in ``kw["available"]`` (``fn(session, obj, name)``); who may run each is
+        ``kw["action_guard"]`` (``fn(session, obj, name)``, beside the set's ``guard``);
+        ``extra`` actions (not transitions of the machine) join the set."""
         available_fn = kw.pop("available", None)
+        action_guard = kw.pop("action_guard", None)
+        extra = kw.pop("extra", ())
         done = kw.pop("done", None)
         buttons = kw.pop("buttons", {})
         inputs = kw.pop("inputs", None)
@@ -219,6 +232,9 @@ class Actions:
             def _run(session: Any, obj: Any, body: dict[str, Any], _n: str = t.name) -> Any:
                 return run(session, obj, _n, body)
 
+            def _guard(session: Any, obj: Any, _n: str = t.name) -> Any:
+                return action_guard(session, obj, _n)
+
             def _available(session: Any, obj: Any, _n: str = t.name) -> str | None:
                 if available_fn is not None:
                     return available_fn(session, obj, _n)
@@ -227,12 +243,13 @@ class Actions:
             actions.append(Action(
                 t.name, t.label, _run, schema=(schemas or {}).get(t.name, schema),
                 available=_available, done=done, require_reason=t.require_reason,
+                guard=_guard if action_guard is not None else None,
                 button=buttons.get(t.name, "btn-primary"),
                 inputs=inputs(t) if callable(inputs) else None,
                 input_labels=input_labels(t) if callable(input_labels) else None,
                 defaults=(functools.partial(defaults_fn, name=t.name)
                           if defaults_fn is not None else None)))
-        return cls(*actions, machine=machine, **kw)
+        return cls(*actions, *extra, machine=machine, **kw)
 
     # -- running ---------------------------------------------------------------------------------
     def check_guards(self, session: Any, obj: Any, action: Action) -> None:
@@ -255,11 +272,13 @@ class Actions:
         return True
 
     def unknown(self, obj: Any, name: str) -> ErpError:
+        """The error for a name this set does not offer: with a machine, its "unknown
+        transition" (422, also for a transition of the machine the set leaves out), else 404."""
         if self.machine is not None:
-            try:
-                self.machine.check(obj, name, reason="-")
-            except ErpError as exc:
-                return exc
+            from core.services.statemachine import TransitionError
+
+            return TransitionError(f"未知的操作“{name}”", status=422, code="unknown_transition",
+                                   transition=name, state=self.machine.get_state(obj))
         return NotFoundError("没有该操作")
 
     def perform(self, session: Any, obj: Any, name: str, body: dict[str, Any]) -> tuple[Action, Any]:
@@ -328,6 +347,8 @@ class Actions:
                     data[key] = [_form_scalar(f.inner, v) for v in values]
                 continue
             if isinstance(f, fields.Boolean):
+                if action.inputs is not None and name not in action.inputs:
+                    continue  # a checkbox the form does not draw is not "unticked"
                 data[key] = form.get(key) in ("y", "on", "true", "1")
                 continue
             raw = form.get(key)

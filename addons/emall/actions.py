@@ -1,12 +1,27 @@
 """Record actions of the e-mall declared once (:mod:`core.actions`) for the API and the
-page (issue 13; the older hand-written transitions of admissions, listings, orders and
-comparisons are still in ``views.py`` / ``api/``):
+page (issues 11 and 13): core derives the endpoint, its OpenAPI text, the buttons and forms
+(for the users the guard lets act), the error mapping and the commit.
 
+* supplier admission — ``approve``, ``reject`` (reason), ``suspend`` (reason, until),
+  ``reinstate`` (reason): ``POST /api/v1/emall_admission/<pk>/transition/<name>`` and the
+  buttons on 供应商入驻's record page (the institution only);
+* product listings — ``submit`` (the supplier), ``approve`` / ``reject`` (the institution),
+  ``delist`` (either): ``POST /api/v1/emall_listing/<pk>/transition/<name>``;
+* orders — ``confirm``, ``ship``, ``deliver``, ``accept``, ``pay``, ``cancel``, ``dispute``,
+  ``resolve`` (the institution: outcome continue | cancel) each by the parties of
+  :data:`services.ORDER_ACTORS`: ``POST /api/v1/emall_order/<pk>/transition/<name>``; and
+  ``rate`` (the ordering purchaser, once an order is accepted): ``POST .../<pk>/rate``
+  (permission ``can_rate``); one form per action on the order's page (``/orderview/act/...``);
+* price comparisons — ``award`` (the lowest compliant quote; a reason with fewer quotes than
+  the minimum), ``cancel`` (reason), by the publishing purchaser:
+  ``POST /api/v1/emall_comparison/<pk>/award``, ``.../cancel``; a comparison that fails for
+  lack of quotes stays recorded (``commit_on``);
 * a price alert's review with its measure — ``dismiss`` (无异常), ``delist`` (确认异常并下架),
   ``correct`` (确认异常，限期改价): ``POST /api/v1/emall_price_alert/<pk>/<action>`` and the
-  buttons on 价格监测's record page (permission ``can_review``; the institution only);
-* rating an accepted order — ``rate``: ``POST /api/v1/emall_order/<pk>/rate`` and the form on
-  the order's page (permission ``can_rate``; the ordering purchaser only, once).
+  buttons on 价格监测's record page (permission ``can_review``; the institution only).
+
+Who may act is the services' check (``assert_*``), used as the guard: a user it refuses sees
+no button, and the API answers what the service would (422 with its message).
 """
 
 from __future__ import annotations
@@ -20,12 +35,99 @@ from marshmallow import validate as mv
 from core.actions import Action, Actions
 from core.api import INVALID_MESSAGES
 
-from .models import ALERT_MEASURES, RATING_ASPECTS
+from .models import (
+    ADMISSION_STATES,
+    ALERT_MEASURES,
+    COMPARISON_STATES,
+    LISTING_STATES,
+    ORDER_STATES,
+    RATING_ASPECTS,
+)
+from .services import admission as em_admission
 from .services import common as em_common
+from .services import comparison as em_comparison
+from .services import listings as em_listings
+from .services import orders as em_orders
 from .services import price_watch, rating
 
 DATE = {"invalid": INVALID_MESSAGES[fields.Date]}
 NOTE = mv.Length(max=2000, error="长度不能超过 {max} 个字符")
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _today(session: Any, obj: Any) -> dt.date:
+    return em_common.today()
+
+
+def _in_state(machine: Any):
+    """Availability by the record's state only (the transition's guards need the input:
+    they answer when the action runs)."""
+    def available(session: Any, obj: Any, name: str) -> bool | None:
+        state = getattr(obj, machine.field)
+        return None if any(t.name == name and t.allows_from(state) for t in machine.transitions) else False
+    return available
+
+
+def _reason_input(t: Any) -> tuple[str, ...]:
+    return ("reason",) if t.require_reason else ()
+
+
+class DecisionSchema(Schema):
+    """The body of an admission, listing or comparison decision (every field optional)."""
+
+    reason = fields.String(load_default=None, validate=mv.Length(max=2000),
+                           metadata={"label": "理由", "page_required": True})
+    until = fields.Date(load_default=None, error_messages=DATE,
+                        metadata={"label": "暂停至", "page_required": True})
+
+
+# -- supplier admission ----------------------------------------------------------------------------
+def _decides(session: Any, adm: Any) -> None:
+    em_admission.assert_decides_admissions(session)
+
+
+def _decide(session: Any, adm: Any, name: str, body: dict[str, Any]) -> str:
+    em_admission.decide_admission(session, adm, name, reason=body["reason"], until=body["until"])
+    return em_admission.ADMISSION_FLOW.transition_label(name)
+
+
+def _admission_result(session: Any, adm: Any, _value: Any) -> dict[str, Any]:
+    return {"id": adm.id, "status": adm.status, "status_label": ADMISSION_STATES[adm.status],
+            "suspended_until": _iso(adm.suspended_until)}
+
+
+ADMISSION_ACTIONS = Actions.from_machine(
+    em_admission.ADMISSION_FLOW, _decide, schema=DecisionSchema,
+    only=("approve", "reject", "suspend", "reinstate"),  # reapply: the supplier's application
+    available=_in_state(em_admission.ADMISSION_FLOW), guard=_decides, result=_admission_result,
+    inputs=lambda t: ("until", "reason") if t.name == "suspend" else _reason_input(t),
+    done=lambda adm, label: f"已{label}", buttons={"reject": "btn-warning", "suspend": "btn-danger"},
+    module="emall", object_type="emall_admission",
+)
+
+
+# -- product listings -------------------------------------------------------------------------------
+def _moves_listing(session: Any, item: Any, name: str) -> None:
+    em_listings.assert_moves_listing(session, item, name)
+
+
+def _move_listing(session: Any, item: Any, name: str, body: dict[str, Any]) -> str:
+    em_listings.transition_listing(session, item, name, reason=body["reason"])
+    return em_listings.LISTING_FLOW.transition_label(name)
+
+
+LISTING_ACTIONS = Actions.from_machine(
+    em_listings.LISTING_FLOW, _move_listing, schema=DecisionSchema,
+    available=_in_state(em_listings.LISTING_FLOW), action_guard=_moves_listing,
+    result=lambda session, item, _v: {"id": item.id, "status": item.status,
+                                      "status_label": LISTING_STATES[item.status]},
+    inputs=_reason_input, buttons={"reject": "btn-warning", "delist": "btn-warning"},
+    done=lambda item, label: f"已{label}，商品状态：{LISTING_STATES[item.status]}",
+    module="emall", object_type="emall_listing",
+)
 
 
 # -- price alerts ----------------------------------------------------------------------------------
@@ -118,11 +220,143 @@ def _rate(session: Any, order: Any, body: dict[str, Any]) -> Any:
                              service=body["service"], comment=body.get("comment"))
 
 
-ORDER_RATING_ACTIONS = Actions(
-    Action("rate", "评价供应商", _rate, schema=RateBody, guard=_may_rate, available=_rateable,
-           done="已评价，感谢反馈",
-           result=lambda session, order, r: {"id": r.id, "order": order.id, "delivery": r.delivery,
-                                             "quality": r.quality, "service": r.service}),
-    permission="rate", api_path="/<int:pk>/{name}", page_path="/act/<int:pk>/<string:name>",
-    page_method="act", module="emall", object_type="emall_order",
+RATE = Action(
+    "rate", "评价供应商", _rate, schema=RateBody, permission="rate", guard=_may_rate,
+    available=_rateable, api_path="/<int:pk>/rate", done="已评价，感谢反馈",
+    result=lambda session, order, r: {"id": r.id, "order": order.id, "delivery": r.delivery,
+                                      "quality": r.quality, "service": r.service})
+
+
+# -- orders ------------------------------------------------------------------------------------------
+def order_dict(o: Any) -> dict[str, Any]:
+    """An order in the API's answers."""
+    return {"id": o.id, "number": o.number, "status": o.status, "status_label": ORDER_STATES[o.status],
+            "amount": str(o.amount), "channel": o.channel, "supplier": o.supplier_id,
+            "purchaser": o.purchaser_id, "payment_due": _iso(o.payment_due),
+            "contract_id": o.contract_id}
+
+
+def _outcomes(session: Any, order: Any) -> list[tuple[str, str]]:
+    return [("continue", "继续履行"), ("cancel", "取消订单（释放库存）")]
+
+
+def _text(label: str, **more: Any) -> fields.String:
+    return fields.String(load_default=None, validate=mv.Length(max=more.pop("max")),
+                         metadata={"label": label, **more})
+
+
+class OrderTransitionSchema(Schema):
+    """The body of an order transition (every field optional; the transition's checks decide)."""
+
+    reason = _text("理由", max=2000, page_required=True)
+    tracking = _text("物流单号", max=100)
+    accepted_on = fields.Date(load_default=None, error_messages=DATE,
+                              metadata={"label": "验收日期", "initial": _today})
+    inspectors = _text("验收人员", max=200, page_required=True)
+    quantity_ok = fields.Boolean(load_default=True)
+    quality_ok = fields.Boolean(load_default=True)
+    note = _text("验收意见", max=2000)
+    paid_on = fields.Date(load_default=None, error_messages=DATE,
+                          metadata={"label": "付款日期", "initial": _today})
+    payment_ref = _text("支付凭证号", max=100)
+    outcome = fields.String(load_default=None, metadata={"label": "处理结果", "choices": _outcomes,
+                                                         "page_required": True})
+
+
+ORDER_INPUTS = {"ship": ("tracking",), "accept": ("accepted_on", "inspectors", "note"),
+                "pay": ("paid_on", "payment_ref"), "resolve": ("outcome", "reason")}
+
+
+def _order_part(session: Any, order: Any, name: str) -> None:
+    em_orders.assert_order_part(session, order, name)
+
+
+_order_state = _in_state(em_orders.ORDER_FLOW)
+
+
+def _order_step(session: Any, order: Any, name: str) -> bool | None:
+    """On the page: the steps the record's state allows that are the user's own part."""
+    if name == "resolve":
+        if order.status != "disputed":
+            return False
+    elif _order_state(session, order, name) is False:
+        return False
+    return None if em_orders.own_step(session, order, name) else False
+
+
+def _move_order(session: Any, order: Any, name: str, body: dict[str, Any]) -> None:
+    order = em_orders.lock_order(session, order.id)  # FOR UPDATE: one move at a time
+    acceptance = None
+    if name == "accept":
+        acceptance = {"accepted_on": body["accepted_on"] or em_common.today(),
+                      "inspectors": body["inspectors"], "note": body["note"],
+                      "quantity_ok": body["quantity_ok"], "quality_ok": body["quality_ok"]}
+    em_orders.transition_order(
+        session, order, name, reason=body["reason"], tracking=body["tracking"], acceptance=acceptance,
+        paid_on=body["paid_on"] or (em_common.today() if name == "pay" else None),
+        payment_ref=body["payment_ref"], outcome=body["outcome"])
+
+
+RESOLVE = Action(
+    "resolve", "争议处理", lambda session, order, body: _move_order(session, order, "resolve", body),
+    schema=OrderTransitionSchema, guard=lambda session, order: _order_part(session, order, "resolve"),
+    available=lambda session, order: _order_step(session, order, "resolve"),
+    inputs=ORDER_INPUTS["resolve"], require_reason=True,
+    done=lambda order, _v: f"订单状态：{ORDER_STATES[order.status]}")
+
+ORDER_ACTIONS = Actions.from_machine(
+    em_orders.ORDER_FLOW, _move_order, schema=OrderTransitionSchema,
+    only=("confirm", "ship", "deliver", "accept", "pay", "cancel", "dispute"),  # resolve: below
+    available=_order_step, action_guard=_order_part,
+    result=lambda session, order, _v: order_dict(order),
+    inputs=lambda t: ORDER_INPUTS.get(t.name, _reason_input(t)),
+    buttons={"cancel": "btn-danger", "dispute": "btn-warning"},
+    done=lambda order, _v: f"订单状态：{ORDER_STATES[order.status]}",
+    extra=(RESOLVE, RATE), page_path="/act/<int:pk>/<string:name>", page_method="act",
+    module="emall", object_type="emall_order",
+)
+
+
+# -- online price comparison ------------------------------------------------------------------------
+def comparison_dict(c: Any) -> dict[str, Any]:
+    """A comparison in the API's answers."""
+    return {"id": c.id, "number": c.number, "title": c.title, "status": c.status,
+            "status_label": COMPARISON_STATES[c.status], "budget": str(c.budget),
+            "quote_deadline": c.quote_deadline.isoformat(), "lines": c.lines,
+            "decision_note": c.decision_note, "order_id": c.order_id}
+
+
+class AwardBody(DecisionSchema):
+    reason = fields.String(load_default=None, validate=mv.Length(max=2000),
+                           metadata={"label": "理由", "placeholder": "有效报价少于规定家数时须填写理由"})
+
+
+def _publisher(doing: str):
+    def guard(session: Any, comp: Any) -> None:
+        em_comparison.assert_publisher(session, comp, doing)
+    return guard
+
+
+def _undecided(session: Any, comp: Any) -> bool | None:
+    return None if comp.status in ("open", "closed") else False
+
+
+def _award(session: Any, comp: Any, body: dict[str, Any]) -> Any:
+    return em_comparison.award_comparison(session, comp, reason=body["reason"])
+
+
+def _cancel(session: Any, comp: Any, body: dict[str, Any]) -> None:
+    em_comparison.cancel_comparison(session, comp, reason=body["reason"])
+
+
+COMPARISON_ACTIONS = Actions(
+    Action("award", "确定成交（最低有效报价）", _award, schema=AwardBody, guard=_publisher("确定成交"),
+           available=_undecided, inputs=("reason",), commit_on=(em_common.ConflictError,),
+           description="由最低有效报价成交并生成订单（有效报价少于规定家数须说明理由；无有效报价则竞价失败）",
+           result=lambda session, comp, order: {**comparison_dict(comp), "order": order_dict(order)},
+           done=lambda comp, order: f"已成交，生成订单 {order.number}"),
+    Action("cancel", "撤销竞价", _cancel, schema=DecisionSchema, guard=_publisher("撤销竞价"),
+           available=_undecided, inputs=("reason",), button="btn-danger", done="竞价已撤销"),
+    result=lambda session, comp, _v: comparison_dict(comp),
+    api_path="/<int:pk>/{name}", module="emall", object_type="emall_comparison",
 )

@@ -33,7 +33,7 @@ from core.services.charts import bar_chart, line_chart
 from core.services.money import fmt_yuan
 from core.services.statemachine import TransitionError
 from core.tenancy import ScopeViolation, current_scope
-from core.views.base import ErpModelView, page_options
+from core.views.base import ErpModelView
 from core.views.base import labelled as _labelled
 from core.views.base import money_text as _money
 
@@ -115,8 +115,8 @@ def _answers_display(value: Any) -> str:
 class EmallView(PbModelView):
     template_folder = TEMPLATE_FOLDER
     show_template = "emall/show.html"
-    #: the state machine whose transitions are buttons on the record page
-    flow: ClassVar[Any] = None
+    #: the labels of the record's ``status`` ("当前状态" above its actions, :mod:`.actions`)
+    status_labels: ClassVar[dict[str, str] | None] = None
     json_fields: ClassVar[dict[str, str]] = {}
 
     def _parse_json_fields(self, item: Any) -> None:
@@ -141,33 +141,13 @@ class EmallView(PbModelView):
 
         raise DeleteRefused("该记录不能删除")
 
-    def _actions(self, item: Any) -> list[dict[str, Any]]:
-        if type(self).flow is None or item is None:
-            return []
-        return [{"name": t.name, "label": t.label, "require_reason": t.require_reason}
-                for t in type(self).flow.transitions if t.allows_from(getattr(item, type(self).flow.field))
-                and not t.name.startswith(("resume_", "resolve_"))]
-
     def _em_extra(self, item: Any) -> dict[str, Any]:
         return {}
 
-    @expose("/show/<pk>", methods=["GET"])
-    @has_access
-    def show(self, pk):
-        pk = self._deserialize_pk_if_composite(pk)
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        widgets = self._show(pk)
-        status = getattr(item, type(self).flow.field) if type(self).flow else None
-        return self.render_template(
-            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
-            related_views=self._related_views, em_actions=self._actions(item),
-            em_status=type(self).flow.label(status) if type(self).flow else None,
-            em_endpoint=f"{type(self).__name__}.transition", item=item,
-            erp_actions=page_options(self, item), erp_action_endpoint=(
-                f"{type(self).__name__}.{self.record_actions.page_method}"
-                if self.record_actions else None), **self._em_extra(item))
+    def show_context(self, item: Any) -> dict[str, Any]:
+        labels = type(self).status_labels
+        status = labels.get(item.status) if labels else None
+        return {"erp_status": status, **self._em_extra(item)}
 
 
 # -- catalog administration ------------------------------------------------------------------------
@@ -239,7 +219,8 @@ class AdmissionView(em_pages.AdmissionPages, EmallView):
     base_permissions = ["can_list", "can_show", "can_transition", "can_apply"]
     list_template = "emall/admission_list.html"
     base_filters = [["id", OwnSupplierFilter, None]]
-    flow = services.ADMISSION_FLOW
+    record_actions = em_actions.ADMISSION_ACTIONS
+    status_labels = ADMISSION_STATES
     list_title = show_title = "供应商入驻"
     list_columns = ["supplier", "status", "applied_at", "decided_at", "suspended_until"]
     show_columns = ["supplier", "status", "categories", "answers", "contact", "phone", "applied_at",
@@ -253,12 +234,6 @@ class AdmissionView(em_pages.AdmissionPages, EmallView):
     formatters_columns = {"status": _labelled(ADMISSION_STATES), "answers": _answers_display}
     search_form_extra_fields = {"status": SelectField("状态", choices=[("", "全部"), *ADMISSION_STATES.items()])}
 
-    def _actions(self, item: Any) -> list[dict[str, Any]]:
-        if not self.appbuilder.sm.has_access("can_transition", self.class_permission_name) or \
-                not services.common._privileged(current_scope(), db.session):
-            return []  # the decisions are the institution's
-        return [a for a in super()._actions(item) if a["name"] != "reapply"]
-
     def _em_extra(self, item: EmallAdmission) -> dict[str, Any]:
         return {"em_documents": em_pages.admission_documents(item),
                 "em_supplier_rating": services.rating.supplier_rating(db.session, item.supplier_id)}
@@ -268,30 +243,14 @@ class AdmissionView(em_pages.AdmissionPages, EmallView):
                           and self.appbuilder.sm.has_access("can_apply", self.class_permission_name))
         return super().render_template(template, **kwargs)
 
-    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
-    @has_access
-    @permission_name("transition")
-    def transition(self, pk: int, name: str):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        try:
-            until = services.dt.date.fromisoformat(request.form["until"]) if request.form.get("until") else None
-            services.decide_admission(db.session, item, name, reason=request.form.get("reason"), until=until)
-            db.session.commit()
-            flash(f"已{services.ADMISSION_FLOW.transition_label(name)}", "success")
-        except (*REFUSALS, ValueError) as exc:
-            db.session.rollback()
-            flash(_message_text(exc) if not isinstance(exc, ValueError) else "日期格式不正确", "danger")
-        return redirect(url_for("AdmissionView.show", pk=pk))
-
 
 class ListingView(em_pages.ListingPages, EmallView):
     datamodel = ListingInterface(EmallListing)
     class_permission_name = "EmallListing"
     base_filters = [["id", OwnSupplierFilter, None]]
     rules = emall_rules.LISTING
-    flow = services.LISTING_FLOW
+    record_actions = em_actions.LISTING_ACTIONS
+    status_labels = LISTING_STATES
     json_fields = {"attributes": "商品属性"}
     list_title = show_title = "商品管理"
     add_title = "新增商品"
@@ -336,31 +295,6 @@ class ListingView(em_pages.ListingPages, EmallView):
     def _em_extra(self, item: EmallListing) -> dict[str, Any]:
         return {"em_images": em_pages.listing_images(item)}
 
-    def _actions(self, item: Any) -> list[dict[str, Any]]:
-        scope = current_scope()
-        privileged = services.common._privileged(scope, db.session)
-        own = scope.actor == "supplier" and scope.org_id == item.supplier_id
-        who = services.LISTING_ACTORS
-        return [a for a in super()._actions(item)
-                if privileged or (own and who.get(a["name"]) in ("supplier", "any"))]
-
-    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
-    @has_access
-    @permission_name("transition")
-    def transition(self, pk: int, name: str):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        try:
-            services.transition_listing(db.session, item, name, reason=request.form.get("reason"))
-            db.session.commit()
-            flash(f"已{services.LISTING_FLOW.transition_label(name)}，商品状态：{LISTING_STATES[item.status]}",
-                  "success")
-        except REFUSALS as exc:
-            db.session.rollback()
-            flash(_message_text(exc), "danger")
-        return redirect(url_for("ListingView.show", pk=pk))
-
     def pre_delete(self, item: Any) -> None:
         ErpModelView.pre_delete(self, item)  # the rules object decides, as for the API
 
@@ -380,9 +314,9 @@ class OrderView(EmallView):
     datamodel = SQLAInterface(EmallOrder)
     class_permission_name = "EmallOrder"
     base_permissions = ["can_list", "can_show", "can_transition", "can_rate", "can_export"]
-    record_actions = em_actions.ORDER_RATING_ACTIONS
+    record_actions = em_actions.ORDER_ACTIONS
+    status_labels = ORDER_STATES
     export_permission = "EmallOrder"
-    flow = services.ORDER_FLOW
     list_title = show_title = "电子卖场订单"
     list_columns = ["number", "purchaser", "supplier", "channel", "amount", "status", "placed_at",
                     "payment_due"]
@@ -406,16 +340,6 @@ class OrderView(EmallView):
     formatters_columns = {"amount": _money, "status": _labelled(ORDER_STATES),
                           "channel": _labelled(ORDER_CHANNELS)}
     search_form_extra_fields = {"status": SelectField("状态", choices=[("", "全部"), *ORDER_STATES.items()])}
-
-    def _actions(self, item: Any) -> list[dict[str, Any]]:
-        out = super()._actions(item)
-        if item.status == "disputed":
-            out.append({"name": "resolve", "label": "争议处理", "require_reason": True})
-        # only the buttons of the user's part in the order (supplier, purchaser, institution)
-        role = services.orders._order_role(db.session, item, current_scope())
-        if role == "agency" and current_scope().unrestricted:
-            return out
-        return [a for a in out if role in services.ORDER_ACTORS.get(a["name"], ())]
 
     @expose("/list/")
     @has_access
@@ -454,36 +378,12 @@ class OrderView(EmallView):
                 "em_overdue_days": services.payment_overdue_days(item),
                 "em_money": fmt_yuan, "em_rating": services.rating.rating_of(db.session, item)}
 
-    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
-    @has_access
-    @permission_name("transition")
-    def transition(self, pk: int, name: str):
-        if self.datamodel.get(pk, self._base_filters) is None:
-            abort(404)
-        f = request.form
-        try:
-            order = services.lock_order(db.session, pk)
-            acceptance = None
-            if name == "accept":
-                acceptance = {"accepted_on": services.dt.date.fromisoformat(f.get("accepted_on") or services.today().isoformat()),
-                              "inspectors": f.get("inspectors"), "note": f.get("note")}
-            paid_on = services.dt.date.fromisoformat(f["paid_on"]) if f.get("paid_on") else services.today()
-            services.transition_order(db.session, order, name, reason=f.get("reason"),
-                                      tracking=f.get("tracking"), acceptance=acceptance,
-                                      paid_on=paid_on, payment_ref=f.get("payment_ref"),
-                                      outcome=f.get("outcome"))
-            db.session.commit()
-            flash(f"订单状态：{ORDER_STATES[order.status]}", "success")
-        except (*REFUSALS, ValueError) as exc:
-            db.session.rollback()
-            flash(_message_text(exc) if not isinstance(exc, ValueError) else "日期格式不正确", "danger")
-        return redirect(url_for("OrderView.show", pk=pk))
-
-
 class ComparisonView(EmallView):
     datamodel = SQLAInterface(EmallComparison)
     class_permission_name = "EmallComparison"
     base_permissions = ["can_list", "can_show", "can_transition"]
+    record_actions = em_actions.COMPARISON_ACTIONS
+    status_labels = COMPARISON_STATES
     list_title = show_title = "网上竞价"
     list_columns = ["number", "title", "purchaser", "budget", "quote_deadline", "status"]
     show_columns = ["number", "title", "purchaser", "lines", "budget", "delivery_address",
@@ -499,20 +399,9 @@ class ComparisonView(EmallView):
                           "lines": lambda v: "；".join(f"{x['line']}. {x['name']}（{x['brand']} {x['model']}）×{x['quantity']}，"
                                                       f"限价 {x['ceiling_price']}" for x in v or [])}
 
-    def _actions(self, item: EmallComparison) -> list[dict[str, Any]]:
-        scope = current_scope()
-        if item.status not in ("open", "closed") or not (scope.unrestricted or (
-                scope.actor == "purchaser"
-                and item.purchaser_id in services.common._own_units(db.session, scope.org_id))):
-            return []  # award and cancel are the publishing purchaser's
-        return [{"name": "award", "label": "确定成交（最低有效报价）", "require_reason": False,
-                 "optional_reason": True},
-                {"name": "cancel", "label": "撤销竞价", "require_reason": True}]
-
     def _em_extra(self, item: EmallComparison) -> dict[str, Any]:
         scope = current_scope()
-        out: dict[str, Any] = {"em_status_text": COMPARISON_STATES.get(item.status),
-                               "em_quote_count": services.comparison.quote_count(db.session, item),
+        out: dict[str, Any] = {"em_quote_count": services.comparison.quote_count(db.session, item),
                                "em_sealed": item.status == "open"}
         if (scope.actor == "supplier" and item.status == "open"
                 and self.appbuilder.sm.has_access("can_post", "EmallQuote")
@@ -522,32 +411,6 @@ class ComparisonView(EmallView):
             out["em_quote_url"] = url_for("QuoteView.quote", comparison_id=item.id)
             out["em_quote_label"] = "修改报价" if quoted else "报价"
         return out
-
-    @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
-    @has_access
-    @permission_name("transition")
-    def transition(self, pk: int, name: str):
-        comp = self.datamodel.get(pk, self._base_filters)
-        if comp is None:
-            abort(404)
-        try:
-            if name == "award":
-                order = services.award_comparison(db.session, comp, reason=request.form.get("reason"))
-                flash(f"已成交，生成订单 {order.number}", "success")
-            elif name == "cancel":
-                services.cancel_comparison(db.session, comp, reason=request.form.get("reason"))
-                flash("竞价已撤销", "success")
-            else:
-                abort(404)
-            db.session.commit()
-        except services.ConflictError as exc:
-            db.session.commit()
-            flash(_message_text(exc), "danger")
-        except REFUSALS as exc:
-            db.session.rollback()
-            flash(_message_text(exc), "danger")
-        return redirect(url_for("ComparisonView.show", pk=pk))
-
 
 class QuoteView(em_pages.QuotePages, EmallView):
     datamodel = SQLAInterface(EmallQuote)
@@ -571,6 +434,7 @@ class PriceAlertView(EmallView):
     class_permission_name = "EmallPriceAlert"
     base_permissions = ["can_list", "can_show", "can_review", "can_scan"]
     record_actions = em_actions.ALERT_ACTIONS
+    status_labels = ALERT_STATES
     list_template = "emall/alert_list.html"
     list_title = show_title = "价格监测"
     list_columns = ["kind", "listing", "category", "supplier", "price", "median_price", "score", "status",
@@ -590,12 +454,8 @@ class PriceAlertView(EmallView):
                           "measure": _labelled(ALERT_MEASURES)}
     search_form_extra_fields = {"status": SelectField("状态", choices=[("", "全部"), *ALERT_STATES.items()])}
 
-    def _actions(self, item: EmallPriceAlert) -> list[dict[str, Any]]:
-        return []  # the review and its measure: record_actions
-
     def _em_extra(self, item: EmallPriceAlert) -> dict[str, Any]:
-        return {"em_status_text": ALERT_STATES.get(item.status),
-                "em_links": [("查看商品", url_for("ListingView.show", pk=item.listing_id))]}
+        return {"em_links": [("查看商品", url_for("ListingView.show", pk=item.listing_id))]}
 
     @expose("/scan/", methods=["POST"])
     @has_access

@@ -15,14 +15,15 @@ from core.actions import Action, Actions
 from .envelope import ApiError, json_object_body
 
 
-def _openapi(actions: Actions, names: list[str], body: str | None, permission: str) -> str:
+def _openapi(actions: Actions, names: list[str], body: str | None, permission: str,
+             path: str) -> str:
     """The endpoint's docstring: a summary line, then the OpenAPI operation as YAML."""
     labels = "、".join(f"{n}（{actions.actions[n].label}）" for n in names)
     first = actions.actions[names[0]]
     summary = (first.description or first.label) if len(names) == 1 else f"执行操作：{labels}"
     params = [{"in": "path", "name": "pk", "required": True, "schema": {"type": "integer"},
                "description": "记录编号"}]
-    if len(names) > 1 or not actions.per_action_paths:
+    if "<string:name>" in path:
         params.append({"in": "path", "name": "name", "required": True,
                        "schema": {"type": "string", "enum": names},
                        "description": f"操作：{labels}"})
@@ -73,23 +74,27 @@ def install_api_actions(api_cls: type) -> None:
             body = comp.__component_name__
 
         def endpoint(self: Any, pk: Any, name: str | None = None, **kw: Any) -> Any:
-            return self._erp_answer(lambda: run_api(self, actions, pk, name or names[0]))
+            return self._erp_answer(lambda: run_api(self, actions, pk, name or names[0], names))
 
         endpoint.__name__ = method
         endpoint.__qualname__ = f"{api_cls.__qualname__}.{method}"
-        endpoint.__doc__ = _openapi(actions, names, body, permission)
+        endpoint.__doc__ = _openapi(actions, names, body, permission, path)
         wrapped = permission_name(permission)(endpoint)
         wrapped = safe(wrapped)
         wrapped = protect()(wrapped)
         wrapped = expose(path, methods=["POST"])(wrapped)
         setattr(api_cls, method, wrapped)
 
+    shared = [a for a in actions if not a.api_path]
+    for a in actions:
+        if a.api_path:  # its own endpoint
+            add(a.name, a.api_path, [a.name], a.permission or actions.permission)
     if actions.per_action_paths:
-        for a in actions:
+        for a in shared:
             add(a.name, actions.api_path.replace("{name}", a.name), [a.name],
                 a.permission or actions.permission)
-    else:
-        add(actions.api_method, actions.api_path, list(actions.actions), actions.permission)
+    elif shared:
+        add(actions.api_method, actions.api_path, [a.name for a in shared], actions.permission)
     api_cls.openapi_spec_component_schemas = tuple(components)
 
 
@@ -98,16 +103,22 @@ def _api_body(action: Action) -> dict[str, Any]:
     return json_object_body() if raw.strip() else {}
 
 
-def run_api(view: Any, actions: Actions, pk: Any, name: str) -> Any:
+def run_api(view: Any, actions: Actions, pk: Any, name: str,
+            names: list[str] | None = None) -> Any:
+    """One action through the API: ``names`` are those the endpoint offers."""
     obj = view.datamodel.get(view._erp_pk(pk), view._base_filters)
     if obj is None:
         raise ApiError(404)
     session = view.datamodel.session
     action = actions.get(name)
-    if action is None:
+    if action is None or (names is not None and name not in names):
         raise actions.unknown(obj, name)
     body = actions.load(action, _api_body(action))
-    action, value = actions.perform(session, obj, name, body)
+    try:
+        action, value = actions.perform(session, obj, name, body)
+    except action.commit_on:
+        session.commit()  # what the action recorded before refusing stays
+        raise
     session.commit()
     return view.response(action.status,
                          result=actions.result_of(session, obj, action, value))

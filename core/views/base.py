@@ -459,8 +459,12 @@ def run_page(view: Any, actions: Actions, pk: Any, name: str) -> Any:
     except Exception as exc:
         if not is_page_error(exc):
             raise
-        session.rollback()
-        flash(f"“{action.label}”未完成（未写入任何数据）：", "danger")
+        if isinstance(exc, action.commit_on):
+            session.commit()  # what the action recorded before refusing stays
+            flash(f"“{action.label}”未完成：", "danger")
+        else:
+            session.rollback()
+            flash(f"“{action.label}”未完成（未写入任何数据）：", "danger")
         flash_error(exc)
         return back
     done = action.done

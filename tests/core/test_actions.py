@@ -86,6 +86,76 @@ def test_page_form_is_loaded_as_the_api_body() -> None:
     assert acts.load_form(acts.get("go"), MultiDict())["flag"] is False
 
 
+def test_from_machine_guard_per_transition_extra_actions_and_left_out_names() -> None:
+    asked = []
+
+    def who(session, obj, name):
+        asked.append(name)
+        return "只有经办人可以作废" if name == "void" else None
+
+    extra = Action("note", "备注", run=lambda *a: "noted")
+    acts = Actions.from_machine(FLOW, lambda *a: None, only=("void",), action_guard=who, extra=(extra,))
+    assert [a.name for a in acts] == ["void", "note"]
+    with pytest.raises(ForbiddenError):
+        acts.perform(Session(), {"state": "draft"}, "void", {})
+    assert asked == ["void"] and acts.perform(Session(), {"state": "draft"}, "note", {})[1] == "noted"
+    # a transition of the machine the set leaves out is unknown here, as an undeclared one
+    with pytest.raises(TransitionError) as info:
+        acts.perform(Session(), {"state": "draft"}, "finish", {})
+    assert (info.value.status, info.value.code) == (422, "unknown_transition")
+
+
+def test_a_checkbox_the_form_does_not_draw_keeps_its_default() -> None:
+    acts = Actions(Action("go", "执行", run=lambda *a: None, schema=Body, inputs=("count",)))
+    assert acts.load_form(acts.get("go"), MultiDict([("count", "3")])) == {"count": 3}
+
+
+def test_own_endpoint_beside_the_shared_one_and_commit_on() -> None:
+    from flask import Flask
+
+    from core.api.actions import install_api_actions, run_api
+    from core.errors import ConflictError
+
+    class Sess(Session):
+        commits = 0
+
+        def commit(self):
+            self.commits += 1
+
+    def fail(session, obj, body):
+        obj["state"] = "failed"
+        raise ConflictError({"status": ["没有有效报价"]})
+
+    acts = Actions.from_machine(FLOW, lambda *a: None, extra=(
+        Action("rate", "评价", run=lambda *a: None, permission="rate", api_path="/<int:pk>/rate"),
+        Action("award", "成交", run=fail, api_path="/<int:pk>/award", commit_on=(ConflictError,))))
+
+    class Api:
+        record_actions = acts
+
+    install_api_actions(Api)
+    assert [u for u, _m in Api.transition._urls] == ["/<int:pk>/transition/<string:name>"]
+    assert [u for u, _m in Api.rate._urls] == ["/<int:pk>/rate"]
+    import yaml
+
+    def params(endpoint):
+        op = yaml.safe_load(endpoint.__doc__.split("---", 1)[1])["post"]
+        return {p["name"]: p["schema"].get("enum") for p in op["parameters"]}
+
+    assert params(Api.transition) == {"pk": None, "name": ["finish", "void"]}
+    assert params(Api.rate) == {"pk": None}
+
+    obj = {"state": "draft"}
+    view = type("V", (), {"_base_filters": None, "_erp_pk": staticmethod(lambda pk: pk)})()
+    view.datamodel = type("D", (), {"session": Sess(), "get": staticmethod(lambda pk, f: obj)})()
+    with Flask(__name__).test_request_context(json={}):
+        with pytest.raises(TransitionError):  # the shared endpoint offers only the transitions
+            run_api(view, acts, 1, "rate", ["finish", "void"])
+        with pytest.raises(ConflictError):
+            run_api(view, acts, 1, "award", ["award"])
+    assert obj["state"] == "failed" and view.datamodel.session.commits == 1
+
+
 # -- on a running app ------------------------------------------------------------------------------
 def test_openapi_is_generated_from_the_declaration(pb) -> None:  # noqa: F811
     spec = pb.call("GET", "_openapi").json

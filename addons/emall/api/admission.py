@@ -1,4 +1,4 @@
-"""Supplier admission (``emall_admission``: apply, decide)."""
+"""Supplier admission (``emall_admission``: apply; the decisions are :data:`..actions.ADMISSION_ACTIONS`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from core.db import db
 from core.tenancy import current_scope
 
 from .. import services
+from ..actions import ADMISSION_ACTIONS, DecisionSchema
 from ..models import ADMISSION_STATES, EmallAdmission
-from .common import INVALID_DATE, EmallApi, OwnSupplierFilter, _body, _iso
+from .common import EmallApi, OwnSupplierFilter, _body
+
+__all__ = ["AdmissionApi", "ApplySchema", "DecisionSchema"]
 
 
 class ApplySchema(Schema):
@@ -25,11 +28,6 @@ class ApplySchema(Schema):
     phone = fields.String(load_default=None, validate=mv.Length(max=32))
 
 
-class DecisionSchema(Schema):
-    reason = fields.String(load_default=None, validate=mv.Length(max=2000))
-    until = fields.Date(load_default=None, error_messages={"invalid": INVALID_DATE})
-
-
 class AdmissionApi(EmallApi):
     pb_title = "供应商入驻"
     resource_name = "emall_admission"
@@ -37,6 +35,7 @@ class AdmissionApi(EmallApi):
     class_permission_name = "EmallAdmission"
     include_route_methods = {"get", "get_list", "info", "apply", "transition"}
     base_filters = [["id", OwnSupplierFilter, None]]
+    record_actions = ADMISSION_ACTIONS  # POST /<pk>/transition/<name> (core.actions)
     list_columns = ["id", "supplier.id", "supplier.name", "status", "answers", "categories.id",
                     "categories.name", "contact", "phone", "applied_at", "decided_at", "decided_by",
                     "reason", "suspended_until"]
@@ -77,44 +76,5 @@ class AdmissionApi(EmallApi):
                               phone=body["phone"])
             db.session.commit()
             return self.response(200, result={"id": adm.id, "status": adm.status})
-
-        return self._erp_answer(run)
-
-    @expose("/<int:pk>/transition/<string:name>", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("transition")
-    def transition(self, pk: int, name: str):
-        """approve, reject (reason), suspend (reason, until), reinstate (reason)
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          - in: path
-            schema:
-              type: string
-            name: name
-          responses:
-            200:
-              description: the new status
-            404:
-              $ref: '#/components/responses/404'
-            409:
-              $ref: '#/components/responses/409'
-            422:
-              $ref: '#/components/responses/422'
-        """
-        def run():
-            adm = self._get_or_404(pk)
-            body = DecisionSchema().load(_body())
-            services.decide_admission(db.session, adm, name, reason=body["reason"],
-                        until=body["until"])
-            db.session.commit()
-            return self.response(200, result={"id": adm.id, "status": adm.status,
-                                              "status_label": ADMISSION_STATES[adm.status],
-                                              "suspended_until": _iso(adm.suspended_until)})
 
         return self._erp_answer(run)

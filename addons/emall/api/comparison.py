@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import Schema, fields
 from marshmallow import validate as mv
 
@@ -15,10 +13,12 @@ from core.db import db
 from core.tenancy import current_scope
 
 from .. import services
+from ..actions import COMPARISON_ACTIONS, comparison_dict
 from ..models import COMPARISON_STATES, EmallComparison, EmallQuote
-from .admission import DecisionSchema
-from .common import EmallApi, _body, _user_id
-from .orders import _check_region_matches, order_dict
+from .common import EmallApi, _user_id
+from .orders import _check_region_matches
+
+__all__ = ["ComparisonApi", "ComparisonBodySchema", "QuoteApi", "QuoteBodySchema", "comparison_dict"]
 
 
 class ComparisonBodySchema(Schema):
@@ -29,18 +29,12 @@ class ComparisonBodySchema(Schema):
     requirements = fields.String(load_default=None, allow_none=True, validate=mv.Length(max=5000))
 
 
-def comparison_dict(c: EmallComparison) -> dict[str, Any]:
-    return {"id": c.id, "number": c.number, "title": c.title, "status": c.status,
-            "status_label": COMPARISON_STATES[c.status], "budget": str(c.budget),
-            "quote_deadline": c.quote_deadline.isoformat(), "lines": c.lines,
-            "decision_note": c.decision_note, "order_id": c.order_id}
-
-
 class ComparisonApi(EmallApi):
     pb_title = "网上竞价"
     resource_name = "emall_comparison"
     datamodel = SQLAInterface(EmallComparison)
     class_permission_name = "EmallComparison"
+    record_actions = COMPARISON_ACTIONS  # POST /<pk>/award, /<pk>/cancel (core.actions)
     list_columns = ["id", "number", "title", "purchaser.id", "purchaser.name", "lines", "budget",
                     "delivery_address", "requirements", "published_at", "quote_deadline", "status",
                     "decision_note", "winner_quote_id", "order_id", "region.id", "region.name"]
@@ -100,59 +94,6 @@ class ComparisonApi(EmallApi):
 
     def pre_delete(self, item: Any) -> None:
         raise ApiError(409, {"status": ["竞价不能删除，可以撤销"]}, "conflict")
-
-    @expose("/<int:pk>/award", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("transition")
-    def award(self, pk: int):
-        """Award to the lowest compliant quote (reason required with fewer than the minimum)
-        ---
-        post:
-          responses:
-            200:
-              description: the order
-            409:
-              $ref: '#/components/responses/409'
-            422:
-              $ref: '#/components/responses/422'
-        """
-        def run():
-            comp = self._get_or_404(pk)
-            body = DecisionSchema().load(_body())
-            try:
-                order = services.award_comparison(db.session, comp, reason=body["reason"])
-            except services.ConflictError as exc:
-                db.session.commit()  # a failed comparison (no quotes) is recorded
-                raise ApiError(409, exc.messages, "conflict") from None
-            db.session.commit()
-            return self.response(200, result={**comparison_dict(comp), "order": order_dict(order)})
-
-        return self._erp_answer(run)
-
-    @expose("/<int:pk>/cancel", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("transition")
-    def cancel(self, pk: int):
-        """Cancel (reason)
-        ---
-        post:
-          responses:
-            200:
-              description: cancelled
-            409:
-              $ref: '#/components/responses/409'
-        """
-        def run():
-            comp = self._get_or_404(pk)
-            body = DecisionSchema().load(_body())
-            services.cancel_comparison(db.session, comp, reason=body["reason"])
-            db.session.commit()
-            return self.response(200, result=comparison_dict(comp))
-
-        return self._erp_answer(run)
-
 
 class QuoteBodySchema(Schema):
     comparison = fields.Raw(required=True, error_messages={"required": "请选择竞价"})

@@ -1,4 +1,4 @@
-"""Product listings (``emall_listing``: transitions, images)."""
+"""Product listings (``emall_listing``: images; the transitions are :data:`..actions.LISTING_ACTIONS`)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from core.tenancy import current_scope
 
 from .. import rules as emall_rules
 from .. import services
+from ..actions import LISTING_ACTIONS
 from ..models import LISTING_STATES, EmallListing, EmallListingImage
-from .admission import DecisionSchema
-from .common import EmallApi, ListingInterface, OwnSupplierFilter, _body, image_folder
+from .common import EmallApi, ListingInterface, OwnSupplierFilter, image_folder
 
 
 class ListingApi(EmallApi):
@@ -24,6 +24,7 @@ class ListingApi(EmallApi):
     datamodel = ListingInterface(EmallListing)
     class_permission_name = "EmallListing"
     base_filters = [["id", OwnSupplierFilter, None]]
+    record_actions = LISTING_ACTIONS  # POST /<pk>/transition/<name> (core.actions)
     list_columns = ["id", "supplier.id", "supplier.name", "category.id", "category.code",
                     "category.name", "pavilion", "name", "brand", "model", "unit", "price",
                     "reference_price", "reference_source", "reference_url", "stock", "cold_chain",
@@ -48,43 +49,6 @@ class ListingApi(EmallApi):
                      "description": "商品描述", "review_note": "审核意见", "regions": "供货地区",
                      "listed_at": "上架时间", "updated_at": "更新时间"}
     description_columns = {"status": "、".join(f"{k}={v}" for k, v in LISTING_STATES.items())}
-
-    @expose("/<int:pk>/transition/<string:name>", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("transition")
-    def transition(self, pk: int, name: str):
-        """submit (supplier), approve / reject (institution), delist
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          - in: path
-            schema:
-              type: string
-            name: name
-          responses:
-            200:
-              description: the new status
-            404:
-              $ref: '#/components/responses/404'
-            409:
-              $ref: '#/components/responses/409'
-            422:
-              $ref: '#/components/responses/422'
-        """
-        def run():
-            item = self._get_or_404(pk)
-            body = DecisionSchema().load(_body())
-            services.transition_listing(db.session, item, name, reason=body["reason"])
-            db.session.commit()
-            return self.response(200, result={"id": item.id, "status": item.status,
-                                              "status_label": LISTING_STATES[item.status]})
-
-        return self._erp_answer(run)
 
     @expose("/<int:pk>/images", methods=["POST"])
     @protect()

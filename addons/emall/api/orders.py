@@ -1,4 +1,5 @@
-"""Orders (``emall_order``: buy now, transitions, detail)."""
+"""Orders (``emall_order``: buy now, detail; the transitions and the rating are
+:data:`..actions.ORDER_ACTIONS`)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from core.db import db
 from core.tenancy import current_scope
 
 from .. import services
-from ..actions import ORDER_RATING_ACTIONS
+from ..actions import ORDER_ACTIONS, OrderTransitionSchema, order_dict
 from ..models import ORDER_STATES, EmallAcceptance, EmallOrder
-from .common import INVALID_DATE, EmallApi, _body, _iso, _user_id
+from .common import EmallApi, _iso, _user_id
+
+__all__ = ["ORDER_LABELS", "OrderApi", "OrderBodySchema", "OrderTransitionSchema",
+           "_check_region_matches", "order_dict"]
 
 ORDER_LABELS = {"number": "订单号", "purchaser": "采购人", "supplier": "供应商", "channel": "下单渠道",
                 "pricing": "定价方式", "source_ref": "来源单据", "amount": "订单金额", "status": "状态",
@@ -27,19 +31,6 @@ ORDER_LABELS = {"number": "订单号", "purchaser": "采购人", "supplier": "�
                 "tracking": "物流单号", "delivered_at": "送达时间", "accepted_on": "验收日期",
                 "payment_due": "付款期限", "paid_on": "付款日期", "payment_ref": "支付凭证号",
                 "cancelled_at": "取消时间", "contract_id": "合同", "region": "所在地区"}
-
-
-class OrderTransitionSchema(Schema):
-    reason = fields.String(load_default=None, validate=mv.Length(max=2000))
-    tracking = fields.String(load_default=None, validate=mv.Length(max=100))
-    accepted_on = fields.Date(load_default=None, error_messages={"invalid": INVALID_DATE})
-    inspectors = fields.String(load_default=None, validate=mv.Length(max=200))
-    quantity_ok = fields.Boolean(load_default=True)
-    quality_ok = fields.Boolean(load_default=True)
-    note = fields.String(load_default=None, validate=mv.Length(max=2000))
-    paid_on = fields.Date(load_default=None, error_messages={"invalid": INVALID_DATE})
-    payment_ref = fields.String(load_default=None, validate=mv.Length(max=100))
-    outcome = fields.String(load_default=None)
 
 
 class OrderBodySchema(Schema):
@@ -59,19 +50,12 @@ def _check_region_matches(region: Any, region_id: int) -> None:
         raise services.RuleError({"region": ["订单所在地区是采购人所在地区，不能另选"]})
 
 
-def order_dict(o: EmallOrder) -> dict[str, Any]:
-    return {"id": o.id, "number": o.number, "status": o.status, "status_label": ORDER_STATES[o.status],
-            "amount": str(o.amount), "channel": o.channel, "supplier": o.supplier_id,
-            "purchaser": o.purchaser_id, "payment_due": _iso(o.payment_due),
-            "contract_id": o.contract_id}
-
-
 class OrderApi(EmallApi):
     pb_title = "订单"
     resource_name = "emall_order"
     datamodel = SQLAInterface(EmallOrder)
     class_permission_name = "EmallOrder"
-    record_actions = ORDER_RATING_ACTIONS  # POST /<pk>/rate (core.actions)
+    record_actions = ORDER_ACTIONS  # POST /<pk>/transition/<name>, /<pk>/rate (core.actions)
     list_columns = ["id", "number", "purchaser.id", "purchaser.name", "supplier.id", "supplier.name",
                     "channel", "pricing", "source_ref", "amount", "status", "delivery_address",
                     "contact", "phone", "note", "placed_at", "confirmed_at", "shipped_at", "tracking",
@@ -138,52 +122,5 @@ class OrderApi(EmallApi):
             result["transitions"] = [t.name for t in services.ORDER_FLOW.transitions
                                      if t.allows_from(o.status)]
             return self.response(200, result=result)
-
-        return self._erp_answer(run)
-
-    @expose("/<int:pk>/transition/<string:name>", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("transition")
-    def transition(self, pk: int, name: str):
-        """confirm, ship (tracking), deliver, accept (accepted_on, inspectors, note), pay
-        (paid_on, payment_ref), cancel (reason), dispute (reason), resolve (outcome
-        continue|cancel, reason)
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          - in: path
-            schema:
-              type: string
-            name: name
-          responses:
-            200:
-              description: the new status
-            404:
-              $ref: '#/components/responses/404'
-            409:
-              $ref: '#/components/responses/409'
-            422:
-              $ref: '#/components/responses/422'
-        """
-        def run():
-            self._get_or_404(pk)
-            body = OrderTransitionSchema().load(_body())
-            order = services.lock_order(db.session, self._erp_pk(pk))
-            acceptance = None
-            if name == "accept":
-                acceptance = {"accepted_on": body["accepted_on"] or services.today(),
-                              "inspectors": body["inspectors"], "note": body["note"],
-                              "quantity_ok": body["quantity_ok"], "quality_ok": body["quality_ok"]}
-            services.transition_order(db.session, order, name, reason=body["reason"],
-                        tracking=body["tracking"], acceptance=acceptance,
-                        paid_on=body["paid_on"] or (services.today() if name == "pay" else None),
-                        payment_ref=body["payment_ref"], outcome=body["outcome"])
-            db.session.commit()
-            return self.response(200, result=order_dict(order))
 
         return self._erp_answer(run)

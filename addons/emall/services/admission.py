@@ -165,13 +165,17 @@ ADMISSION_FLOW = StateMachine(
 )
 
 
+def assert_decides_admissions(session: Session, scope: Scope | None = None) -> None:
+    """Only the institution (电子卖场管理) decides on admissions (raises :class:`RuleError`)."""
+    if not _privileged(_actor_scope(scope), session):
+        raise RuleError({"status": ["只有集中采购机构（电子卖场管理）可以审核入驻"]})
+
+
 def decide_admission(session: Session, adm: EmallAdmission, name: str, *, reason: str | None = None,
                      until: dt.date | None = None, scope: Scope | None = None,
                      actor: Any = None) -> None:
     """approve / reject / suspend / reinstate by the institution (audited)."""
-    scope = _actor_scope(scope)
-    if not _privileged(scope, session):
-        raise RuleError({"status": ["只有集中采购机构（电子卖场管理）可以审核入驻"]})
+    assert_decides_admissions(session, scope)
     if name not in ("approve", "reject", "suspend", "reinstate"):
         raise TransitionError(f"未知的操作“{name}”", status=422, code="unknown_transition",
                               transition=name, state=adm.status)

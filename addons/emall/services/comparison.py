@@ -222,15 +222,22 @@ def ranked_quotes(session: Session, comp: EmallComparison) -> list[EmallQuote]:
             .order_by(EmallQuote.total, EmallQuote.submitted_at, EmallQuote.id)).scalars())
 
 
+def assert_publisher(session: Session, comp: EmallComparison, doing: str,
+                     scope: Scope | None = None) -> None:
+    """Award and cancel are the publishing purchaser's (raises :class:`RuleError`)."""
+    scope = _actor_scope(scope)
+    if not (scope.unrestricted or (scope.actor == "purchaser"
+                                   and comp.purchaser_id in _own_units(session, scope.org_id))):
+        raise RuleError({"status": [f"只有发布竞价的采购人可以{doing}"]})
+
+
 def award_comparison(session: Session, comp: EmallComparison, *, reason: str | None = None,
                      scope: Scope | None = None, actor: Any = None) -> EmallOrder:
     """The lowest compliant quote wins and becomes an order (channel ``comparison``). With
     fewer than the minimum number of quotes the purchaser must give a reason to award the
     lowest one (or cancel and publish again); with none the comparison fails."""
     scope = _actor_scope(scope)
-    if not (scope.unrestricted or (scope.actor == "purchaser"
-                                   and comp.purchaser_id in _own_units(session, scope.org_id))):
-        raise RuleError({"status": ["只有发布竞价的采购人可以确定成交"]})
+    assert_publisher(session, comp, "确定成交", scope)
     close_if_due(session, comp)
     if comp.status == "open":
         raise ConflictError({"status": [f"报价截止时间（{comp.quote_deadline:%Y-%m-%d %H:%M}）未到，不能确定成交"]})
@@ -295,10 +302,7 @@ def award_comparison(session: Session, comp: EmallComparison, *, reason: str | N
 
 def cancel_comparison(session: Session, comp: EmallComparison, *, reason: str | None,
                       scope: Scope | None = None, actor: Any = None) -> None:
-    scope = _actor_scope(scope)
-    if not (scope.unrestricted or (scope.actor == "purchaser"
-                                   and comp.purchaser_id in _own_units(session, scope.org_id))):
-        raise RuleError({"status": ["只有发布竞价的采购人可以撤销竞价"]})
+    assert_publisher(session, comp, "撤销竞价", scope)
     if not _text(reason):
         raise RuleError({"reason": ["请填写撤销理由"]})
     if comp.status not in ("open", "closed"):

@@ -214,8 +214,9 @@ LISTING_FLOW = StateMachine(
 LISTING_ACTORS = {"submit": "supplier", "approve": "agency", "reject": "agency", "delist": "any"}
 
 
-def transition_listing(session: Session, listing: EmallListing, name: str, *,
-                       reason: str | None = None, scope: Scope | None = None, actor: Any = None) -> None:
+def assert_moves_listing(session: Session, listing: EmallListing, name: str,
+                         scope: Scope | None = None) -> None:
+    """Who may ``name`` the listing (:data:`LISTING_ACTORS`; raises :class:`RuleError`)."""
     scope = _actor_scope(scope)
     who = LISTING_ACTORS.get(name)
     if who == "agency" and not _privileged(scope, session):
@@ -225,6 +226,12 @@ def transition_listing(session: Session, listing: EmallListing, name: str, *,
         raise RuleError({"status": ["只能提交本单位的商品"]})
     if who == "any" and not (_privileged(scope, session) or scope.org_id == listing.supplier_id):
         raise RuleError({"status": ["只能下架本单位的商品"]})
+
+
+def transition_listing(session: Session, listing: EmallListing, name: str, *,
+                       reason: str | None = None, scope: Scope | None = None, actor: Any = None) -> None:
+    scope = _actor_scope(scope)
+    assert_moves_listing(session, listing, name, scope)
     with use_scope(scope):
         LISTING_FLOW.trigger(listing, name, actor=actor, reason=_text(reason) or None,
                              session=session)

@@ -218,6 +218,27 @@ def _order_role(session: Session, order: EmallOrder, scope: Scope) -> str | None
     return None
 
 
+def assert_order_part(session: Session, order: EmallOrder, name: str,
+                      scope: Scope | None = None) -> None:
+    """Whether ``name`` is the user's part in the order (:data:`ORDER_ACTORS`: supplier,
+    purchaser; the institution any); raises :class:`RuleError`."""
+    role = _order_role(session, order, _actor_scope(scope))
+    if role is None or (role != "agency" and role not in ORDER_ACTORS.get(name, ())):
+        label = ORDER_FLOW.transition_label(name) if name != "resolve" else "争议处理"
+        raise RuleError({"status": [f"您不能对该订单执行“{label}”"]})
+
+
+def own_step(session: Session, order: EmallOrder, name: str, scope: Scope | None = None) -> bool:
+    """Whether ``name`` is the user's own step in the order, what its page offers: a party's
+    by :data:`ORDER_ACTORS`, the institution's 争议处理 (the platform's users: every step).
+    The institution may still take a party's step (:func:`assert_order_part`)."""
+    scope = _actor_scope(scope)
+    role = _order_role(session, order, scope)
+    if role == "agency" and scope.unrestricted:
+        return True
+    return role in ORDER_ACTORS.get(name, ())
+
+
 def lock_order(session: Session, order_id: int) -> EmallOrder | None:
     """The order locked for the transaction (``FOR UPDATE``; SQLite serialises writers)."""
     return session.execute(select(EmallOrder).where(EmallOrder.id == order_id)
@@ -232,14 +253,10 @@ def transition_order(session: Session, order: EmallOrder, name: str, *, reason: 
     resolution transition; cancelling releases the reserved stock; acceptance writes the
     acceptance record and the contract; payment the contract's payment."""
     scope = _actor_scope(scope)
-    role = _order_role(session, order, scope)
-    key = "resolve" if name == "resolve" else name
-    allowed = ORDER_ACTORS.get(key)
-    if allowed is None:
+    if name not in ORDER_ACTORS:
         raise TransitionError(f"未知的操作“{name}”", status=422, code="unknown_transition",
                               transition=name, state=order.status)
-    if role is None or (role != "agency" and role not in allowed):
-        raise RuleError({"status": [f"您不能对该订单执行“{ORDER_FLOW.transition_label(name) if name != 'resolve' else '争议处理'}”"]})
+    assert_order_part(session, order, name, scope)
     if name == "resolve":
         if outcome not in ("continue", "cancel"):
             raise RuleError({"outcome": ["请选择处理结果：继续履行（continue）或取消订单（cancel）"]})

@@ -300,3 +300,46 @@ def test_listing_edit_form_posted_back_unchanged_saves(em) -> None:
         res = post_form(c, f"/listingview/edit/{lid}", changed)
         assert res.status_code == 200 and "高于参考价" in res.get_data(as_text=True)
     assert em.sql(text("SELECT price FROM emall_listing WHERE id = :i").bindparams(i=lid))[0][0] == 5000
+
+
+def test_order_and_comparison_steps_on_their_pages_are_the_declared_actions(em) -> None:
+    """The order's steps (core.actions, ``/orderview/act/<id>/<name>``): each party sees its
+    own, the institution only 争议处理; the purchaser's accept form posts the acceptance. A
+    comparison awarded on its page with no quote stays failed (recorded, not rolled back)."""
+    em.admit("sup_a", "A0201")
+    lid = em.listing("sup_a")
+    oid = em.buy("pur", lid).json["id"]
+    sup, pur, inst = client_of(em, "sup_a"), client_of(em, "pur"), client_of(em, "inst")
+    page = sup.get(f"/orderview/show/{oid}").get_data(as_text=True)
+    assert f'action="/orderview/act/{oid}/confirm"' in page
+    pur_page = pur.get(f"/orderview/show/{oid}").get_data(as_text=True)
+    assert 'data-action="confirm"' not in pur_page
+    assert 'data-action="confirm"' not in inst.get(f"/orderview/show/{oid}").get_data(as_text=True)
+    res = sup.post(f"/orderview/act/{oid}/confirm", data={"csrf_token": csrf(page)})
+    assert res.status_code == 302
+    assert em.sql(text("SELECT status FROM emall_order WHERE id = :i").bindparams(i=oid))[0][0] == "confirmed"
+    res = pur.post(f"/orderview/act/{oid}/confirm", data={"csrf_token": csrf(pur_page)}, follow_redirects=True)
+    assert "您不能对该订单执行“确认订单”" in res.get_data(as_text=True)
+    em.move(oid, "ship", "sup_a", tracking="SF1")
+    em.move(oid, "deliver", "sup_a")
+    page = pur.get(f"/orderview/show/{oid}").get_data(as_text=True)
+    res = pur.post(f"/orderview/act/{oid}/accept", data={"csrf_token": csrf(page), "inspectors": "王明",
+                                                          "accepted_on": "", "note": "合格"})
+    assert res.status_code == 302
+    acc = em.sql(text("SELECT inspectors, note FROM emall_acceptance WHERE order_id = :i").bindparams(i=oid))
+    assert [tuple(r) for r in acc] == [("王明", "合格")]
+
+    expensive = em.listing("sup_a", price="30000.00", reference="30000.00")
+    em.cart("pur", (expensive, 2))
+    cid = em.checkout("pur").json["result"]["comparison"]["id"]
+    with em.app.app_context():
+        from core.db import db
+
+        db.session.execute(text("UPDATE emall_comparison SET quote_deadline = '2025-01-02 17:00:00' "
+                                "WHERE id = :i"), {"i": cid}, execution_options={"erp_unscoped": True})
+        db.session.commit()
+    page = pur.get(f"/comparisonview/show/{cid}").get_data(as_text=True)
+    res = pur.post(f"/comparisonview/transition/{cid}/award", data={"csrf_token": csrf(page)},
+                   follow_redirects=True)
+    assert "没有供应商有效报价" in res.get_data(as_text=True)
+    assert em.sql(text("SELECT status FROM emall_comparison WHERE id = :i").bindparams(i=cid))[0][0] == "failed"
