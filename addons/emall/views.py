@@ -42,6 +42,7 @@ from . import pages as em_pages
 from . import rules as emall_rules
 from . import search_index, services
 from .api import ListingInterface, OwnSupplierFilter, image_folder
+from .hooks import order_links, payee_account_hint
 from .models import (
     ADMISSION_STATES,
     ALERT_KINDS,
@@ -452,7 +453,9 @@ class OrderView(EmallView):
             EmallAcceptance.order_id == item.id)).scalar_one_or_none()
         return {"em_lines": item.lines, "em_acceptance": acc, "em_today": services.today().isoformat(),
                 "em_overdue_days": services.payment_overdue_days(item),
-                "em_money": fmt_yuan, "em_rating": services.rating.rating_of(db.session, item)}
+                "em_money": fmt_yuan, "em_rating": services.rating.rating_of(db.session, item),
+                "em_payee_hint": payee_account_hint(db.session, item),
+                **({"em_links": links} if (links := order_links(db.session, item, current_scope())) else {})}
 
     @expose("/transition/<int:pk>/<string:name>", methods=["POST"])
     @has_access
@@ -471,7 +474,7 @@ class OrderView(EmallView):
             services.transition_order(db.session, order, name, reason=f.get("reason"),
                                       tracking=f.get("tracking"), acceptance=acceptance,
                                       paid_on=paid_on, payment_ref=f.get("payment_ref"),
-                                      outcome=f.get("outcome"))
+                                      outcome=f.get("outcome"), payee_account=f.get("payee_account"))
             db.session.commit()
             flash(f"订单状态：{ORDER_STATES[order.status]}", "success")
         except (*REFUSALS, ValueError) as exc:

@@ -34,7 +34,7 @@ from core.views.base import ErpModelView, labelled, money_text, parse_date
 
 from . import services
 from .actions import APPLICATION_ACTIONS, LOCK_ACTIONS
-from .hooks import bureau_sections
+from .hooks import bureau_sections, contract_sources
 from .models import APP_STATES, ENTRY_KINDS, LOCK_STATES, AccountLock, Application, Entry
 
 T = "supply_chain_finance"
@@ -90,6 +90,7 @@ class ApplicationView(ErpModelView):
         entries = session.execute(select(Entry).where(Entry.application_id == item.id)
                                   .order_by(Entry.id)).scalars().all()
         return {"app": item, "data": services.contract_data(session, contract) if contract else {},
+                "sources": contract_sources(session, contract) if contract else [],
                 "overdue": services.is_overdue(item), "entries": entries, "kinds": ENTRY_KINDS,
                 "erp_status": APP_STATES.get(item.status), "money": money_text}
 
@@ -148,8 +149,14 @@ class ApplyView(_Page):
                 continue
             rows.append({"contract": c, "left": services.unpaid_remainder(session, c),
                          "paid": services.paid_total(session, c.id),
+                         "sources": contract_sources(session, c),
                          "banks": services.institutions_for(session, c.region_id)})
+        # ?contract=<id> (the link on an e-mall order's page): that contract first, marked
+        chosen = request.args.get("contract", "")
+        chosen_id = int(chosen) if chosen.isdigit() else None
+        rows.sort(key=lambda r: r["contract"].id != chosen_id)
         return self.render_template(f"{T}/apply.html", rows=rows, money=money_text,
+                                    chosen=chosen_id,
                                     days=lambda i, c: services.decision_days(session, i, c.region_id))
 
     @expose("/", methods=["POST"])

@@ -39,6 +39,7 @@ class OrderTransitionSchema(Schema):
     note = fields.String(load_default=None, validate=mv.Length(max=2000))
     paid_on = fields.Date(load_default=None, error_messages={"invalid": INVALID_DATE})
     payment_ref = fields.String(load_default=None, validate=mv.Length(max=100))
+    payee_account = fields.String(load_default=None, allow_none=True, validate=mv.Length(max=64))
     outcome = fields.String(load_default=None)
 
 
@@ -147,7 +148,8 @@ class OrderApi(EmallApi):
     @permission_name("transition")
     def transition(self, pk: int, name: str):
         """confirm, ship (tracking), deliver, accept (accepted_on, inspectors, note), pay
-        (paid_on, payment_ref), cancel (reason), dispute (reason), resolve (outcome
+        (paid_on, payment_ref, payee_account: the 收款账户 paid - a financed order whose
+        repayment account is locked is paid only there, else 422 on payee_account), cancel (reason), dispute (reason), resolve (outcome
         continue|cancel, reason)
         ---
         post:
@@ -182,7 +184,8 @@ class OrderApi(EmallApi):
             services.transition_order(db.session, order, name, reason=body["reason"],
                         tracking=body["tracking"], acceptance=acceptance,
                         paid_on=body["paid_on"] or (services.today() if name == "pay" else None),
-                        payment_ref=body["payment_ref"], outcome=body["outcome"])
+                        payment_ref=body["payment_ref"], outcome=body["outcome"],
+                        payee_account=body["payee_account"])
             db.session.commit()
             return self.response(200, result=order_dict(order))
 
