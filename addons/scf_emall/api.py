@@ -23,7 +23,8 @@ from sqlalchemy import select
 from addons.emall.models import EmallOrder
 from addons.supply_chain_finance.api import app_json, caller_org_id, idempotent, idempotent_write
 from addons.supply_chain_finance.models import INSTITUTION_KINDS
-from core.api import ErpModelRestApi
+from core.api import ErpBaseApi, ErpModelRestApi
+from core.db import db
 from core.errors import NotFoundError
 
 from . import financing, services
@@ -217,11 +218,11 @@ class ConsentApi(ErpModelRestApi):
         .format(what="参考额度参数"))
 
 
-class OrderFinancingApi(ErpModelRestApi):
-    """政采贷 on e-mall orders: the supplier's accepted orders and its application by order."""
+class OrderFinancingApi(ErpBaseApi):
+    """政采贷 on e-mall orders: the supplier's accepted orders and its application by order
+    (not a model API: the orders themselves are ``emall_order``'s)."""
 
     resource_name = "scf_emall_order"
-    datamodel = SQLAInterface(EmallOrder)
     class_permission_name = "ScfEmallOrder"
     include_route_methods = {"financeable", "apply"}
 
@@ -239,7 +240,7 @@ class OrderFinancingApi(ErpModelRestApi):
             403: {$ref: '#/components/responses/403'}
         """
         def run():
-            session = self.datamodel.session
+            session = db.session
             org = caller_org_id()
             rows = session.execute(select(EmallOrder).where(
                 EmallOrder.supplier_id == org, EmallOrder.status == "accepted")

@@ -230,6 +230,14 @@ def test_apply_by_order_through_the_api(scfe):
         **scfe.h("bank"), "Idempotency-Key": "x"}).status_code in (401, 403)
 
 
+def test_openapi_documents_the_order_endpoints(scfe):
+    spec = scfe.call("GET", "_openapi", "admin", expect=200).json
+    base = "/api/v1/scf_emall_order"
+    assert {f"{base}/financeable", f"{base}/{{pk}}/apply"} <= set(spec["paths"])
+    responses = spec["paths"][f"{base}/{{pk}}/apply"]["post"]["responses"]
+    assert {"201", "403", "409", "422"} <= set(responses)
+
+
 # -- the order's payment under the lock ----------------------------------------------------
 def pay(w, order_id: int, account: str | None, expect: int):
     body = {"paid_on": TODAY.isoformat(), "payment_ref": "ZF-1"}
