@@ -112,8 +112,22 @@ class AccountLockView(ErpModelView):
                      "release_reason": "解除原因", "region": "所在地区"}
     formatters_columns = {"status": labelled(LOCK_STATES)}
 
+    show_template = f"{T}/lock_show.html"
+    template_folder = TEMPLATE_FOLDER
+
     def show_context(self, item: AccountLock) -> dict[str, Any]:
-        return {"erp_status": LOCK_STATES.get(item.status)}
+        """Where to pay: a confirmed lock's purchaser gets 登记付款 (the payment form with the
+        contract chosen, the locked account offered and explained); the contract of a record
+        behind it (an e-mall order) is paid on that record's page instead."""
+        session = self.datamodel.session
+        contract = services.contract_of(session, item.contract_id)
+        sources = contract_sources(session, contract) if contract is not None else []
+        pay_url = None
+        if (item.status == "locked" and not sources
+                and self.appbuilder.sm.has_access("can_add", "PbPayment")):
+            pay_url = url_for("PaymentView.add", _flt_0_contract=item.contract_id)
+        return {"erp_status": LOCK_STATES.get(item.status), "scf_pay_url": pay_url,
+                "scf_sources": sources}
 
 
 class _Page(BaseView):

@@ -328,6 +328,10 @@ def test_order_page_links_and_the_pay_form(scfe):
     plain(page)
     assert re.search(r'name="payee_account"[^>]*value="6216 6102 0001 2345"', page.replace("\n", " "))
     assert "付款只能付至该账户" in page and "回款账户（已锁定）" in page
+    lock_url = re.search(r'href="(/accountlockview/show/\d+)"', page).group(1)
+    lock_page = pur.get(lock_url).get_data(as_text=True)
+    assert "电子卖场订单 SCFO-" in lock_page and "请在订单页面办理" in lock_page
+    assert 'id="scf-pay"' not in lock_page  # paid through the order's pay step, not pb_payment
     csrf = token(pur, f"/orderview/show/{oid}")
     form = {"csrf_token": csrf, "paid_on": TODAY.isoformat(), "payment_ref": "ZF-9", "payee_account": OTHER}
     res = pur.post(f"/orderview/transition/{oid}/pay", data=form, follow_redirects=True)
