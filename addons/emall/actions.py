@@ -35,6 +35,7 @@ from marshmallow import validate as mv
 from core.actions import Action, Actions
 from core.api import INVALID_MESSAGES
 
+from .hooks import payee_account_hint
 from .models import (
     ADMISSION_STATES,
     ALERT_MEASURES,
@@ -245,6 +246,12 @@ def _text(label: str, **more: Any) -> fields.String:
                          metadata={"label": label, **more})
 
 
+def _payee_account(session: Any, order: Any) -> str | None:
+    """The account the order's payment must go to (a module's hook names it), if any."""
+    hint = payee_account_hint(session, order)
+    return hint[0] if hint else None
+
+
 class OrderTransitionSchema(Schema):
     """The body of an order transition (every field optional; the transition's checks decide)."""
 
@@ -259,12 +266,16 @@ class OrderTransitionSchema(Schema):
     paid_on = fields.Date(load_default=None, error_messages=DATE,
                           metadata={"label": "付款日期", "initial": _today})
     payment_ref = _text("支付凭证号", max=100)
+    payee_account = fields.String(
+        load_default=None, allow_none=True, validate=mv.Length(max=64, error="长度不能超过 {max} 个字符"),
+        metadata={"label": "收款账户", "placeholder": "款项付至的银行账号", "initial": _payee_account,
+                  "help": "已融资并确认回款账户的订单，只能付至该回款账户"})
     outcome = fields.String(load_default=None, metadata={"label": "处理结果", "choices": _outcomes,
                                                          "page_required": True})
 
 
 ORDER_INPUTS = {"ship": ("tracking",), "accept": ("accepted_on", "inspectors", "note"),
-                "pay": ("paid_on", "payment_ref"), "resolve": ("outcome", "reason")}
+                "pay": ("paid_on", "payment_ref", "payee_account"), "resolve": ("outcome", "reason")}
 
 
 def _order_part(session: Any, order: Any, name: str) -> None:
@@ -294,7 +305,7 @@ def _move_order(session: Any, order: Any, name: str, body: dict[str, Any]) -> No
     em_orders.transition_order(
         session, order, name, reason=body["reason"], tracking=body["tracking"], acceptance=acceptance,
         paid_on=body["paid_on"] or (em_common.today() if name == "pay" else None),
-        payment_ref=body["payment_ref"], outcome=body["outcome"])
+        payment_ref=body["payment_ref"], outcome=body["outcome"], payee_account=body["payee_account"])
 
 
 RESOLVE = Action(

@@ -14,7 +14,15 @@ record's region (``emall_livestock`` switched off for 吉林市 leaves 吉林市
   (emall ships ``listing`` and ``comparison``; a framework-agreement module adds
   ``framework``), for the order's region;
 * :data:`CHANNELS`: ``fn() -> {name: ChannelRule}``: whether the amount bands of the
-  trading rules apply to orders of that channel, for the order's region.
+  trading rules apply to orders of that channel, for the order's region;
+* :data:`PAYMENT_VALIDATORS`: ``fn(session, order, payee_account) -> None`` before an order's
+  payment is recorded (the ``pay`` step, page and API), for the order's region; raise
+  ``RuleError({"payee_account": [...]})`` to refuse (``scf_emall``: a financed order whose
+  repayment account the purchaser confirmed is paid only to that account);
+* :data:`PAYEE_ACCOUNT_HINTS`: ``fn(session, order) -> (account, text) | None``: the account
+  an order's payment must go to and why, the default of the pay form's 收款账户;
+* :data:`ORDER_LINKS`: ``fn(session, order, scope) -> [(label, url)]``: links on the order's
+  page for the user (``scf_emall``: 申请融资 for the supplier of an accepted order).
 """
 
 from __future__ import annotations
@@ -94,4 +102,33 @@ def pavilion_pages(region_id: int | None) -> dict[str, tuple[str, str]]:
     out: dict[str, tuple[str, str]] = {}
     for pages in PAVILION_PAGES.call(region_id):
         out.update(pages)
+    return out
+
+
+PAYMENT_VALIDATORS: Hook[Callable[[Any, Any, str | None], None]] = Hook(
+    "emall.payment_validators",
+    doc="fn(session, order, payee_account) -> None before the order's payment is recorded "
+        "(payee_account: the 收款账户 entered, or None); raise core.errors.RuleError "
+        "({'payee_account': [...]}) to refuse the payment")
+PAYEE_ACCOUNT_HINTS: Hook[Callable[[Any, Any], tuple[str, str] | None]] = Hook(
+    "emall.payee_account_hints",
+    doc="fn(session, order) -> (account, text shown beside the field) | None: the account the "
+        "order's payment must go to")
+ORDER_LINKS: Hook[Callable[[Any, Any, Any], list[tuple[str, str]]]] = Hook(
+    "emall.order_links",
+    doc="fn(session, order, scope) -> [(label, url)]: links shown on the order's page to that user")
+
+
+def payee_account_hint(session: Any, order: Any) -> tuple[str, str] | None:
+    """The account ``order``'s payment must go to, and why (the first module naming one)."""
+    for hint in PAYEE_ACCOUNT_HINTS.call(order.region_id, session, order):
+        if hint:
+            return hint
+    return None
+
+
+def order_links(session: Any, order: Any, scope: Any) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for links in ORDER_LINKS.call(order.region_id, session, order, scope):
+        out.extend(links or [])
     return out

@@ -42,6 +42,7 @@ from . import pages as em_pages
 from . import rules as emall_rules
 from . import search_index, services
 from .api import ListingInterface, OwnSupplierFilter, image_folder
+from .hooks import order_links, payee_account_hint
 from .models import (
     ADMISSION_STATES,
     ALERT_KINDS,
@@ -376,7 +377,9 @@ class OrderView(EmallView):
             EmallAcceptance.order_id == item.id)).scalar_one_or_none()
         return {"em_lines": item.lines, "em_acceptance": acc, "em_today": services.today().isoformat(),
                 "em_overdue_days": services.payment_overdue_days(item),
-                "em_money": fmt_yuan, "em_rating": services.rating.rating_of(db.session, item)}
+                "em_money": fmt_yuan, "em_rating": services.rating.rating_of(db.session, item),
+                "em_payee_hint": payee_account_hint(db.session, item),
+                **({"em_links": links} if (links := order_links(db.session, item, current_scope())) else {})}
 
 class ComparisonView(EmallView):
     datamodel = SQLAInterface(EmallComparison)

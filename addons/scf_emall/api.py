@@ -1,7 +1,12 @@
 """REST API of ``scf_emall`` under ``/api/v1/scf_emall_consent/`` (thin over :mod:`.services`),
 every write with an ``Idempotency-Key`` (the bank API's helper): supplier ``GET institutions``
 (random order), ``POST grant`` (bank), ``<id>/revoke``; institution ``GET <id>/profile``
-(403 once revoked) and ``POST <id>/line`` (amount, valid_until, note)."""
+(403 once revoked) and ``POST <id>/line`` (amount, valid_until, note).
+
+``/api/v1/scf_emall_order/``: contract financing (政采贷) on an accepted e-mall order -
+supplier ``GET financeable`` (its accepted orders, the amount it may still finance) and
+``POST <order id>/apply`` (bank, amount, purpose, contact, phone; ``Idempotency-Key``): the
+application on the order's contract, answered like ``POST scf_application/apply``."""
 
 from __future__ import annotations
 
@@ -13,13 +18,16 @@ from typing import Any
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
+from sqlalchemy import select
 
-from addons.supply_chain_finance.api import caller_org_id, idempotent, idempotent_write
+from addons.emall.models import EmallOrder
+from addons.supply_chain_finance.api import app_json, caller_org_id, idempotent, idempotent_write
 from addons.supply_chain_finance.models import INSTITUTION_KINDS
-from core.api import ErpModelRestApi
+from core.api import ErpBaseApi, ErpModelRestApi
+from core.db import db
 from core.errors import NotFoundError
 
-from . import services
+from . import financing, services
 from .models import STATES, Consent
 
 
@@ -210,5 +218,70 @@ class ConsentApi(ErpModelRestApi):
         .format(what="参考额度参数"))
 
 
+class OrderFinancingApi(ErpBaseApi):
+    """政采贷 on e-mall orders: the supplier's accepted orders and its application by order
+    (not a model API: the orders themselves are ``emall_order``'s)."""
+
+    resource_name = "scf_emall_order"
+    class_permission_name = "ScfEmallOrder"
+    include_route_methods = {"financeable", "apply"}
+
+    @expose("/financeable", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("apply")
+    def financeable(self):
+        """Supplier: its accepted e-mall orders, each with the amount it may still finance
+        (order amount − paid − financed; null: not financeable now) and its financing
+        ---
+        get:
+          responses:
+            200: {description: 已验收的电子卖场订单及可融资余额}
+            403: {$ref: '#/components/responses/403'}
+        """
+        def run():
+            session = db.session
+            org = caller_org_id()
+            rows = session.execute(select(EmallOrder).where(
+                EmallOrder.supplier_id == org, EmallOrder.status == "accepted")
+                .order_by(EmallOrder.id.desc())).scalars().all()
+            return self.response(200, result=[financing.order_json(session, o) for o in rows])
+
+        return self._erp_answer(run)
+
+    @expose("/<int:pk>/apply", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("apply")
+    def apply(self, pk: int):
+        """Supplier: apply for contract financing on its own accepted order to an institution
+        of its choosing (body: bank, amount, purpose, contact, phone); the order not its own:
+        403, not accepted: 422 ``order``, already financed: 409, amount over order amount −
+        paid − financed: 422 ``amount``
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
+          requestBody:
+            content:
+              application/json:
+                schema: {type: object, properties: {bank: {type: integer}, amount: {type: string},
+                  purpose: {type: string}, contact: {type: string}, phone: {type: string}}}
+          responses:
+            201: {description: 已提交的融资申请}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
+        return idempotent_write(self, lambda s, b: financing.apply_order(
+            s, supplier_id=caller_org_id(), order_id=pk, bank_id=b.get("bank"),
+            amount=b.get("amount"), purpose=b.get("purpose"), contact=b.get("contact"),
+            phone=b.get("phone")), app_json, status=201)
+
+
 def register(appbuilder: Any) -> None:
     appbuilder.add_api(ConsentApi)
+    appbuilder.add_api(OrderFinancingApi)

@@ -49,6 +49,7 @@ from core.services import audit, settings, workdays
 from core.services.calendar import CalendarNotCovered
 from core.services.money import MoneyError, fmt_yuan, to_money
 
+from .hooks import FINANCEABLE_CHECKS, LOCK_CHANGES, contract_sources
 from .models import (
     APP_STATES,
     FINANCED_STATES,
@@ -274,7 +275,7 @@ def contract_data(session: Session, contract: Contract) -> dict[str, Any]:
     performance_end = max((p.due_date for p in rows), default=None)
     lock = active_lock(session, contract.id)
     financing = active_financing(session, contract.id)
-    return {
+    data = {
         "contract_number": contract.number,
         "project_number": project.number if project else "",
         "project_name": project.name if project else (contract.order_ref or ""),
@@ -299,6 +300,11 @@ def contract_data(session: Session, contract: Contract) -> dict[str, Any]:
         "payee_account": lock.account if lock is not None and lock.status == "locked" else "",
         "financing_status": APP_STATES[financing.status] if financing is not None else "未融资",
     }
+    # the record behind the contract (an accepted e-mall order): its data beside the contract's
+    for src in contract_sources(session, contract):
+        data.update(src.overrides)
+        data[src.kind] = src.data()
+    return data
 
 
 def check_financeable(session: Session, contract: Contract) -> None:
@@ -314,6 +320,8 @@ def check_financeable(session: Session, contract: Contract) -> None:
         raise RuleError({"contract": ["该合同已全额付款，无可融资的应收账款"]})
     if active_financing(session, contract.id) is not None:
         raise ConflictError({"contract": ["该合同已有在途融资，同一合同不能重复融资"]})
+    # the bridges' own rules on the record behind the contract (an e-mall order under dispute)
+    FINANCEABLE_CHECKS.call(contract.region_id, session, contract)
 
 
 # -- applying ------------------------------------------------------------------------------
@@ -463,8 +471,8 @@ def decide(session: Session, app_id: Any, *, bank_id: int, decision: Any,
             raise RuleError({"reason": ["请说明需要补充的材料"]})
         app.status, app.info_request = "info_requested", text
     else:
-        _approve(session, app, amount, rate_percent, term_months, repayment_account,
-                 repayment_account_name, repayment_bank)
+        lock = _approve(session, app, amount, rate_percent, term_months, repayment_account,
+                        repayment_account_name, repayment_bank)
     at = now()
     app.decided_at, app.decided_on = at, at.date()
     try:
@@ -474,11 +482,18 @@ def decide(session: Session, app_id: Any, *, bank_id: int, decision: Any,
     _audit(session, f"scf_{decision}", app, before=before,
            after={"状态": APP_STATES[app.status], "批准金额": str(app.approved_amount or ""),
                   "回款账户": app.repayment_account or ""}, reason=app.reject_reason or app.info_request)
+    if decision == "approve":
+        _lock_changed(session, lock, "created", None)
     return app
 
 
+def _lock_changed(session: Session, lock: AccountLock, change: str, reason: str | None) -> None:
+    """Tell the bridges (``LOCK_CHANGES``) that a repayment-account lock changed."""
+    LOCK_CHANGES.call(lock.region_id, session, lock, change, reason)
+
+
 def _approve(session: Session, app: Application, amount: Any, rate_percent: Any,
-             term_months: Any, account: Any, account_name: Any, account_bank: Any) -> None:
+             term_months: Any, account: Any, account_name: Any, account_bank: Any) -> AccountLock:
     errors: dict[str, list[str]] = {}
 
     def attempt(fn, *args):
@@ -504,6 +519,7 @@ def _approve(session: Session, app: Application, amount: Any, rate_percent: Any,
     contract = _lock_row(session, Contract, app.contract_id)
     if contract.status == "terminated":
         raise ConflictError({"contract": ["该合同已终止，不能批准融资"]})
+    FINANCEABLE_CHECKS.call(contract.region_id, session, contract)
     other = active_financing(session, contract.id)
     if other is not None and other.id != app.id:
         raise ConflictError({"contract": ["该合同已被其他机构批准融资，同一合同不能重复融资"]})
@@ -521,6 +537,7 @@ def _approve(session: Session, app: Application, amount: Any, rate_percent: Any,
                        account_bank=app.repayment_bank, status="pending",
                        active_contract_id=contract.id, region_id=contract.region_id)
     session.add(lock)
+    return lock
 
 
 def _rate(session: Session, region_id: int, value: Any) -> Decimal:
@@ -560,6 +577,7 @@ def confirm_account(session: Session, lock_id: Any, *, purchaser_ids: set[int] |
     session.flush()
     _audit(session, "scf_confirm_account", lock, before={"状态": LOCK_STATES["pending"]},
            after={"状态": LOCK_STATES["locked"], "回款账户": lock.account})
+    _lock_changed(session, lock, "confirmed", None)
     from .webhooks import enqueue
 
     enqueue(session, institution_of(session, lock.bank_id), "account.confirmed", {
@@ -653,6 +671,7 @@ def _end_financing(session: Session, app: Application, reason: str) -> None:
         session.flush()
         _audit(session, "scf_release_account", lock, before={"状态": before},
                after={"状态": LOCK_STATES["released"]}, reason=reason)
+        _lock_changed(session, lock, "released", reason)
 
 
 # -- the payment validator (procurement_base.payment_validators) --------------------------

@@ -34,7 +34,7 @@ from core.views.base import ErpModelView, labelled, money_text, parse_date
 
 from . import services
 from .actions import APPLICATION_ACTIONS, LOCK_ACTIONS
-from .hooks import bureau_sections
+from .hooks import bureau_sections, contract_sources
 from .models import APP_STATES, ENTRY_KINDS, LOCK_STATES, AccountLock, Application, Entry
 
 T = "supply_chain_finance"
@@ -90,6 +90,7 @@ class ApplicationView(ErpModelView):
         entries = session.execute(select(Entry).where(Entry.application_id == item.id)
                                   .order_by(Entry.id)).scalars().all()
         return {"app": item, "data": services.contract_data(session, contract) if contract else {},
+                "sources": contract_sources(session, contract) if contract else [],
                 "overdue": services.is_overdue(item), "entries": entries, "kinds": ENTRY_KINDS,
                 "erp_status": APP_STATES.get(item.status), "money": money_text}
 
@@ -111,8 +112,22 @@ class AccountLockView(ErpModelView):
                      "release_reason": "解除原因", "region": "所在地区"}
     formatters_columns = {"status": labelled(LOCK_STATES)}
 
+    show_template = f"{T}/lock_show.html"
+    template_folder = TEMPLATE_FOLDER
+
     def show_context(self, item: AccountLock) -> dict[str, Any]:
-        return {"erp_status": LOCK_STATES.get(item.status)}
+        """Where to pay: a confirmed lock's purchaser gets 登记付款 (the payment form with the
+        contract chosen, the locked account offered and explained); the contract of a record
+        behind it (an e-mall order) is paid on that record's page instead."""
+        session = self.datamodel.session
+        contract = services.contract_of(session, item.contract_id)
+        sources = contract_sources(session, contract) if contract is not None else []
+        pay_url = None
+        if (item.status == "locked" and not sources
+                and self.appbuilder.sm.has_access("can_add", "PbPayment")):
+            pay_url = url_for("PaymentView.add", _flt_0_contract=item.contract_id)
+        return {"erp_status": LOCK_STATES.get(item.status), "scf_pay_url": pay_url,
+                "scf_sources": sources}
 
 
 class _Page(BaseView):
@@ -148,8 +163,14 @@ class ApplyView(_Page):
                 continue
             rows.append({"contract": c, "left": services.unpaid_remainder(session, c),
                          "paid": services.paid_total(session, c.id),
+                         "sources": contract_sources(session, c),
                          "banks": services.institutions_for(session, c.region_id)})
+        # ?contract=<id> (the link on an e-mall order's page): that contract first, marked
+        chosen = request.args.get("contract", "")
+        chosen_id = int(chosen) if chosen.isdigit() else None
+        rows.sort(key=lambda r: r["contract"].id != chosen_id)
         return self.render_template(f"{T}/apply.html", rows=rows, money=money_text,
+                                    chosen=chosen_id,
                                     days=lambda i, c: services.decision_days(session, i, c.region_id))
 
     @expose("/", methods=["POST"])

@@ -22,7 +22,7 @@ from core.services.money import fmt_yuan, to_money
 from core.services.statemachine import StateMachine, Transition, TransitionError
 from core.tenancy import SYSTEM, Scope, use_scope
 
-from ..hooks import ORDER_VALIDATORS, channel_rules, pricing_strategies
+from ..hooks import ORDER_VALIDATORS, PAYMENT_VALIDATORS, channel_rules, pricing_strategies
 from ..models import ORDER_STATES, EmallAcceptance, EmallListing, EmallOrder, EmallOrderLine
 from . import notices
 from .common import (
@@ -248,10 +248,12 @@ def lock_order(session: Session, order_id: int) -> EmallOrder | None:
 def transition_order(session: Session, order: EmallOrder, name: str, *, reason: str | None = None,
                      tracking: str | None = None, acceptance: dict[str, Any] | None = None,
                      paid_on: dt.date | None = None, payment_ref: str | None = None,
-                     outcome: str | None = None, scope: Scope | None = None, actor: Any = None) -> None:
+                     outcome: str | None = None, scope: Scope | None = None, actor: Any = None,
+                     payee_account: str | None = None) -> None:
     """Move an order (audited). ``resolve`` with ``outcome`` continue / cancel picks the
     resolution transition; cancelling releases the reserved stock; acceptance writes the
-    acceptance record and the contract; payment the contract's payment."""
+    acceptance record and the contract; payment the contract's payment to ``payee_account``
+    (收款账户), checked first by :data:`~addons.emall.hooks.PAYMENT_VALIDATORS`."""
     scope = _actor_scope(scope)
     if name not in ORDER_ACTORS:
         raise TransitionError(f"未知的操作“{name}”", status=422, code="unknown_transition",
@@ -270,6 +272,12 @@ def transition_order(session: Session, order: EmallOrder, name: str, *, reason: 
         ctx["acceptance"] = acceptance
     if name == "pay":
         ctx["paid_on"] = paid_on
+        payee_account = _text(payee_account) or None
+        if payee_account and len(payee_account) > 64:
+            raise RuleError({"payee_account": ["收款账户不能超过 64 个字符"]})
+        if order.status == "accepted":
+            # before anything changes: a refused payment leaves the order as it was
+            PAYMENT_VALIDATORS.call(order.region_id, session, order, payee_account)
     ORDER_FLOW.trigger(order, name, actor=actor, reason=_text(reason) or None, session=session,
                        **ctx)
     stamp = now()
@@ -283,7 +291,7 @@ def transition_order(session: Session, order: EmallOrder, name: str, *, reason: 
     elif name == "accept":
         _accept(session, order, acceptance or {}, actor)
     elif name == "pay":
-        _pay(session, order, paid_on, payment_ref)
+        _pay(session, order, paid_on, payment_ref, payee_account)
     elif name == "dispute":
         order.disputed_from = source
     if name in ("cancel", "resolve_cancel"):
@@ -346,13 +354,15 @@ def create_contract(session: Session, order: EmallOrder) -> Contract:
     return c
 
 
-def _pay(session: Session, order: EmallOrder, paid_on: dt.date, ref: str | None) -> None:
+def _pay(session: Session, order: EmallOrder, paid_on: dt.date, ref: str | None,
+         payee_account: str | None = None) -> None:
     order.paid_on = paid_on
     order.payment_ref = _text(ref) or None
     if order.contract_id:
         contract = session.get(Contract, order.contract_id)
         with use_scope(SYSTEM):
-            pb.record_payment(session, contract, order.amount, paid_on, order.payment_ref)
+            pb.record_payment(session, contract, order.amount, paid_on, order.payment_ref,
+                              payee_account=payee_account)
             if contract.status in ("signed", "performing"):
                 pb.transition_contract(session, contract, "complete")
 

@@ -150,3 +150,23 @@ def test_demo_payments_stay_valid(app):
                     validate_payment(db.session, pay)
                 db.session.rollback()
         db.session.rollback()
+
+
+def test_lock_page_leads_the_purchaser_to_the_payment_form(scf):
+    """A confirmed lock's page tells the purchaser where to pay and links to 登记付款 with the
+    contract chosen, where the locked account is offered and explained."""
+    from addons.supply_chain_finance.models import AccountLock
+
+    _confirmed_lock(scf)
+    with scf.app.app_context():
+        lock_id = db.session.execute(select(AccountLock.id)).scalar_one()
+    client = web(scf, "pur")
+    page = client.get(f"/accountlockview/show/{lock_id}").get_data(as_text=True)
+    assert "付款只能付至该账户" in page and "登记付款（付至该账户）" in page
+    href = re.search(r'id="scf-pay" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert f"_flt_0_contract={scf.ids['contract']}" in href
+    form = client.get(href).get_data(as_text=True)
+    assert "付款只能付至该账户" in form and LOCKED in form
+    # the supplier sees where its contract is paid, but gets no payment button
+    supplier_page = web(scf, "sup_a").get(f"/accountlockview/show/{lock_id}").get_data(as_text=True)
+    assert "付款只能付至该账户" in supplier_page and "scf-pay" not in supplier_page
