@@ -40,7 +40,6 @@ import cProfile
 import gc
 import io
 import json
-import math
 import os
 import platform
 import pstats
@@ -50,27 +49,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python bench/api_overhead.py` puts bench/ first
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-FX_ADDONS = ROOT / "tests" / "fixtures" / "addons"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from bench import _common as common
+
+FX_ADDONS = common.ROOT / "tests" / "fixtures" / "addons"
 PROVINCE, CITY = "220000", "220100"  # 吉林省, 长春市
 PAGE_SIZE = 100
 LIST_COLUMNS = ["id", "number", "title", "amount", "region.id", "region.code", "supplier.id"]
 PLATFORM_URL = f"/api/v1/fx_doc/?q=(page_size:{PAGE_SIZE})"
 PLAIN_URL = f"/api/v1/plain_doc/?q=(page_size:{PAGE_SIZE})"
-SECRET = "bench-secret-" + "x" * 40  # >= 32 bytes: no InsecureKeyLengthWarning from PyJWT
-PASSWORD = "bench-secret-123"
 AIM_RATIO = 1.5
 AIM_STATEMENTS = 3
 ROUNDS = 10  # interleaving: load bursts on a shared machine hit the three sides alike
@@ -83,29 +76,13 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
 CLOCK_ENV = "ERP_BENCH_CLOCK"
 
 
-class StepFailed(Exception):
-    """A step failed: the message names the step, the error type and the reason."""
-
-
-@contextmanager
-def stage(name: str) -> Iterator[None]:
-    try:
-        yield
-    except StepFailed:
-        raise
-    except Exception as exc:
-        reason = " ".join(str(exc).split())[:400]
-        raise StepFailed(f"{name} failed: {type(exc).__name__}: {reason}") from exc
-
-
 # -- figures ----------------------------------------------------------------------------
 def is_tx(statement: str) -> bool:
     return statement.lstrip().upper().startswith(TX_WORDS)
 
 
 def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+    return common.percentile(values, 0.95, "nearest")
 
 
 def short_sql(statement: str, width: int = 150) -> str:
@@ -217,8 +194,8 @@ def package_of(filename: str) -> str:
     if "site-packages/" in filename:
         rest = filename.split("site-packages/", 1)[1]
         return rest.split("/", 1)[0].removesuffix(".py")
-    if filename.startswith(str(ROOT)):
-        rel = Path(filename).relative_to(ROOT)
+    if filename.startswith(str(common.ROOT)):
+        rel = Path(filename).relative_to(common.ROOT)
         return "/".join(rel.parts[:2]) if len(rel.parts) > 2 else str(rel)
     if filename.startswith("<") or "/lib/python3" in filename or filename == "~":
         return "python (stdlib, builtins)"
@@ -283,7 +260,7 @@ def plain_worker() -> int:
     app.config.update(
         SQLALCHEMY_DATABASE_URI=conf["url"],
         SQLALCHEMY_TRACK_MODIFICATIONS=False,
-        SECRET_KEY=SECRET,
+        SECRET_KEY=common.SECRET,
         AUTH_TYPE=1,  # AUTH_DB
         AUTH_ROLE_ADMIN="Admin",
         AUTH_ROLE_PUBLIC="Public",
@@ -298,13 +275,13 @@ def plain_worker() -> int:
         sm = appbuilder.sm
         if sm.find_user(username="plainadmin") is None:
             created = sm.add_user("plainadmin", "Plain", "Admin", "plainadmin@bench.invalid",
-                                  sm.find_role("Admin"), password=PASSWORD)
+                                  sm.find_role("Admin"), password=common.PASSWORD)
             if not created:
                 raise RuntimeError("could not create the plain FAB admin")
         engine = db.engine
     client = app.test_client()
     res = client.post("/api/v1/security/login", json={
-        "username": "plainadmin", "password": PASSWORD, "provider": "db"})
+        "username": "plainadmin", "password": common.PASSWORD, "provider": "db"})
     if res.status_code != 200:
         raise RuntimeError(f"plain FAB login: {res.status_code} {res.get_data(as_text=True)}")
     headers = {"Authorization": f"Bearer {res.json['access_token']}"}
@@ -354,7 +331,7 @@ class PlainFab:
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--plain-worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errlog, text=True,
-            cwd=str(ROOT), env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            cwd=str(common.ROOT), env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps({"url": url, "region_ids": region_ids}) + "\n")
@@ -393,78 +370,7 @@ class PlainFab:
         self.errlog.close()
 
 
-# -- databases --------------------------------------------------------------------------
-class SqliteDb:
-    name = "sqlite"
-
-    def __init__(self) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="erp_bench_")
-        self.url = f"sqlite:///{Path(self._tmp.name) / 'bench.sqlite3'}"
-
-    def where(self) -> str:
-        return f"a temporary file in {self._tmp.name}"
-
-    def close(self) -> None:
-        self._tmp.cleanup()
-
-
-class PostgresDb:
-    """A throwaway database ``erp_bench_<random>``, dropped at the end."""
-
-    name = "postgresql"
-
-    def __init__(self, base_url: str) -> None:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        self.base = make_url(base_url)
-        self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT",
-                                   connect_args={"connect_timeout": 5})
-        self.dbname = f"erp_bench_{uuid.uuid4().hex[:10]}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.dbname}"'))
-        self.url = self.base.set(database=self.dbname).render_as_string(hide_password=False)
-
-    def where(self) -> str:
-        return (f"database {self.dbname} on "
-                f"{self.base.set(database=None).render_as_string(hide_password=True)}")
-
-    def close(self) -> None:
-        from sqlalchemy import text
-
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)'))
-        self.admin.dispose()
-
-
-def pg_reachable(url: str) -> str | None:
-    """None when the server answers, else the reason."""
-    from sqlalchemy import create_engine, text
-
-    try:
-        eng = create_engine(url, connect_args={"connect_timeout": 3})
-        try:
-            with eng.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        finally:
-            eng.dispose()
-    except Exception as exc:  # any failure means "not reachable"
-        return " ".join(str(exc).split())[:200] or type(exc).__name__
-    return None
-
-
 # -- the platform side --------------------------------------------------------------------
-def cli(app: Any, *args: str) -> None:
-    from click.testing import CliRunner
-
-    from core.cli import erp
-
-    with app.app_context():
-        res = CliRunner().invoke(erp, list(args))
-    if res.exit_code != 0:
-        raise RuntimeError(f"erp {' '.join(args[:3])}: {res.output.strip()} {res.exception or ''}")
-
-
 @dataclass
 class World:
     app: Any
@@ -484,35 +390,25 @@ def build_world(url: str, rows: int, poll: float) -> World:
     from sqlalchemy import func, insert, select, text
 
     from core.addons.security import sync_module_roles
-    from core.app import create_app, installer_for
     from core.db import db, metadata
     from core.models import Organization, Region
 
     t0 = time.perf_counter()
-    with stage("boot (create_app)"):
-        app = create_app({
-            "SQLALCHEMY_DATABASE_URI": url,
-            "ERP_ADDONS_PATH": [str(FX_ADDONS)],
-            "ERP_ADDONS_ENTRY_POINTS": False,
-            "ERP_STATE_POLL_SECONDS": poll,
-            "SECRET_KEY": SECRET,
-            "RATELIMIT_ENABLED": False,
-        })
+    with common.stage("boot (create_app)"):
+        app = common.make_app(url, ERP_ADDONS_PATH=[str(FX_ADDONS)], ERP_STATE_POLL_SECONDS=poll)
     boot = time.perf_counter() - t0
     t0 = time.perf_counter()
-    with stage("erp db init + install fx_scoped + tenant enable + user create"):
-        cli(app, "db", "init", "--admin-password", PASSWORD)
-        installer_for(app).install(["fx_scoped"], demo=True)
-        cli(app, "tenant", "enable", PROVINCE, "fx_scoped")
+    with common.stage("erp db init + install fx_scoped + tenant enable + user create"):
+        common.setup_modules(app, ["fx_scoped"], enable=["fx_scoped"], demo=True, region=PROVINCE)
         with app.app_context(), db.engine.begin() as conn:
             sync_module_roles(conn, "bench", {"Doc Reader": ("* on FxDocApi",)},
                               app.extensions["erp"].pairs("fx_scoped"), "bench")
-        cli(app, "user", "create", "--username", "cc", "--password", PASSWORD,
-            "--role", "Doc Reader", "--region", CITY)
+        common.cli(app, "user", "create", "--username", "cc", "--password", common.PASSWORD,
+                   "--role", "Doc Reader", "--region", CITY)
     install = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    with stage("generating fx_doc rows"), app.app_context():
+    with common.stage("generating fx_doc rows"), app.app_context():
         fx = metadata.tables["fx_doc"]  # mapped by the add-on (FxDoc)
         with db.engine.begin() as conn:
             regions = conn.execute(select(Region.id, Region.code, Region.parent_id)).all()
@@ -561,9 +457,9 @@ def build_world(url: str, rows: int, poll: float) -> World:
 
     client = app.test_client()
     res = client.post("/api/v1/security/login",
-                      json={"username": "cc", "password": PASSWORD, "provider": "db"})
+                      json={"username": "cc", "password": common.PASSWORD, "provider": "db"})
     if res.status_code != 200:
-        raise StepFailed(f"platform login as cc: {res.status_code} {res.get_data(as_text=True)}")
+        raise common.StepFailed(f"platform login as cc: {res.status_code} {res.get_data(as_text=True)}")
     headers = {"Authorization": f"Bearer {res.json['access_token']}"}
     return World(app, headers, inside, len(regions), total, in_city, boot, install, load)
 
@@ -621,15 +517,15 @@ def bench_backend(db: Any, args: argparse.Namespace) -> Result:
     sides = {k: Side(k) for k in ("platform", "plain", "raw")}
     plain: PlainFab | None = None
     try:
-        with stage("plain FAB app (child process)"):
+        with common.stage("plain FAB app (child process)"):
             plain = PlainFab(db.url, world.city_ids)
-        with stage("warm-up"):
+        with common.stage("warm-up"):
             for _ in range(args.warmup):
                 platform_call()
                 raw_call()
             plain.ask(f"run {args.warmup}")
             del counters["platform"].statements[:], counters["raw"].statements[:]
-        with stage("sample requests"):
+        with common.stage("sample requests"):
             r, sql = sample(platform_call, counters["platform"])
             body = r.json
             p = sides["platform"]
@@ -645,18 +541,18 @@ def bench_backend(db: Any, args: argparse.Namespace) -> Result:
         for i, n in enumerate(per_round, 1):
             if not n:
                 continue
-            with stage(f"round {i} platform"):
+            with common.stage(f"round {i} platform"):
                 sides["platform"].add(run_chunk(platform_call, counters["platform"], n))
-            with stage(f"round {i} plain FAB"):
+            with common.stage(f"round {i} plain FAB"):
                 sides["plain"].add(plain.ask(f"run {n}"))
-            with stage(f"round {i} raw SQL"):
+            with common.stage(f"round {i} raw SQL"):
                 sides["raw"].add(run_chunk(raw_call, counters["raw"], n))
             print(f"  round {i:2}/{ROUNDS}: {n} requests per side; medians so far: platform "
                   f"{sides['platform'].median_ms:.2f} ms, plain FAB {sides['plain'].median_ms:.2f}"
                   f" ms, raw SQL {sides['raw'].median_ms:.2f} ms", flush=True)
         result = Result(db.name, db.where(), world, sides)
         if args.profile:
-            with stage("profile"):
+            with common.stage("profile"):
                 result.profile = profile_text(platform_call, PROFILE_REQUESTS, args.profile)
                 result.plain_profile = plain.ask(
                     f"profile {PROFILE_REQUESTS} {args.profile}")["text"]
@@ -666,9 +562,7 @@ def bench_backend(db: Any, args: argparse.Namespace) -> Result:
             plain.close()
         event.remove(engine, "before_cursor_execute", counters["platform"])
         raw_engine.dispose()
-        with app.app_context():
-            sa_db.session.remove()
-            sa_db.engine.dispose()
+        common.close_app(app)
 
 
 # -- reporting --------------------------------------------------------------------------
@@ -702,10 +596,9 @@ def print_backend(r: Result) -> None:
           f"same count: {'yes' if len(counts) == 1 else 'NO ' + str(sorted(counts))}")
 
 
-def print_table(results: list[Result]) -> None:
-    head = ["backend", "side", "requests", "median ms", "p95 ms", "mean ms",
-            "stmts/req", "+tx ctl", "vs plain", "vs raw"]
-    lines = [head]
+def print_results(results: list[Result]) -> None:
+    lines = [["backend", "side", "requests", "median ms", "p95 ms", "mean ms",
+              "stmts/req", "+tx ctl", "vs plain", "vs raw"]]
     for r in results:
         plain, raw = r.sides["plain"], r.sides["raw"]
         for key, side in r.sides.items():
@@ -716,12 +609,7 @@ def print_table(results: list[Result]) -> None:
                 f"{side.median_ms / plain.median_ms:.2f}x",
                 f"{side.median_ms / raw.median_ms:.1f}x",
             ])
-    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
-    for i, row in enumerate(lines):
-        print("  ".join(c.ljust(wd) if j < 2 else c.rjust(wd)
-                        for j, (c, wd) in enumerate(zip(row, widths, strict=True))))
-        if i == 0:
-            print("  ".join("-" * wd for wd in widths))
+    common.print_table(lines, left=2)
 
 
 def print_aim(results: list[Result], poll: float) -> bool:
@@ -737,8 +625,8 @@ def print_aim(results: list[Result], poll: float) -> bool:
         ratio = p.median_ms / plain.median_ms
         own = [s - q for s, q in zip(p.stmts, p.polls, strict=True)]
         polled = sum(1 for q in p.polls if q)
-        r_ok = "OK" if ratio <= AIM_RATIO else "MISSED"
-        s_ok = "OK" if max(own) <= AIM_STATEMENTS else "MISSED"
+        r_ok = common.verdict(ratio <= AIM_RATIO)
+        s_ok = common.verdict(max(own) <= AIM_STATEMENTS)
         print(f"  {r.backend:10}  platform/plain FAB: {ratio:.2f}x vs {AIM_RATIO:g}x  {r_ok:6}  "
               f"statements: at most {max(own)} per request vs {AIM_STATEMENTS}  {s_ok:6}  "
               f"(platform/raw: {p.median_ms / raw.median_ms:.1f}x; poll of erp_signal on "
@@ -755,8 +643,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Time a region-scoped list API call of the platform beside a plain FAB "
         "ModelRestApi and raw SQL on the same rows."
     )
-    p.add_argument("--db", choices=["sqlite", "postgresql", "both"], default=None,
-                   help="default: sqlite, plus postgresql when reachable")
+    common.add_db_argument(p)
     p.add_argument("--rows", type=int, default=20_000,
                    help="fx_doc rows to generate, 1 in 10 in 长春市's subtree (default 20000)")
     p.add_argument("--requests", type=int, default=300,
@@ -788,23 +675,11 @@ def main(argv: list[str] | None = None) -> int:
         return plain_worker()
     args = parse_args(argv)
     os.environ[CLOCK_ENV] = args.clock  # the plain-FAB child inherits it
-    os.chdir(ROOT)
-    pg_url = os.environ.get("ERP_TEST_PG_URL") or DEFAULT_PG
-    backends: list[str] = []
-    if args.db in (None, "sqlite", "both"):
-        backends.append("sqlite")
-    if args.db in ("postgresql", "both"):
-        reason = pg_reachable(pg_url)
-        if reason:
-            print(f"error: PostgreSQL unreachable at {pg_url}: {reason}", file=sys.stderr)
-            return 2
-        backends.append("postgresql")
-    elif args.db is None:
-        reason = pg_reachable(pg_url)
-        if reason:
-            print(f"postgresql: skipped, not reachable ({reason})")
-        else:
-            backends.append("postgresql")
+    os.chdir(common.ROOT)
+    pg_url = common.pg_url_from_env()
+    backends = common.choose_backends(args.db, pg_url)
+    if backends is None:
+        return 2
 
     t_start = time.perf_counter()
     import core.app  # noqa: F401 - loaded before any timing
@@ -828,26 +703,13 @@ def main(argv: list[str] | None = None) -> int:
     print("  raw SQL  : SQLAlchemy Core count + select of the same columns (join erp_region, "
           f"LIMIT {PAGE_SIZE}) on a pooled connection")
 
-    results: list[Result] = []
-    failed: list[str] = []
-    for name in backends:
-        try:
-            db = SqliteDb() if name == "sqlite" else PostgresDb(pg_url)
-        except Exception as exc:
-            print(f"error: {name}: creating the database: {exc}", file=sys.stderr)
-            failed.append(name)
-            continue
-        try:
-            print(f"\n{name}: measuring", flush=True)
-            results.append(bench_backend(db, args))
-        except StepFailed as exc:
-            sys.stdout.flush()
-            if args.traceback:
-                traceback.print_exc()
-            print(f"error: {name}: {exc}", file=sys.stderr, flush=True)
-            failed.append(name)
-        finally:
-            db.close()
+    def measure(name: str, db: Any) -> Result:
+        print(f"\n{name}: measuring", flush=True)
+        return bench_backend(db, args)
+
+    results, failed = common.run_backends(
+        backends, lambda name: common.SqliteDb() if name == "sqlite" else common.PostgresDb(pg_url), measure,
+        show_traceback=args.traceback)
 
     for r in results:
         print_backend(r)
@@ -857,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
               "without BEGIN/COMMIT/ROLLBACK, median (max); +tx ctl: BEGIN/COMMIT/ROLLBACK per "
               "request; vs plain / vs raw: median over the median of plain FAB / raw SQL")
         print()
-        print_table(results)
+        print_results(results)
         met = print_aim(results, args.poll_seconds)
         if not met and not args.profile:
             print(f"  (--profile 30 shows where the time goes: cProfile of {PROFILE_REQUESTS} "
@@ -866,9 +728,7 @@ def main(argv: list[str] | None = None) -> int:
             if r.profile:
                 print(f"\n--- cProfile, platform, {r.backend} ---\n{r.profile}")
                 print(f"\n--- cProfile, plain FAB, {r.backend} ---\n{r.plain_profile}")
-    if failed:
-        print(f"\nno figures for: {', '.join(failed)} (see the error above"
-              f"{'' if args.traceback else '; --traceback shows where'})")
+    common.print_no_figures(failed, args.traceback)
     print(f"\ntotal time {time.perf_counter() - t_start:.1f} s")
     return 1 if failed or not results else 0
 

@@ -27,88 +27,28 @@ memory under 1 GB, the export under 20 s.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import gc
 import os
 import random
-import resource
 import sys
 import tempfile
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from bench import _common as common
+
 CUTOFF = dt.date(2022, 5, 1)
 AS_OF = dt.date(2025, 11, 27)
 PER_PROJECT = 10
 
 
-def rss_mb() -> float:
-    """The process's peak resident set size since the last :func:`reset_peak` (MB)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def reset_peak() -> bool:
-    """Reset the kernel's peak-RSS mark (Linux: ``echo 5 > /proc/self/clear_refs``)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-class Timer:
-    """Wall time and the process's peak RSS of a step (tracemalloc is not used for the
-    timing: it slows allocation-heavy code such as xlsxwriter about tenfold)."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-
-    def __enter__(self):
-        gc.collect()
-        self.reset = reset_peak()
-        self.t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.seconds = time.perf_counter() - self.t0
-        self.peak_mb = rss_mb()
-        what = "peak RSS in this step" if self.reset else "process peak RSS so far"
-        print(f"  {self.label:<46} {self.seconds:8.2f} s   {what} {self.peak_mb:8.1f} MB",
-              flush=True)
-
-
-def make_app(url: str):
-    from click.testing import CliRunner
-
-    from core.app import create_app
-    from core.cli import erp
-
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": url, "ERP_ADDONS_PATH": [], "ERP_ADDONS_ENTRY_POINTS": False,
-        "SECRET_KEY": "bench-secret-key-of-at-least-thirty-two-bytes", "ERP_STATE_POLL_SECONDS": 0,
-    })
-    with app.app_context():
-        res = CliRunner().invoke(erp, ["db", "init"])
-        assert res.exit_code == 0, res.output
-    from core.app import installer_for
-
-    installer_for(app).install(["deposit_ledger"])
+def installed_app(url: str) -> Any:
+    app = common.make_app(url, ERP_ADDONS_PATH=[], ERP_STATE_POLL_SECONDS=0)
+    common.setup_modules(app, ["deposit_ledger"])
     return app
 
 
@@ -203,26 +143,10 @@ def generate(app, n_deposits: int, dialect: str) -> tuple[int, int]:
                         prev = kind
                 did += 1
         t0 = time.perf_counter()
-        raw = db.session.connection().connection.driver_connection
-        if dialect == "postgresql":
-            with raw.cursor() as cur:
-                with cur.copy(f"COPY dl_deposit ({', '.join(dep_cols)}) FROM STDIN") as cp:
-                    for row in deposits:
-                        cp.write_row(row)
-                with cur.copy(f"COPY dl_entry ({', '.join(ent_cols)}) FROM STDIN") as cp:
-                    for row in entries:
-                        cp.write_row(row)
-                cur.execute("SELECT setval(pg_get_serial_sequence('dl_deposit', 'id'), "
-                            "(SELECT max(id) FROM dl_deposit))")
-        else:
-            def conv(row):
-                return tuple(str(v) if isinstance(v, Decimal | dt.date) else v for v in row)
-
-            cur = raw.cursor()
-            cur.executemany(f"INSERT INTO dl_deposit ({', '.join(dep_cols)}) VALUES "
-                            f"({', '.join('?' * len(dep_cols))})", map(conv, deposits))
-            cur.executemany(f"INSERT INTO dl_entry ({', '.join(ent_cols)}) VALUES "
-                            f"({', '.join('?' * len(ent_cols))})", map(conv, entries))
+        conn = db.session.connection()
+        common.bulk_rows(conn, "dl_deposit", dep_cols, deposits)
+        common.bulk_rows(conn, "dl_entry", ent_cols, entries)
+        common.reset_serial(conn, "dl_deposit")
         db.session.commit()
         if dialect == "postgresql":
             db.session.execute(__import__("sqlalchemy").text("ANALYZE"))
@@ -279,21 +203,21 @@ def run(url: str, dialect: str, n: int, sample: int) -> None:
 
     print(f"\n== {dialect}: {n:,} deposits", flush=True)
     t0 = time.perf_counter()
-    app = make_app(url)
+    app = installed_app(url)
     print(f"  app + install: {time.perf_counter() - t0:.1f} s", flush=True)
     n_dep, n_ent = generate(app, n, dialect)
     with app.app_context(), use_scope(SYSTEM):
         s = db.session
-        with Timer("classification (SQL CASE + fees)") as t_cls:
+        with common.Timer("classification (SQL CASE + fees)") as t_cls:
             df = cleanup.classify(s, CUTOFF, as_of=AS_OF)
         print(f"    {len(df):,} deposits to clean up: "
               + ", ".join(f"{k} {v}" for k, v in df["category"].value_counts().items()))
         del df
-        with Timer("report per agency and region (incl. classif.)") as t_rep:
+        with common.Timer("report per agency and region (incl. classif.)") as t_rep:
             rep = cleanup.report(s, CUTOFF, as_of=AS_OF)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "report.xlsx"
-            with Timer(f"Excel export ({len(rep.rows):,} detail rows)") as t_x:
+            with common.Timer(f"Excel export ({len(rep.rows):,} detail rows)") as t_x:
                 with open(path, "wb") as f:
                     cleanup.write_report(f, rep)
             size = path.stat().st_size / 2**20
@@ -302,7 +226,7 @@ def run(url: str, dialect: str, n: int, sample: int) -> None:
         del rep
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "ledger.xlsx"
-            with Timer("Excel export of the whole ledger") as t_l:
+            with common.Timer("Excel export of the whole ledger") as t_l:
                 with open(path, "wb") as f:
                     rows = cleanup.write_ledger(f, s)
             print(f"    {rows:,} rows (one per deposit, balances summed in SQL), "
@@ -317,67 +241,31 @@ def run(url: str, dialect: str, n: int, sample: int) -> None:
     print(f"  workload: {n_dep:,} deposits, {n_ent:,} ledger entries")
     print(f"  aim classification + report < 10 s: {both:.2f} s (one cleanup.report call, which "
           f"classifies then groups; classification alone {t_cls.seconds:.2f} s) "
-          f"{'OK' if both < 10 else 'MISSED'}")
+          f"{common.verdict(both < 10)}")
     print(f"  aim peak memory < 1 GB: highest peak RSS of the measured steps {peak:.0f} MB "
-          f"{'OK' if peak < 1024 else 'MISSED'}")
+          f"{common.verdict(peak < 1024)}")
     print(f"  aim {n_dep:,}-row export < 20 s: {t_l.seconds:.2f} s "
-          f"{'OK' if t_l.seconds < 20 else 'MISSED'} (peak RSS {t_l.peak_mb:.0f} MB "
+          f"{common.verdict(t_l.seconds < 20)} (peak RSS {t_l.peak_mb:.0f} MB "
           f"while streaming; the cleanup report's export: {t_x.seconds:.2f} s)")
     print(f"  speed-up over the per-row baseline (classification + report): "
           f"{scaled / max(t_rep.seconds, 1e-9):.0f}x")
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    common.close_app(app)
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default=None)
-    ap.add_argument("--deposits", type=int, default=200_000)
-    ap.add_argument("--sample", type=int, default=10_000)
-    ap.add_argument("--keep", action="store_true", help="keep the SQLite file / PG database")
+    ap = common.arg_parser(__doc__, db=common.ANY_DB, keep=True, deposits=200_000, sample=10_000)
     args = ap.parse_args()
-    from sqlalchemy import create_engine, make_url, text
-
-    backends = []
-    if args.db in (None, "sqlite", "both"):
-        backends.append("sqlite")
-    pg_base = make_url(os.environ.get("ERP_TEST_PG_URL") or DEFAULT_PG)
-    pg_ok = False
-    if args.db in (None, "postgresql", "both"):
-        try:
-            eng = create_engine(pg_base, isolation_level="AUTOCOMMIT")
-            with eng.connect():
-                pg_ok = True
-            eng.dispose()
-        except Exception as exc:
-            print(f"PostgreSQL unreachable ({exc.__class__.__name__}); skipped")
-            if args.db in ("postgresql", "both"):
-                return 2
-        if pg_ok:
-            backends.append("postgresql")
+    backends = common.choose_backends(args.db, common.pg_url_from_env())
+    if backends is None:
+        return 2
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; deposits {args.deposits:,}, "
           f"sample {args.sample:,}; cut-off {CUTOFF}, as of {AS_OF}")
     for backend in backends:
-        if backend == "sqlite":
-            tmp = tempfile.mkdtemp(prefix="dl_bench_")
-            url = f"sqlite:///{tmp}/bench.sqlite3"
-            run(url, "sqlite", args.deposits, args.sample)
-            if not args.keep:
-                os.remove(f"{tmp}/bench.sqlite3")
-        else:
-            name = f"dl_bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(pg_base, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                run(pg_base.set(database=name).render_as_string(hide_password=False), "postgresql",
-                    args.deposits, args.sample)
-            finally:
-                if not args.keep:
-                    with admin.connect() as c:
-                        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+        with common.open_db(backend, common.pg_url_from_env(), sqlite_prefix="dl_bench_",
+                            pg_prefix="dl_bench_", keep=args.keep) as store:
+            run(store.url, backend, args.deposits, args.sample)
+            if args.keep:
+                print(f"kept {store.url}")
     return 0
 
 

@@ -31,26 +31,20 @@ with the index listeners on, minus the same with them off) median < 5 ms; full r
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-SECRET = "bench-secret-" + "x" * 40
-PASSWORD = "bench-secret-123"
+from bench import _common as common
+
 AIM_MS = 50.0
 AIM_INDEX_MS = 5.0
 AIM_REINDEX_S_PER_M = 120.0
@@ -83,77 +77,15 @@ GRADES = ["一级", "二级", "三级"]
 ORIGINS = ["吉林", "辽宁", "黑龙江", "山东", "广东", "江苏", "浙江", "上海", "北京", "四川"]
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = (len(values) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-def cli(app: Any, *args: str) -> None:
-    from click.testing import CliRunner
-
-    from core.cli import erp
-
-    with app.app_context():
-        res = CliRunner().invoke(erp, list(args))
-    if res.exit_code != 0:
-        raise RuntimeError(f"erp {' '.join(args[:3])}: {res.output.strip()} {res.exception or ''}")
-
-
-class Db:
-    def __init__(self, kind: str, pg_url: str) -> None:
-        self.kind = kind
-        if kind == "sqlite":
-            self._tmp = tempfile.TemporaryDirectory(prefix="emall_bench_")
-            self.url = f"sqlite:///{self._tmp.name}/bench.sqlite3"
-        else:
-            from sqlalchemy import create_engine, text
-            from sqlalchemy.engine import make_url
-
-            base = make_url(pg_url)
-            self.admin = create_engine(base, isolation_level="AUTOCOMMIT")
-            self.name = f"erp_bench_{uuid.uuid4().hex[:10]}"
-            with self.admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-            self.url = base.set(database=self.name).render_as_string(hide_password=False)
-
-    def close(self) -> None:
-        if self.kind == "sqlite":
-            self._tmp.cleanup()
-        else:
-            from sqlalchemy import text
-
-            with self.admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-            self.admin.dispose()
-
-
-def _bulk(conn: Any, table: str, cols: list[str], rows: list[tuple]) -> None:
-    """Rows through the driver: COPY on PostgreSQL, executemany on SQLite."""
-    raw = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
-            for r in rows:
-                cp.write_row(r)
-    else:
-        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                             rows)
-
-
 def build(url: str, n_listings: int) -> tuple[Any, dict[str, Any]]:
     from sqlalchemy import insert, select, text
 
-    from core.app import create_app, installer_for
     from core.db import db
-    from core.models import Organization, Region
+    from core.models import Organization
     from core.services.credit_code import make
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ERP_ADDONS_ENTRY_POINTS": False,
-                      "ERP_STATE_POLL_SECONDS": 1, "SECRET_KEY": SECRET, "RATELIMIT_ENABLED": False})
-    cli(app, "db", "init", "--admin-password", PASSWORD)
-    installer_for(app).install(["emall"])
-    cli(app, "tenant", "enable", "220000", "emall")
+    app = common.make_app(url, ERP_STATE_POLL_SECONDS=1)
+    common.setup_modules(app, ["emall"], enable=["emall"])
     from addons.emall import services
     from addons.emall.models import EmallAdmission, EmallAdmissionCategory, EmallCategory
 
@@ -161,7 +93,7 @@ def build(url: str, n_listings: int) -> tuple[Any, dict[str, Any]]:
     t0 = time.perf_counter()
     pg = url.startswith("postgresql")
     with app.app_context(), db.engine.begin() as conn:
-        regions = dict(conn.execute(select(Region.code, Region.id)).all())
+        regions = common.region_ids(conn)
         # 2,000 categories: 40 groups x 49 leaves, 1 in 7 leaves with a sub-leaf
         cat_rows, leaf_names = [], {}
         next_id = (conn.execute(text("SELECT max(id) FROM emall_category")).scalar() or 0) + 1
@@ -228,15 +160,13 @@ def build(url: str, n_listings: int) -> tuple[Any, dict[str, Any]]:
                           0 if i % 10 == 0 else 100, False, False, "listed", search, now, now, now))
             reg_batch.append((lid, city[i % 3]))
             if len(batch) >= 20000:
-                _bulk(conn, "emall_listing", cols, batch)
-                _bulk(conn, "emall_listing_region", ["listing_id", "region_id"], reg_batch)
+                common.bulk_rows(conn, "emall_listing", cols, batch)
+                common.bulk_rows(conn, "emall_listing_region", ["listing_id", "region_id"], reg_batch)
                 batch, reg_batch = [], []
         if batch:
-            _bulk(conn, "emall_listing", cols, batch)
-            _bulk(conn, "emall_listing_region", ["listing_id", "region_id"], reg_batch)
-        if pg:  # COPY with explicit ids leaves the sequence behind
-            conn.execute(text("SELECT setval(pg_get_serial_sequence('emall_listing', 'id'), "
-                              "(SELECT max(id) FROM emall_listing))"))
+            common.bulk_rows(conn, "emall_listing", cols, batch)
+            common.bulk_rows(conn, "emall_listing_region", ["listing_id", "region_id"], reg_batch)
+        common.reset_serial(conn, "emall_listing")  # COPY with explicit ids leaves the sequence behind
     load = time.perf_counter() - t0
     # the index: the same function as `erp emall reindex`
     from addons.emall import search_index
@@ -328,7 +258,7 @@ def run(kind: str, pg_url: str, n: int, requests: int) -> None:
 
     from core.db import db
 
-    store = Db(kind, pg_url)
+    store = common.open_db(kind, pg_url, sqlite_prefix="emall_bench_")
     try:
         t0 = time.perf_counter()
         app, info = build(store.url, n)
@@ -337,7 +267,7 @@ def run(kind: str, pg_url: str, n: int, requests: int) -> None:
               f"{time.perf_counter() - t0:.1f}s (rows {info['load_s']:.1f}s)")
         print(f"[{kind}] full reindex ({info['indexed']:,} listings): {info['reindex_s']:.1f}s "
               f"(aim < {aim_reindex:.0f}s for this size, 120s per 1,000,000)  "
-              f"{'OK' if info['reindex_s'] < aim_reindex else 'MISSED'}")
+              f"{common.verdict(info['reindex_s'] < aim_reindex)}")
         from addons.emall import search_index, services
         from addons.emall.models import EmallListing
         from addons.emall.services import search as catalog_search
@@ -415,37 +345,35 @@ def run(kind: str, pg_url: str, n: int, requests: int) -> None:
               f"{'scan med':>9} {'scan p95':>9}  aim API p95<{AIM_MS:.0f}ms")
         for name, _q in QUERIES:
             api, sql, scan = results[name]["api"], results[name]["sql"], results[name]["scan"]
-            p95 = pct(api, 0.95)
+            p95 = common.percentile(api, 0.95)
             print(f"  {name:22} {int(statistics.median(counts[name])):>8,} {statistics.median(api):>8.1f} "
-                  f"{p95:>8.1f} {statistics.median(sql):>8.1f} {pct(sql, 0.95):>8.1f} "
-                  f"{statistics.median(scan):>9.1f} {pct(scan, 0.95):>9.1f}  {'OK' if p95 < AIM_MS else 'MISSED'}")
+                  f"{p95:>8.1f} {statistics.median(sql):>8.1f} {common.percentile(sql, 0.95):>8.1f} "
+                  f"{statistics.median(scan):>9.1f} {common.percentile(scan, 0.95):>9.1f}  {common.verdict(p95 < AIM_MS)}")
         cost = index_cost(app)
         for what in ("create", "update"):
             extra = cost[f"{what}_on"] - cost[f"{what}_off"]
             print(f"[{kind}] indexing cost per listing {what}: median {cost[f'{what}_on']:.2f} ms with the index, "
                   f"{cost[f'{what}_off']:.2f} ms without: +{extra:.2f} ms (aim < {AIM_INDEX_MS:.0f} ms)  "
-                  f"{'OK' if extra < AIM_INDEX_MS else 'MISSED'}")
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+                  f"{common.verdict(extra < AIM_INDEX_MS)}")
+        common.close_app(app)
     finally:
         store.close()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    ap.add_argument("--listings", type=int, default=1_000_000)
-    ap.add_argument("--requests", type=int, default=40)
-    ap.add_argument("--pg-url", default=DEFAULT_PG)
+def main() -> int:
+    ap = common.arg_parser(__doc__, db=common.ANY_DB, db_default="both", listings=1_000_000, requests=40)
+    ap.add_argument("--pg-url", default=common.DEFAULT_PG)
     args = ap.parse_args()
-    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    kinds = common.choose_backends(args.db, args.pg_url)
+    if kinds is None:
+        return 2
     print(json.dumps({"python": sys.version.split()[0], "listings": args.listings,
                       "requests_per_query": args.requests, "cpus": os.cpu_count(),
                       "load_avg": [round(x, 1) for x in os.getloadavg()]}, ensure_ascii=False))
     for kind in kinds:
         run(kind, args.pg_url, args.listings, args.requests)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -32,37 +32,32 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from bench import _common as common
+
 REVIEW = dt.datetime(2025, 3, 26, 9, 0)
 ON = dt.date(2025, 3, 24)
 AIM_MS = 100.0
 
 
 def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))]
+    return common.percentile(values, p / 100, "rounded")
 
 
 def build(url: str, n_experts: int, n_relations: int, rng: random.Random) -> dict[str, Any]:
     from sqlalchemy import insert, select
 
-    from core.app import create_app, installer_for
+    from core.app import installer_for
     from core.db import db
-    from core.models import Organization, Region
+    from core.models import Organization
     from core.services.credit_code import make
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ERP_ADDONS_ENTRY_POINTS": False,
-                      "SECRET_KEY": "bench-" + "x" * 40, "RATELIMIT_ENABLED": False})
+    app = common.make_app(url)
     t0 = time.perf_counter()
     with app.app_context():
         inst = installer_for(app)
@@ -81,7 +76,7 @@ def build(url: str, n_experts: int, n_relations: int, rng: random.Random) -> dic
     t0 = time.perf_counter()
     with app.app_context():
         s = db.session
-        regions = dict(s.execute(select(Region.code, Region.id)).all())
+        regions = common.region_ids(s)
         city = [regions[c] for c in regions if c.startswith(("2201", "2202", "2224"))]
         cats = s.execute(select(CatalogItem.id).where(CatalogItem.level == 3)
                          .order_by(CatalogItem.code)).scalars().all()[:20]
@@ -287,64 +282,24 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> None:
     print(f"baseline (whole pool into Python, filter, draw; no writes):          "
           f"median {statistics.median(base):7.1f} ms  p95 {pct(base, 95):7.1f} ms  (n={len(base)})")
     if name == "postgresql":
-        verdict = "OK" if statistics.median(plat) < AIM_MS else "MISSED"
-        print(f"aim: platform median under {AIM_MS:.0f} ms on PostgreSQL: {verdict}")
+        print(f"aim: platform median under {AIM_MS:.0f} ms on PostgreSQL: "
+              f"{common.verdict(statistics.median(plat) < AIM_MS)}")
     if not same:
         print("warning: the platform and the baseline disagree")
+    common.close_app(app)
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--db", choices=("sqlite", "postgresql", "both"), default=None)
-    ap.add_argument("--repeat", type=int, default=15)
-    ap.add_argument("--experts", type=int, default=100_000)
-    ap.add_argument("--relations", type=int, default=50_000)
+    ap = common.arg_parser(__doc__, db=common.ANY_DB, repeat=15, experts=100_000, relations=50_000)
     args = ap.parse_args()
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    pg_url = os.environ.get("ERP_TEST_PG_URL") or DEFAULT_PG
-    pg_ok = True
-    try:
-        eng = create_engine(pg_url, connect_args={"connect_timeout": 3})
-        with eng.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        eng.dispose()
-    except Exception as exc:
-        pg_ok = False
-        pg_why = " ".join(str(exc).split())[:200]
-    backends = [args.db] if args.db in ("sqlite", "postgresql") else ["sqlite", "postgresql"]
+    pg_url = common.pg_url_from_env()
+    backends = common.choose_backends(args.db, pg_url)
+    if backends is None:
+        return 2
     print(f"expert_draw bench, python {sys.version.split()[0]}, {os.cpu_count()} cpu(s)")
     for name in backends:
-        if name == "sqlite":
-            with tempfile.TemporaryDirectory() as tmp:
-                run_backend("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args)
-        else:
-            if not pg_ok:
-                if args.db in ("postgresql", "both"):
-                    print(f"error: PostgreSQL unreachable: {pg_why}", file=sys.stderr)
-                    return 2
-                print(f"\n== postgresql == skipped (unreachable: {pg_why})")
-                continue
-            base = make_url(pg_url)
-            admin = create_engine(base, isolation_level="AUTOCOMMIT")
-            dbname = f"erp_bench_{uuid.uuid4().hex[:10]}"
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-            try:
-                run_backend("postgresql",
-                            base.set(database=dbname).render_as_string(hide_password=False), args)
-            finally:
-                from core.db import db
-
-                try:
-                    db.session.remove()
-                    db.engine.dispose()
-                except Exception:
-                    pass
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-                admin.dispose()
+        with common.open_db(name, pg_url) as store:
+            run_backend(name, store.url, args)
     return 0
 
 

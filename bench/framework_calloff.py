@@ -24,50 +24,18 @@ Never asserts.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PASSWORD = "bench-secret-123"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(base: str, path: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method="POST" if data else "GET",
-                                 headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as res:
-            return res.status, json.loads(res.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        try:
-            return exc.code, json.loads(raw or b"{}")
-        except ValueError:
-            return exc.code, {"raw": raw[:200].decode("utf-8", "replace")}
+from bench import _common as common
 
 
 def setup(url: str, env: dict, n_items: int, n_suppliers: int, n_purchasers: int, n_hot: int) -> dict:
@@ -75,37 +43,28 @@ def setup(url: str, env: dict, n_items: int, n_suppliers: int, n_purchasers: int
 
     from sqlalchemy import insert, select
 
-    erp = [sys.executable, "-m", "core.cli"]
-    for args in (["db", "init", "--admin-password", PASSWORD], ["module", "install", "framework_agreement"],
-                 ["tenant", "enable", "220000", "emall", "framework_agreement"]):
-        subprocess.run([*erp, *args], env=env, cwd=ROOT, check=True, capture_output=True)
-    from core.app import create_app
-    from core.db import db
-    from core.models import Organization, Region
+    from core.models import Organization
     from core.services.credit_code import make
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ERP_ADDONS_ENTRY_POINTS": False,
-                      "SECRET_KEY": env["ERP_SECRET_KEY"], "RATELIMIT_ENABLED": False})
-    from addons.emall.models import EmallAdmission, EmallCategory, EmallListing, EmallListingRegion
-    from addons.framework_agreement.models import (
-        FaAgreement,
-        FaItem,
-        FaLine,
-        FaMember,
-        fa_agreement_region,
-    )
-
     today = dt.date.today()
-    with app.app_context(), db.engine.begin() as conn:
-        regions = dict(conn.execute(select(Region.code, Region.id)).all())
-        cat = conn.execute(select(EmallCategory.id).where(EmallCategory.code == "A020210-01")).scalar_one()
+    with common.workload_connection(url, env, "framework_agreement",
+                                    ["emall", "framework_agreement"]) as (conn, regions):
+        from addons.emall.models import EmallAdmission, EmallListing, EmallListingRegion
+        from addons.framework_agreement.models import (
+            FaAgreement,
+            FaItem,
+            FaLine,
+            FaMember,
+            fa_agreement_region,
+        )
+
+        cat = common.paper_category(conn)
         conn.execute(insert(Organization.__table__), [
             {"name": "基准省政府采购中心", "credit_code": make("12220000MA0B30000"), "org_type": "central_procurement",
              "region_id": regions["220000"], "active": True},
             *({"name": f"基准入围供应商{i:02d}有限公司", "credit_code": make(f"91220100MA0B1{i:04d}"),
                "org_type": "supplier", "region_id": regions["220100"], "active": True} for i in range(n_suppliers)),
-            *({"name": f"基准采购单位{i}", "credit_code": make(f"12220100MA0B2{i:04d}"), "org_type": "purchaser",
-               "region_id": regions["220102" if i % 2 else "220202"], "active": True} for i in range(n_purchasers))])
+            *common.purchaser_rows(regions, n_purchasers)])
         centre = conn.execute(select(Organization.id).where(Organization.name == "基准省政府采购中心")).scalar_one()
         sups = list(conn.execute(select(Organization.id).where(Organization.name.like("基准入围供应商%"))
                                  .order_by(Organization.id)).scalars())
@@ -126,11 +85,7 @@ def setup(url: str, env: dict, n_items: int, n_suppliers: int, n_purchasers: int
         listings = []
         for si, s in enumerate(sups):
             for k in range(n_items):
-                listings.append({"supplier_id": s, "category_id": cat, "name": f"复印纸{k}", "brand": f"品牌{si}",
-                                 "model": f"B{k}", "brand_key": f"品牌{si}", "model_key": f"b{k}", "attributes": {},
-                                 "unit": "箱", "price": "150.00", "reference_price": "150.00",
-                                 "reference_source": "market", "stock": 1_000_000, "cold_chain": False,
-                                 "exclusive_model": False, "status": "listed", "search_text": f"复印纸{k}"})
+                listings.append(common.paper_listing(s, cat, k, f"品牌{si}", 1_000_000, f"复印纸{k}"))
         conn.execute(insert(EmallListing.__table__), listings)
         lrows = conn.execute(select(EmallListing.id, EmallListing.supplier_id, EmallListing.model_key)
                              .order_by(EmallListing.id)).all()
@@ -149,14 +104,8 @@ def setup(url: str, env: dict, n_items: int, n_suppliers: int, n_purchasers: int
         conn.execute(insert(FaLine.__table__), rows)
         lines = list(conn.execute(select(FaLine.id, FaLine.listing_id, FaLine.cap_quantity)
                                   .order_by(FaLine.id)).all())
-        codes = list(conn.execute(select(Organization.credit_code).where(
-            Organization.name.like("基准采购单位%"))).scalars())
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    for i, code in enumerate(codes):
-        subprocess.run([*erp, "user", "create", "--username", f"bench_p{i}", "--password", PASSWORD,
-                        "--role", "采购人", "--org", code], env=env, cwd=ROOT, check=True, capture_output=True)
+        codes = common.purchaser_codes(conn)
+    common.create_purchaser_users(env, codes)
     return {"agreement": ag, "hot": [(ln[0], ln[1]) for ln in lines if ln[2] == 5],
             "cold": [(ln[0], ln[1]) for ln in lines if ln[2] != 5]}
 
@@ -172,82 +121,35 @@ def burst(base_url: str, tokens: list[dict], n: int, make: Any) -> tuple[float, 
         path, body = make(k)
         start.wait()
         t = time.perf_counter()
-        status, res = http(base_url, path, body, tokens[k % len(tokens)])
+        status, res = common.http(base_url, path, body, tokens[k % len(tokens)])
         ms = (time.perf_counter() - t) * 1000
         with lock:
             latencies.append(ms)
             answers.append((status, res))
 
-    threads = [threading.Thread(target=one, args=(k,)) for k in range(n)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - t0, sorted(latencies), answers
+    return common.run_threads(one, n), sorted(latencies), answers
 
 
 def p95(lat: list[float]) -> float:
-    return lat[int(0.95 * (len(lat) - 1))] if lat else 0.0
+    return common.percentile(lat, 0.95, "lower") if lat else 0.0
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--calloffs", type=int, default=200)
-    ap.add_argument("--suppliers", type=int, default=50)
-    ap.add_argument("--items", type=int, default=10)
-    ap.add_argument("--purchasers", type=int, default=8)
-    ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--pg-url", default=os.environ.get("ERP_TEST_PG_URL", DEFAULT_PG))
+    ap = common.arg_parser(__doc__, server=True, calloffs=200, suppliers=50, items=10, purchasers=8)
     args = ap.parse_args()
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(args.pg_url)
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    dbname = f"erp_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    url = base.set(database=dbname).render_as_string(hide_password=False)
-    tmp = tempfile.TemporaryDirectory(prefix="framework_calloff_")
-    settings_file = Path(tmp.name) / "settings.py"
-    settings_file.write_text("RATELIMIT_ENABLED = False\nERP_ADDONS_ENTRY_POINTS = False\n"
-                             "ERP_STATE_POLL_SECONDS = 1.0\n")
-    env = dict(os.environ, ERP_DATABASE_URL=url, ERP_SECRET_KEY="bench-calloff-secret-" + "x" * 20,
-               ERP_CONFIG=str(settings_file), ERP_VAR_DIR=tmp.name)
-    server = None
     n_lines = args.items * args.suppliers
     n_hot = max(1, n_lines // 10)
-    try:
-        t0 = time.perf_counter()
-        world = setup(url, env, args.items, args.suppliers, args.purchasers, n_hot)
+    with common.served_workload(
+            args.pg_url, "framework_calloff_", "bench-calloff-secret-" + "x" * 20,
+            lambda url, env: setup(url, env, args.items, args.suppliers, args.purchasers, n_hot),
+            workers=args.workers, ready="/api/v1/emall_catalog/?page_size=1") as run:
+        world, base_url = run.setup, run.base_url
         print(f"setup: one agreement, {n_lines} lines ({args.items} items x {args.suppliers} shortlisted suppliers; "
-              f"{n_hot} lines with 5 units left), {args.purchasers} purchasers, {time.perf_counter() - t0:.1f}s")
-        port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b",
-                                   f"127.0.0.1:{port}", "core.wsgi:app"], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if http(base_url, "/api/v1/emall_catalog/?page_size=1")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start")
-            time.sleep(0.3)
-        tokens = []
-        for i in range(args.purchasers):
-            status, body = http(base_url, "/api/v1/security/login",
-                                {"username": f"bench_p{i}", "password": PASSWORD, "provider": "db"})
-            if status != 200:
-                raise RuntimeError(f"login bench_p{i}: {status} {body}")
-            tokens.append({"Authorization": f"Bearer {body['access_token']}"})
+              f"{n_hot} lines with 5 units left), {args.purchasers} purchasers, {run.setup_s:.1f}s")
+        tokens = common.purchaser_logins(base_url, args.purchasers)
         for h in tokens:  # warm the workers
-            http(base_url, "/api/v1/fa_available/", headers=h)
+            common.http(base_url, "/api/v1/fa_available/", headers=h)
 
         rng = random.Random(7)
         plan = [(rng.choice(world["hot"] if rng.random() < 0.5 else world["cold"]), rng.randint(1, 3))
@@ -265,18 +167,16 @@ def main() -> None:
         unexpected = [(s, b) for s, b in answers if s != 201 and not (
             s == 409 and "超出协议剩余数量" in json.dumps(b, ensure_ascii=False))]
 
-        eng = create_engine(url)
-        with eng.connect() as conn:
-            over = conn.execute(text("SELECT count(*) FROM fa_line WHERE ordered_quantity > cap_quantity")).scalar()
-            mismatch = conn.execute(text(
-                "SELECT count(*) FROM fa_line l LEFT JOIN (SELECT line_id, sum(quantity) q, sum(amount) a "
-                "FROM fa_calloff WHERE status = 'ordered' GROUP BY line_id) c ON c.line_id = l.id "
-                "WHERE l.ordered_quantity <> coalesce(c.q, 0) OR l.ordered_amount <> coalesce(c.a, 0)")).scalar()
-            hot_full = conn.execute(text("SELECT count(*) FROM fa_line WHERE cap_quantity = 5 "
-                                         "AND ordered_quantity = 5")).scalar()
-            orders = conn.execute(text("SELECT count(*) FROM emall_order WHERE channel = 'framework'")).scalar()
-            calloffs = conn.execute(text("SELECT count(*) FROM fa_calloff")).scalar()
-        eng.dispose()
+        db = common.sql_scalars(
+            run.url, over="SELECT count(*) FROM fa_line WHERE ordered_quantity > cap_quantity",
+            mismatch="SELECT count(*) FROM fa_line l LEFT JOIN (SELECT line_id, sum(quantity) q, sum(amount) a "
+                     "FROM fa_calloff WHERE status = 'ordered' GROUP BY line_id) c ON c.line_id = l.id "
+                     "WHERE l.ordered_quantity <> coalesce(c.q, 0) OR l.ordered_amount <> coalesce(c.a, 0)",
+            hot_full="SELECT count(*) FROM fa_line WHERE cap_quantity = 5 AND ordered_quantity = 5",
+            orders="SELECT count(*) FROM emall_order WHERE channel = 'framework'",
+            calloffs="SELECT count(*) FROM fa_calloff")
+        over, mismatch, hot_full = db["over"], db["mismatch"], db["hot_full"]
+        orders, calloffs = db["orders"], db["calloffs"]
         violations = over + mismatch
         print(f"gunicorn -w {args.workers}, {args.calloffs} simultaneous requests (one thread each), HTTP on 127.0.0.1")
         print(f"baseline  e-mall direct orders: {b_ok}/{args.calloffs} placed in {b_elapsed:.2f}s "
@@ -285,23 +185,12 @@ def main() -> None:
               f"({ok / elapsed:.1f} call-offs/s), latency ms median {statistics.median(lat):.1f} p95 {p95(lat):.1f}")
         print(f"intended 409 (ledger exhausted): {intended}; hot lines filled to their cap: {hot_full}")
         print(f"cap violations: {violations} (over cap {over}, ledger != call-offs {mismatch}) "
-              f"{'OK' if violations == 0 else 'MISSED'}")
-        print(f"unexpected errors: {len(unexpected)} {'OK' if not unexpected else 'MISSED'}")
+              f"{common.verdict(violations == 0)}")
+        print(f"unexpected errors: {len(unexpected)} {common.verdict(not unexpected)}")
         print(f"database: call-offs {calloffs}, framework orders {orders} "
               f"(= placed: {'yes' if calloffs == orders == ok else 'NO'})")
         for s, b in unexpected[:5]:
             print("  unexpected:", s, json.dumps(b, ensure_ascii=False)[:200])
-    finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -36,9 +36,7 @@ import platform
 import pstats
 import statistics
 import sys
-import tempfile
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,29 +44,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python bench/module_install.py` puts bench/ first
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-FX_ADDONS = ROOT / "tests" / "fixtures" / "addons"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from bench import _common as common
+
+FX_ADDONS = common.ROOT / "tests" / "fixtures" / "addons"
 AIM_SECONDS = 5.0
 AIM_RATIO = 3.0
-
-
-class StepFailed(Exception):
-    """A timed step failed: the message names the step, the error type and the reason."""
-
-
-@contextmanager
-def stage(name: str) -> Iterator[None]:
-    try:
-        yield
-    except StepFailed:
-        raise
-    except Exception as exc:
-        reason = " ".join(str(exc).split())[:300]
-        raise StepFailed(f"{name} failed: {type(exc).__name__}: {reason}") from exc
 
 
 # -- workload ---------------------------------------------------------------------------
@@ -120,78 +102,6 @@ def measure_files(work: Workload, registry: Any, installed: list[str]) -> None:
             work.file_bytes += (m.path / rel).stat().st_size
         if m.migrations_dir is not None:
             work.migrations += len(list(m.migrations_dir.glob("*.py")))
-
-
-# -- databases --------------------------------------------------------------------------
-class SqliteDbs:
-    name = "sqlite"
-
-    def __init__(self) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="erp_bench_")
-
-    def fresh(self, tag: str) -> str:
-        return f"sqlite:///{Path(self._tmp.name) / (tag + '.sqlite3')}"
-
-    def where(self) -> str:
-        return f"temporary files in {self._tmp.name}"
-
-    def close(self) -> None:
-        self._tmp.cleanup()
-
-
-class PostgresDbs:
-    """One throwaway database ``erp_bench_<random>``; a fresh schema per run inside it."""
-
-    name = "postgresql"
-
-    def __init__(self, base_url: str) -> None:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        self.base = make_url(base_url)
-        self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT",
-                                   connect_args={"connect_timeout": 5})
-        self.dbname = f"erp_bench_{uuid.uuid4().hex[:10]}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.dbname}"'))
-        self.server = self.base.set(database=self.dbname)
-        self.engine = create_engine(self.server, isolation_level="AUTOCOMMIT")
-
-    def fresh(self, tag: str) -> str:
-        from sqlalchemy import text
-
-        with self.engine.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{tag}"'))
-        url = self.server.update_query_dict({"options": f"-csearch_path={tag}"})
-        return url.render_as_string(hide_password=False)
-
-    def where(self) -> str:
-        return (f"database {self.dbname} on "
-                f"{self.base.set(database=None).render_as_string(hide_password=True)}")
-
-    def close(self) -> None:
-        from sqlalchemy import text
-
-        self.engine.dispose()
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)'))
-        self.admin.dispose()
-
-
-def pg_reachable(url: str) -> str | None:
-    """None when the server answers, else the reason."""
-    from sqlalchemy import create_engine, text
-
-    try:
-        eng = create_engine(url, connect_args={"connect_timeout": 3})
-        try:
-            with eng.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        finally:
-            eng.dispose()
-    except Exception as exc:  # any failure means "not reachable"
-        return " ".join(str(exc).split())[:200] or type(exc).__name__
-    return None
 
 
 # -- the rows the install wrote ---------------------------------------------------------
@@ -304,33 +214,17 @@ def baseline(url: str, snap: Snapshot) -> float:
 
 
 # -- one real install -------------------------------------------------------------------
-def app_config(url: str, work: Workload) -> dict[str, Any]:
-    return {
-        "SQLALCHEMY_DATABASE_URI": url,
-        "ERP_ADDONS_PATH": work.paths,
-        "ERP_ADDONS_ENTRY_POINTS": False,
-        "ERP_STATE_POLL_SECONDS": 0,
-        "SECRET_KEY": "bench-secret",
-        "RATELIMIT_ENABLED": False,
-    }
-
-
 @contextmanager
 def booted(url: str, work: Workload) -> Iterator[tuple[Any, float]]:
-    from core.app import create_app
-    from core.db import db
-
     gc.collect()
     t0 = time.perf_counter()
-    with stage("boot (create_app)"):
-        app = create_app(app_config(url, work))
+    with common.stage("boot (create_app)", limit=300):
+        app = common.make_app(url, ERP_ADDONS_PATH=work.paths, ERP_STATE_POLL_SECONDS=0)
     boot = time.perf_counter() - t0
     try:
         yield app, boot
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        common.close_app(app)
 
 
 @dataclass
@@ -353,16 +247,16 @@ def real_install(url: str, work: Workload, *, want_snapshot: bool
         inst = installer_for(app)
         gc.collect()
         t0 = time.perf_counter()
-        with stage("core schema (installer.init_core)"):
+        with common.stage("core schema (installer.init_core)", limit=300):
             inst.init_core()
         core = time.perf_counter() - t0
         before = keys_before(inst.engine) if want_snapshot else {}
         gc.collect()
         t0 = time.perf_counter()
-        with stage("add-on install (installer.install)"):
+        with common.stage("add-on install (installer.install)", limit=300):
             done = inst.install(work.modules, demo=True)
         install = time.perf_counter() - t0
-        with stage("reading the installed database"):
+        with common.stage("reading the installed database", limit=300):
             snap = snapshot(inst.engine, before, done) if want_snapshot else None
         return Run(boot, core, install), done, snap, inst.registry
 
@@ -397,28 +291,18 @@ class Result:
         return statistics.median(getattr(r, attr) for r in self.runs)
 
 
-def fmt_ratio(a: float, b: float) -> str:
-    return f"{a / b:.1f}x" if b > 0 else "n/a"
-
-
-def print_table(results: list[Result]) -> None:
-    head = ["backend", "modules", "tables", "rows", "boot(s)", "core(s)", "install(s)",
-            "whole(s)", "baseline(s)", "install/base", "whole/base"]
-    lines = [head]
+def print_results(results: list[Result]) -> None:
+    lines = [["backend", "modules", "tables", "rows", "boot(s)", "core(s)", "install(s)",
+              "whole(s)", "baseline(s)", "install/base", "whole/base"]]
     for r in results:
         base = r.med("baseline")
         lines.append([
             r.backend, str(len(r.installed)), str(len(r.snap.tables)), str(r.snap.total),
             f"{r.med('boot'):.3f}", f"{r.med('core'):.3f}", f"{r.med('install'):.3f}",
-            f"{r.med('whole'):.3f}", f"{base:.3f}", fmt_ratio(r.med("install"), base),
-            fmt_ratio(r.med("whole"), base),
+            f"{r.med('whole'):.3f}", f"{base:.3f}", common.fmt_ratio(r.med("install"), base),
+            common.fmt_ratio(r.med("whole"), base),
         ])
-    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
-    for i, row in enumerate(lines):
-        print("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
-                        for j, (c, w) in enumerate(zip(row, widths, strict=True))))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+    common.print_table(lines)
 
 
 def print_aim(results: list[Result]) -> None:
@@ -429,11 +313,11 @@ def print_aim(results: list[Result]) -> None:
     for r in results:
         whole, base = r.med("whole"), r.med("baseline")
         ratio = whole / base if base > 0 else float("inf")
-        t_ok = "OK" if whole < AIM_SECONDS else "MISSED"
-        r_ok = "OK" if ratio <= AIM_RATIO else "MISSED"
+        t_ok = common.verdict(whole < AIM_SECONDS)
+        r_ok = common.verdict(ratio <= AIM_RATIO)
         print(f"  {r.backend:10}  time: {whole:.3f} s vs {AIM_SECONDS:g} s  {t_ok:6}  "
-              f"ratio: {fmt_ratio(whole, base)} vs {AIM_RATIO:g}x  {r_ok}"
-              f"   (add-on install alone: {fmt_ratio(r.med('install'), base)})")
+              f"ratio: {common.fmt_ratio(whole, base)} vs {AIM_RATIO:g}x  {r_ok}"
+              f"   (add-on install alone: {common.fmt_ratio(r.med('install'), base)})")
 
 
 # -- main -------------------------------------------------------------------------------
@@ -450,7 +334,7 @@ def bench_backend(dbs: Any, work: Workload, repeat: int, profile: int) -> Result
             if not work.files and not work.migrations:
                 measure_files(work, registry, done)
         assert snap is not None
-        with stage("baseline (create_all + executemany)"):
+        with common.stage("baseline (create_all + executemany)", limit=300):
             run.baseline = baseline(dbs.fresh(f"b{i}_{tag}"), snap)
         runs.append(run)
         print(f"  {dbs.name} run {i}/{repeat}: boot {run.boot:.3f} s, core schema "
@@ -460,7 +344,7 @@ def bench_backend(dbs: Any, work: Workload, repeat: int, profile: int) -> Result
     if profile:
         print(f"\n--- cProfile of one add-on install on {dbs.name} (top {profile}) ---")
         print(profile_install(dbs.fresh(f"p_{tag}"), work, profile))
-    return Result(dbs.name, dbs.where(), runs, installed, snap)
+    return Result(dbs.name, dbs.where("temporary files"), runs, installed, snap)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -468,8 +352,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Time installing every shipped add-on with demo data, beside a raw "
         "create_all + bulk insert baseline of the same tables and rows."
     )
-    p.add_argument("--db", choices=["sqlite", "postgresql", "both"], default=None,
-                   help="default: sqlite, plus postgresql when reachable")
+    common.add_db_argument(p)
     p.add_argument("--addons-path", action="append", default=[], metavar="PATH",
                    help="an extra folder of add-ons (repeatable)")
     p.add_argument("--modules", default=None, metavar="a,b",
@@ -487,27 +370,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    os.chdir(ROOT)
+    os.chdir(common.ROOT)
     t0 = time.perf_counter()
     import core.app  # noqa: F401 - import time is shown apart from boot
 
     import_s = time.perf_counter() - t0
-    pg_url = os.environ.get("ERP_TEST_PG_URL") or DEFAULT_PG
-    backends: list[str] = []
-    if args.db in (None, "sqlite", "both"):
-        backends.append("sqlite")
-    if args.db in ("postgresql", "both"):
-        reason = pg_reachable(pg_url)
-        if reason:
-            print(f"error: PostgreSQL unreachable at {pg_url}: {reason}", file=sys.stderr)
-            return 2
-        backends.append("postgresql")
-    elif args.db is None:
-        reason = pg_reachable(pg_url)
-        if reason:
-            print(f"postgresql: skipped, not reachable ({reason})")
-        else:
-            backends.append("postgresql")
+    pg_url = common.pg_url_from_env()
+    backends = common.choose_backends(args.db, pg_url)
+    if backends is None:
+        return 2
 
     wanted = [m.strip() for m in args.modules.split(",") if m.strip()] if args.modules else None
     work = choose_workload(args.addons_path, wanted)
@@ -517,24 +388,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"workload: {work.label}")
     print(f"asked for: {', '.join(work.modules)}")
 
-    results: list[Result] = []
-    failed: list[str] = []
-    for name in backends:
-        dbs = SqliteDbs() if name == "sqlite" else PostgresDbs(pg_url)
-        try:
-            print(f"\n{name}: {dbs.where()}", flush=True)
-            results.append(bench_backend(dbs, work, args.repeat, args.profile))
-        except StepFailed as exc:
-            sys.stdout.flush()
-            if args.traceback:
-                traceback.print_exc()
-            print(f"error: {name}: {exc}", file=sys.stderr, flush=True)
-            failed.append(name)
-        finally:
-            dbs.close()
-    if failed:
-        print(f"\nno figures for: {', '.join(failed)} (see the error above"
-              f"{'' if args.traceback else '; --traceback shows where'})")
+    def measure(name: str, dbs: Any) -> Result:
+        print(f"\n{name}: {dbs.where('temporary files')}", flush=True)
+        return bench_backend(dbs, work, args.repeat, args.profile)
+
+    results, failed = common.run_backends(
+        backends, lambda name: common.SqliteDb() if name == "sqlite" else common.PostgresDb(pg_url), measure,
+        show_traceback=args.traceback)
+    common.print_no_figures(failed, args.traceback)
     if not results:
         return 1
 
@@ -566,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     print("whole = core + install; baseline = create_all of the same tables + executemany "
           "of the same rows, in one transaction on a fresh database. Medians.")
     print()
-    print_table(results)
+    print_results(results)
     print_aim(results)
     return 1 if failed else 0
 

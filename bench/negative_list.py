@@ -21,7 +21,6 @@ Aim: the platform under 1 s for the whole document; printed with OK/MISSED, neve
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from addons.negative_list import checker
+from bench import _common as common
 from tests.addons.negative_list.nl_corpus import corpus, seed_specs
 
 AIM_SECONDS = 1.0
@@ -76,10 +76,7 @@ def rules(n: int, seed: int = 11) -> list[checker.RuleSpec]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--pages", type=int, default=200)
-    ap.add_argument("--rules", type=int, default=200)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap = common.arg_parser(__doc__, pages=200, rules=200, repeat=3)
     args = ap.parse_args()
     content = document(args.pages)
     specs = rules(args.rules)
@@ -100,7 +97,7 @@ def main() -> None:
     print(f"platform (sections, exceptions, negation): median {p * 1000:.0f} ms, {hits} findings")
     print(f"baseline (every pattern x every paragraph, no sections/exceptions): median {b * 1000:.0f} ms, "
           f"{raw} raw matches")
-    print(f"aim: platform under {AIM_SECONDS:.0f} s -> {'OK' if p < AIM_SECONDS else 'MISSED'}")
+    print(f"aim: platform under {AIM_SECONDS:.0f} s -> {common.verdict(p < AIM_SECONDS)}")
 
 
 if __name__ == "__main__":

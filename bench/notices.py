@@ -33,7 +33,6 @@ Never asserts.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -44,17 +43,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-SECRET = "bench-secret-" + "x" * 40
-PASSWORD = "bench-secret-123"
+from bench import _common as common
+
 AIM_MS = 100.0
 AIM_RSS_MB = 500.0
 SEED = 7
@@ -73,68 +68,9 @@ QUERIES = [("keyword", {"q": "实验"}), ("keyword 2 words", {"q": "医院 病�
            ("pinyin", {"q": "yimiao"}), ("rare", {"q": "救护车 档案馆"})]
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = (len(values) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-def cli(app: Any, *args: str) -> None:
-    from click.testing import CliRunner
-
-    from core.cli import erp
-
-    with app.app_context():
-        res = CliRunner().invoke(erp, list(args))
-    if res.exit_code != 0:
-        raise RuntimeError(f"erp {' '.join(args[:3])}: {res.output.strip()} {res.exception or ''}")
-
-
-class Db:
-    def __init__(self, kind: str, pg_url: str) -> None:
-        self.kind = kind
-        if kind == "sqlite":
-            self._tmp = tempfile.TemporaryDirectory(prefix="nh_bench_")
-            self.url = f"sqlite:///{self._tmp.name}/bench.sqlite3"
-        else:
-            from sqlalchemy import create_engine, text
-            from sqlalchemy.engine import make_url
-
-            base = make_url(pg_url)
-            self.admin = create_engine(base, isolation_level="AUTOCOMMIT")
-            self.name = f"erp_bench_{uuid.uuid4().hex[:10]}"
-            with self.admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-            self.url = base.set(database=self.name).render_as_string(hide_password=False)
-
-    def close(self) -> None:
-        if self.kind == "sqlite":
-            self._tmp.cleanup()
-        else:
-            from sqlalchemy import text
-
-            with self.admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-            self.admin.dispose()
-
-
 def make_app(url: str) -> Any:
-    from core.app import create_app
-
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "ERP_ADDONS_ENTRY_POINTS": False,
-                       "ERP_STATE_POLL_SECONDS": 1, "SECRET_KEY": SECRET, "RATELIMIT_ENABLED": False})
-
-
-def _bulk(conn: Any, table: str, cols: list[str], rows: list[tuple]) -> None:
-    raw = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
-            for r in rows:
-                cp.write_row(r)
-    else:
-        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                             rows)
+    """The app of the benchmark (the OCDS child process builds it too)."""
+    return common.make_app(url, ERP_STATE_POLL_SECONDS=1)
 
 
 COLS = ["id", "number", "kind", "title", "summary", "body", "data", "status", "source", "source_id",
@@ -173,19 +109,16 @@ def build(url: str, n: int) -> tuple[Any, dict[str, Any]]:
     from sqlalchemy import select, text
 
     from addons.notice_hub import services
-    from core.app import installer_for
     from core.db import db
     from core.models import Organization, Region
     from core.services.credit_code import make
 
     app = make_app(url)
-    cli(app, "db", "init", "--admin-password", PASSWORD)
-    installer_for(app).install(["notice_hub"])
-    cli(app, "tenant", "enable", "220000", "notice_hub")
+    common.setup_modules(app, ["notice_hub"], enable=["notice_hub"])
     rng = random.Random(SEED)
     info: dict[str, Any] = {}
     with app.app_context(), db.engine.begin() as conn:
-        regions = dict(conn.execute(select(Region.code, Region.id)).all())
+        regions = common.region_ids(conn)
         orgs = {}
         for k, city in enumerate(CITIES):
             name = f"{conn.execute(select(Region.name).where(Region.code == city)).scalar()}政府采购中心"
@@ -199,7 +132,7 @@ def build(url: str, n: int) -> tuple[Any, dict[str, Any]]:
     for start in range(1, n + 1, batch):
         rows = notice_rows(rng, start, min(batch, n + 1 - start), regions, orgs)
         with app.app_context(), db.engine.begin() as conn:
-            _bulk(conn, "nh_notice", COLS, rows)
+            common.bulk_rows(conn, "nh_notice", COLS, rows)
     info["load_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     with app.app_context():
@@ -255,9 +188,9 @@ def bench_search(kind: str, app: Any, info: dict[str, Any], n: int, requests: in
                 scan(db.session, args["q"].split()[0])
                 base.append((time.perf_counter() - t0) * 1000)
                 db.session.remove()
-        p95 = pct(api, 0.95)
+        p95 = common.percentile(api, 0.95)
         print(f"[{kind}]   {name:<18} {hits:>7,} {statistics.median(api):>8.1f} {p95:>8.1f} "
-              f"{statistics.median(base):>9.1f} {pct(base, 0.95):>9.1f}  {'OK' if p95 < AIM_MS else 'MISSED'}")
+              f"{statistics.median(base):>9.1f} {common.percentile(base, 0.95):>9.1f}  {common.verdict(p95 < AIM_MS)}")
 
 
 def bench_outbox(kind: str, app: Any, info: dict[str, Any], n_out: int) -> None:
@@ -318,13 +251,14 @@ def bench_outbox(kind: str, app: Any, info: dict[str, Any], n_out: int) -> None:
     print(f"[{kind}] outbox: {n_out:,} notices to the fake portal (10% answered 503): {elapsed:.1f}s, "
           f"{n_out / elapsed:,.0f} notices/s, {attempts:,} attempts in {rounds} rounds, "
           f"{portal.requests - len(portal.store) - portal.duplicates:,} refused, "
-          f"{portal.duplicates} duplicates kept once; exactly once: {'OK' if once else 'MISSED'}")
+          f"{portal.duplicates} duplicates kept once; exactly once: {common.verdict(once)}")
     print(f"[{kind}]   baseline (plain POSTs, no outbox, no failures): {base:.1f}s, {n_out / base:,.0f}/s")
 
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, {root!r})
+from bench._common import rss_mb
 from bench.notices import make_app
 app = make_app({url!r})
 from core.db import db
@@ -348,9 +282,7 @@ with app.app_context():
                     json.dump(doc, fh, ensure_ascii=False)
             n += 1
 # the peak of this process (VmHWM: getrusage's ru_maxrss is inherited across exec from the parent)
-hwm = [int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:")]
-print(json.dumps({{"s": time.perf_counter() - t0, "files": n,
-                  "rss_mb": (hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024}}))
+print(json.dumps({{"s": time.perf_counter() - t0, "files": n, "rss_mb": rss_mb()}}))
 """
 
 
@@ -370,16 +302,16 @@ def bench_ocds(kind: str, url: str, app: Any, info: dict[str, Any], n_proj: int)
                                kinds=[("award", "中标（成交）结果公告")])
             rows = [r[:18] + (r[18].replace(year=2024),) + r[19:] for r in rows]
             with db.engine.begin() as conn:
-                _bulk(conn, "nh_notice", COLS, rows)
+                common.bulk_rows(conn, "nh_notice", COLS, rows)
         with db.engine.begin() as conn:
             conn.execute(text("ANALYZE" if conn.dialect.name != "postgresql" else "ANALYZE nh_notice"))
     months = [f"2024-{m:02d}" for m in range(1, 13)]
     out = {}
     for mode in ("stream", "in-memory"):
         with tempfile.TemporaryDirectory(prefix="nh_ocds_") as tmp:
-            code = CHILD.format(root=str(ROOT), url=url, mode="stream" if mode == "stream" else "memory",
+            code = CHILD.format(root=str(common.ROOT), url=url, mode="stream" if mode == "stream" else "memory",
                                 months=months, regions=CITIES, out=tmp)
-            res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+            res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=common.ROOT,
                                  env={**os.environ, "PYTHONWARNINGS": "ignore"})
             if res.returncode != 0:
                 print(f"[{kind}] OCDS {mode}: failed: {res.stderr[-1500:]}")
@@ -390,7 +322,7 @@ def bench_ocds(kind: str, url: str, app: Any, info: dict[str, Any], n_proj: int)
     s = out["stream"]
     print(f"[{kind}] OCDS bulk export of {n_proj:,} projects ({s['files']} packages per region and month, "
           f"{size / 1e6:,.0f} MB): {s['s']:.1f}s, {n_proj / s['s']:,.0f} releases/s, peak RSS {s['rss_mb']:.0f} MB "
-          f"(aim < {AIM_RSS_MB:.0f} MB)  {'OK' if s['rss_mb'] < AIM_RSS_MB else 'MISSED'}")
+          f"(aim < {AIM_RSS_MB:.0f} MB)  {common.verdict(s['rss_mb'] < AIM_RSS_MB)}")
     m = out["in-memory"]
     print(f"[{kind}]   baseline (each package built in memory): {m['s']:.1f}s, peak RSS {m['rss_mb']:.0f} MB")
 
@@ -398,7 +330,7 @@ def bench_ocds(kind: str, url: str, app: Any, info: dict[str, Any], n_proj: int)
 def run(kind: str, pg_url: str, n: int, n_out: int, n_proj: int, requests: int,
         parts: set[str] | None = None) -> None:
     parts = parts or {"search", "outbox", "ocds"}
-    store = Db(kind, pg_url)
+    store = common.open_db(kind, pg_url, sqlite_prefix="nh_bench_")
     try:
         t0 = time.perf_counter()
         app, info = build(store.url, n)
@@ -410,41 +342,27 @@ def run(kind: str, pg_url: str, n: int, n_out: int, n_proj: int, requests: int,
             bench_outbox(kind, app, info, n_out)
         if "ocds" in parts:
             bench_ocds(kind, store.url, app, info, n_proj)
-        with app.app_context():
-            from core.db import db
-
-            db.session.remove()
-            db.engine.dispose()
+        common.close_app(app)
     finally:
         store.close()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default=None)
-    ap.add_argument("--rows", type=int, default=100_000)
-    ap.add_argument("--outbox", type=int, default=10_000)
-    ap.add_argument("--projects", type=int, default=100_000)
-    ap.add_argument("--requests", type=int, default=40)
+def main() -> int:
+    ap = common.arg_parser(__doc__, db=common.ANY_DB, rows=100_000, outbox=10_000, projects=100_000,
+                           requests=40)
     ap.add_argument("--parts", default="search,outbox,ocds", help="comma-separated: search,outbox,ocds")
-    ap.add_argument("--pg-url", default=os.environ.get("ERP_TEST_PG_URL", DEFAULT_PG))
+    ap.add_argument("--pg-url", default=common.pg_url_from_env())
     args = ap.parse_args()
-    kinds = ["sqlite"] if args.db == "sqlite" else ["postgresql"] if args.db == "postgresql" else ["sqlite"]
-    if args.db in (None, "both") and args.db != "sqlite":
-        try:
-            from sqlalchemy import create_engine, text
-
-            with create_engine(args.pg_url).connect() as conn:
-                conn.execute(text("SELECT 1"))
-            kinds = ["sqlite", "postgresql"]
-        except Exception as exc:
-            print(f"PostgreSQL not reachable ({type(exc).__name__}); SQLite only")
+    kinds = common.choose_backends(args.db, args.pg_url)
+    if kinds is None:
+        return 2
     print(f"rows {args.rows:,} (issue: 1,000,000), outbox {args.outbox:,}, projects {args.projects:,}; "
           f"peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     for kind in kinds:
         run(kind, args.pg_url, args.rows, args.outbox, args.projects, args.requests,
             set(args.parts.split(",")))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,21 +19,16 @@ every page under 1 s. Never asserts; the exit status is 0 unless a step failed.
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from bench import _common as common
+
 AIM_MS = 1000.0
 SKIP = re.compile(r"logout|/delete/|/action|/download/|/export|lang/|/static/|^#|javascript:"
                   r"|mailto:|/api/|/swagger|/erp-static/|/image/|\.xlsx|/erp/modules/"
@@ -41,55 +36,20 @@ SKIP = re.compile(r"logout|/delete/|/action|/download/|/export|lang/|/static/|^#
 LINKS_PER_PAGE = 6
 
 
-def database(kind: str, pg_url: str) -> tuple[str, object]:
-    """A fresh database URL and a cleanup callable."""
-    if kind == "sqlite":
-        folder = tempfile.mkdtemp(prefix="erp-bench-pages-")
-        return f"sqlite:///{folder}/erp.sqlite3", lambda: None
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = f"erp_bench_pages_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(pg_url).set(database=name).render_as_string(hide_password=False), drop
-
-
 def prepare(url: str):
-    from click.testing import CliRunner
+    from core.app import installer_for
 
-    from core.app import create_app, installer_for
-    from core.cli import erp
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ERP_ADDONS_ENTRY_POINTS": False,
-                      "RATELIMIT_ENABLED": False, "SECRET_KEY": "bench-pages-" + "x" * 32,
-                      "TESTING": True, "ERP_STATE_POLL_SECONDS": 60})
-
-    def run(*args: str) -> str:
-        with app.app_context():
-            res = CliRunner().invoke(erp, list(args))
-        if res.exit_code != 0:
-            raise SystemExit(f"error: erp {' '.join(args)}: {res.output}{res.exception or ''}")
-        return res.output
-
-    run("db", "init", "--admin-password", "admin12345")
-    inst = installer_for(app)
-    root = (ROOT / "addons").resolve()
-    names = [n for n in inst.registry.order
-             if inst.registry[n].installable and inst.registry[n].path.resolve().parent == root]
-    inst.install(names, demo=True)
-    run("tenant", "enable", "220000", *[n for n in names if n != "base"])
-    out = run("demo", "users")
+    app = common.make_app(url, TESTING=True, ERP_STATE_POLL_SECONDS=60)
+    root = (common.ROOT / "addons").resolve()
+    registry = installer_for(app).registry
+    names = [n for n in registry.order
+             if registry[n].installable and registry[n].path.resolve().parent == root]
+    common.setup_modules(app, names, enable=[n for n in names if n != "base"], demo=True,
+                         admin_password="admin12345")
+    out = common.cli(app, "demo", "users")
     users = [line.split()[1] for line in out.splitlines()[3:] if line.strip()]
     if "expert" in users:
-        run("expert", "link-user", "expert", "ZJ0000074")
+        common.cli(app, "expert", "link-user", "expert", "ZJ0000074")
     return app, users
 
 
@@ -172,18 +132,18 @@ def crawl(app, username: str, extra: list[str], repeat: int) -> list[tuple[str, 
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    ap.add_argument("--pg-url", default=os.environ.get("ERP_TEST_PG_URL", DEFAULT_PG))
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--top", type=int, default=15)
+    ap = common.arg_parser(__doc__, paragraph=True, db=common.ONE_DB, db_default="sqlite", repeat=3,
+                           top=15)
+    ap.add_argument("--pg-url", default=common.pg_url_from_env())
     ap.add_argument("--users", default="", help="comma-separated demo users (default: all + admin)")
     args = ap.parse_args()
 
-    url, cleanup = database(args.db, args.pg_url)
-    try:
+    if common.choose_backends(args.db, args.pg_url) is None:
+        return 2
+    with common.open_db(args.db, args.pg_url, sqlite_prefix="erp-bench-pages-",
+                        pg_prefix="erp_bench_pages_") as store:
         t0 = time.perf_counter()
-        app, users = prepare(url)
+        app, users = prepare(store.url)
         print(f"workload: every add-on with demo data on {args.db}, {len(users)} demo users "
               f"+ admin; prepared in {time.perf_counter() - t0:.1f} s")
         chosen = [u for u in args.users.split(",") if u] or ["admin", *users]
@@ -193,12 +153,11 @@ def main() -> int:
         for username in chosen:
             rows += crawl(app, username, extra, args.repeat)
         took = time.perf_counter() - t0
-    finally:
-        cleanup()
+        common.close_app(app)
     timed = [r for r in rows if r[3] == r[3]]  # not NaN
     failed = [r for r in rows if r[2] >= 500]
     medians = sorted(r[3] for r in timed)
-    p95 = medians[int(0.95 * (len(medians) - 1))] if medians else float("nan")
+    p95 = common.percentile(medians, 0.95, "lower")
     print(f"pages: {len(rows)} (user x URL), requests: {len(rows) * (args.repeat + 1)}, "
           f"crawl {took:.1f} s; server errors: {len(failed)}")
     print(f"page time: median {statistics.median(medians):.1f} ms, p95 {p95:.1f} ms, "
@@ -206,11 +165,10 @@ def main() -> int:
     over = [r for r in timed if r[3] >= AIM_MS]
     print(f"\nslowest {args.top} pages (median of {args.repeat}; aim < {AIM_MS:.0f} ms):")
     for user, page, status, ms in sorted(timed, key=lambda r: -r[3])[:args.top]:
-        verdict = "OK" if ms < AIM_MS else "MISSED"
-        print(f"  {ms:8.1f} ms  {verdict:6}  {status}  {user:16} {page}")
+        print(f"  {ms:8.1f} ms  {common.verdict(ms < AIM_MS):6}  {status}  {user:16} {page}")
     for user, page, status, _ in failed:
         print(f"  server error {status}: {user} {page}")
-    print(f"\nevery page under 1 s: {'OK' if not over and not failed else 'MISSED'} "
+    print(f"\nevery page under 1 s: {common.verdict(not over and not failed)} "
           f"({len(over)} pages at or over 1 s, {len(failed)} server errors)")
     return 0
 

@@ -28,87 +28,43 @@ Never asserts: prints OK/MISSED.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PASSWORD = "bench-secret-123"
+from bench import _common as common
+
 AIM_P95_MS = 50.0
 RACE_CONTRACTS = 50
 RACE_BANKS = 4
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(base: str, path: str, body: dict | None = None,
-         headers: dict | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method="POST" if data else "GET",
-                                 headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as res:
-            return res.status, json.loads(res.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        try:
-            return exc.code, json.loads(raw or b"{}")
-        except ValueError:
-            return exc.code, {"raw": raw[:200].decode("utf-8", "replace")}
-
-
 def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[int(0.95 * (len(ordered) - 1))]
+    return common.percentile(values, 0.95, "lower")
 
 
 def setup(url: str, env: dict, n_contracts: int, n_suppliers: int, n_inst: int) -> dict:
     """Install, enable and bulk-insert the workload; returns ids the steps need."""
     from sqlalchemy import insert, select
 
-    erp = [sys.executable, "-m", "core.cli"]
-    for args in (["db", "init", "--admin-password", PASSWORD],
-                 ["module", "install", "supply_chain_finance"],
-                 ["tenant", "enable", "220000", "supply_chain_finance"]):
-        res = subprocess.run([*erp, *args], env=env, cwd=ROOT, capture_output=True, text=True)
-        if res.returncode != 0:
-            raise RuntimeError(f"erp {' '.join(args)}: {res.stdout[-500:]} {res.stderr[-1500:]}")
-    from core.app import create_app
-    from core.db import db
-    from core.models import Organization, Region
+    from core.models import Organization
     from core.services.credit_code import make
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ERP_ADDONS_ENTRY_POINTS": False,
-                      "SECRET_KEY": env["ERP_SECRET_KEY"], "RATELIMIT_ENABLED": False})
-    from addons.procurement_base.models import CatalogItem, Contract, Package, Project
-    from addons.supply_chain_finance.models import Application, Institution, InstitutionRegion
 
     rng = random.Random(15)
     signed = dt.date(2025, 6, 2)
     at = dt.datetime(2025, 11, 3, 9, 0)
-    with app.app_context(), db.engine.begin() as conn:
-        regions = dict(conn.execute(select(Region.code, Region.id)).all())
+    with common.workload_connection(url, env, "supply_chain_finance",
+                                    ["supply_chain_finance"]) as (conn, regions):
+        from addons.procurement_base.models import CatalogItem, Contract, Package, Project
+        from addons.supply_chain_finance.models import Application, Institution, InstitutionRegion
+
         cities = [regions[c] for c in ("220102", "220104", "220202", "222401") if c in regions]
         a02 = conn.execute(select(CatalogItem.id).where(CatalogItem.code == "A02")).scalar_one()
         orgs = [{"name": f"基准银行{i:02d}", "credit_code": make(f"91220000MA0BK{i:04d}"),
@@ -187,15 +143,8 @@ def setup(url: str, env: dict, n_contracts: int, n_suppliers: int, n_inst: int) 
                                                              .where(Application.number.like("RZR%")))]
         codes = dict(conn.execute(select(Organization.id, Organization.credit_code)
                                   .where(Organization.id.in_(banks[:RACE_BANKS]))).all())
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    for k, bank in enumerate(banks[:RACE_BANKS]):
-        res = subprocess.run([*erp, "user", "create", "--username", f"bench_bank{k}", "--password",
-                              PASSWORD, "--role", "银行", "--org", codes[bank]], env=env, cwd=ROOT,
-                             capture_output=True, text=True)
-        if res.returncode != 0:
-            raise RuntimeError(f"user create bench_bank{k}: {res.stdout[-500:]} {res.stderr[-1500:]}")
+    common.create_users(env, ((f"bench_bank{k}", "银行", codes[bank])
+                              for k, bank in enumerate(banks[:RACE_BANKS])))
     return {"banks": banks, "bank0_apps": bank0_apps, "race": race}
 
 
@@ -236,83 +185,45 @@ def baseline(url: str, bank: int, app_ids: list[int], calls: int) -> tuple[list[
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--contracts", type=int, default=10_000)
-    ap.add_argument("--suppliers", type=int, default=2_000)
-    ap.add_argument("--institutions", type=int, default=20)
-    ap.add_argument("--calls", type=int, default=200)
-    ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--pg-url", default=os.environ.get("ERP_TEST_PG_URL", DEFAULT_PG))
+    ap = common.arg_parser(__doc__, server=True, contracts=10_000, suppliers=2_000, institutions=20,
+                           calls=200, clients=16)
     args = ap.parse_args()
     if args.institutions < RACE_BANKS:
         ap.error(f"--institutions must be at least {RACE_BANKS}")
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    def bank0_logs_in(base_url: str) -> bool:
+        return common.http(base_url, "/api/v1/security/login", {
+            "username": "bench_bank0", "password": common.PASSWORD, "provider": "db"})[0] == 200
 
-    base = make_url(args.pg_url)
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    dbname = f"erp_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    url = base.set(database=dbname).render_as_string(hide_password=False)
-    tmp = tempfile.TemporaryDirectory(prefix="scf_bench_")
-    settings_file = Path(tmp.name) / "settings.py"
-    settings_file.write_text("RATELIMIT_ENABLED = False\nERP_ADDONS_ENTRY_POINTS = False\n"
-                             "ERP_STATE_POLL_SECONDS = 1.0\n")
-    env = dict(os.environ, ERP_DATABASE_URL=url, ERP_SECRET_KEY="bench-scf-secret-" + "x" * 24,
-               ERP_CONFIG=str(settings_file), ERP_VAR_DIR=tmp.name)
-    server = None
-    try:
-        t0 = time.perf_counter()
-        facts = setup(url, env, args.contracts, args.suppliers, args.institutions)
+    with common.served_workload(
+            args.pg_url, "scf_bench_", "bench-scf-secret-" + "x" * 24,
+            lambda url, env: setup(url, env, args.contracts, args.suppliers, args.institutions),
+            workers=args.workers, ready=bank0_logs_in, timeout=120, poll=0.5) as run:
+        facts, url, base_url = run.setup, run.url, run.base_url
         print(f"setup: supply_chain_finance on PostgreSQL, {args.contracts} contracts "
               f"(+{RACE_CONTRACTS} for the race), {args.suppliers} suppliers, {args.institutions} "
               f"institutions, {args.contracts} applications ({len(facts['bank0_apps'])} of the "
-              f"measured bank), {time.perf_counter() - t0:.1f}s")
-        port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b",
-                                   f"127.0.0.1:{port}", "core.wsgi:app"], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        tokens: dict[int, dict[str, str]] = {}
-        while True:
-            try:
-                status, body = http(base_url, "/api/v1/security/login",
-                                    {"username": "bench_bank0", "password": PASSWORD, "provider": "db"})
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start")
-            time.sleep(0.5)
-        for k, bank in enumerate(facts["banks"][:RACE_BANKS]):
-            status, body = http(base_url, "/api/v1/security/login",
-                                {"username": f"bench_bank{k}", "password": PASSWORD, "provider": "db"})
-            if status != 200:
-                raise RuntimeError(f"login bench_bank{k}: {status} {body}")
-            tokens[bank] = {"Authorization": f"Bearer {body['access_token']}"}
+              f"measured bank), {run.setup_s:.1f}s")
+        tokens = {bank: common.login(base_url, f"bench_bank{k}")
+                  for k, bank in enumerate(facts["banks"][:RACE_BANKS])}
         h0 = tokens[facts["banks"][0]]
         list_path = ("/api/v1/scf_application/?q=(filters:!((col:status,opr:eq,value:submitted)),"
                      "page_size:25)")
         for _ in range(3 * args.workers):  # warm every worker
-            http(base_url, list_path, headers=h0)
-            http(base_url, f"/api/v1/scf_application/{facts['bank0_apps'][0]}/contract", headers=h0)
+            common.http(base_url, list_path, headers=h0)
+            common.http(base_url, f"/api/v1/scf_application/{facts['bank0_apps'][0]}/contract", headers=h0)
 
         # -- 1. latency through the API, beside plain SQL in this process
         rng = random.Random(3)
         lists, contracts, errors = [], [], 0
         for _ in range(args.calls):
             t = time.perf_counter()
-            status, body = http(base_url, list_path, headers=h0)
+            status, body = common.http(base_url, list_path, headers=h0)
             lists.append((time.perf_counter() - t) * 1000)
             errors += status != 200
             t = time.perf_counter()
-            status, body = http(base_url, f"/api/v1/scf_application/{rng.choice(facts['bank0_apps'])}/contract",
-                                headers=h0)
+            status, body = common.http(base_url, f"/api/v1/scf_application/{rng.choice(facts['bank0_apps'])}/contract",
+                                       headers=h0)
             contracts.append((time.perf_counter() - t) * 1000)
             errors += status != 200
         b_lists, b_contracts = baseline(url, facts["banks"][0], facts["bank0_apps"], args.calls)
@@ -320,21 +231,18 @@ def main() -> None:
               f"gunicorn -w {args.workers} (errors: {errors})")
         for label, api, raw in (("application list (待审批, 25/page)", lists, b_lists),
                                 ("contract verification call", contracts, b_contracts)):
-            verdict = "OK" if p95(api) < AIM_P95_MS else "MISSED"
             print(f"  {label}: API median {statistics.median(api):.1f} ms, p95 {p95(api):.1f} ms "
-                  f"(aim < {AIM_P95_MS:.0f} ms: {verdict}) | baseline plain SQL median "
+                  f"(aim < {AIM_P95_MS:.0f} ms: {common.verdict(p95(api) < AIM_P95_MS)}) | baseline plain SQL median "
                   f"{statistics.median(raw):.2f} ms, p95 {p95(raw):.2f} ms")
 
         # -- 2. 200 concurrent approval attempts against 50 contracts
         attempts = list(facts["race"])
         random.Random(5).shuffle(attempts)
-        lock = threading.Lock()
-        outcome = {"approved": 0, "refused_409": 0, "unexpected": 0}
-        samples: list[str] = []
-        latencies: list[float] = []
+        tally = common.Tally("approved", "refused_409")
         queue = list(attempts)
+        lock = threading.Lock()
 
-        def client() -> None:
+        def client(_k: int) -> None:
             while True:
                 with lock:
                     if not queue:
@@ -343,65 +251,36 @@ def main() -> None:
                 body = {"decision": "approve", "amount": "600000.00", "rate_percent": "3.45",
                         "term_months": 6, "repayment_account": "6216610200012345678"}
                 t = time.perf_counter()
-                status, res = http(base_url, f"/api/v1/scf_application/{app_id}/decision", body,
-                                   {**tokens[bank], "Idempotency-Key": uuid.uuid4().hex})
+                status, res = common.http(base_url, f"/api/v1/scf_application/{app_id}/decision", body,
+                                          {**tokens[bank], "Idempotency-Key": uuid.uuid4().hex})
                 ms = (time.perf_counter() - t) * 1000
-                with lock:
-                    latencies.append(ms)
-                    if status == 200:
-                        outcome["approved"] += 1
-                    elif status == 409:
-                        outcome["refused_409"] += 1
-                    else:
-                        outcome["unexpected"] += 1
-                        if len(samples) < 5:
-                            samples.append(f"{status} {json.dumps(res, ensure_ascii=False)[:200]}")
+                kind = {200: "approved", 409: "refused_409"}.get(status)
+                tally.add(ms, kind, status, res)
 
-        t_start = time.perf_counter()
-        threads = [threading.Thread(target=client) for _ in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - t_start
-        eng = create_engine(url)
-        with eng.connect() as conn:
-            double = conn.execute(text(
-                "SELECT count(*) FROM (SELECT contract_id FROM scf_application "
-                "WHERE status IN ('approved', 'disbursed') GROUP BY contract_id "
-                "HAVING count(*) > 1) x")).scalar()
-            over = conn.execute(text(
-                "SELECT count(*) FROM pb_contract c WHERE (SELECT coalesce(sum(a.approved_amount "
-                "- a.repaid_amount), 0) FROM scf_application a WHERE a.contract_id = c.id AND "
-                "a.status IN ('approved', 'disbursed')) > c.amount - (SELECT coalesce(sum(p.amount), 0) "
-                "FROM pb_payment p WHERE p.contract_id = c.id)")).scalar()
-            financed = conn.execute(text(
-                "SELECT count(DISTINCT contract_id) FROM scf_application WHERE number LIKE 'RZR%' "
-                "AND status = 'approved'")).scalar()
-        eng.dispose()
+        elapsed = common.run_threads(client, args.clients)
+        db = common.sql_scalars(
+            url, double="SELECT count(*) FROM (SELECT contract_id FROM scf_application "
+                        "WHERE status IN ('approved', 'disbursed') GROUP BY contract_id HAVING count(*) > 1) x",
+            over="SELECT count(*) FROM pb_contract c WHERE (SELECT coalesce(sum(a.approved_amount "
+                 "- a.repaid_amount), 0) FROM scf_application a WHERE a.contract_id = c.id AND "
+                 "a.status IN ('approved', 'disbursed')) > c.amount - (SELECT coalesce(sum(p.amount), 0) "
+                 "FROM pb_payment p WHERE p.contract_id = c.id)",
+            financed="SELECT count(DISTINCT contract_id) FROM scf_application WHERE number LIKE 'RZR%' "
+                     "AND status = 'approved'")
+        double, over, financed = db["double"], db["over"], db["financed"]
+        outcome, latencies = tally.counts, tally.latencies
         print(f"\n2. {len(attempts)} concurrent approval attempts against {RACE_CONTRACTS} contracts "
               f"({RACE_BANKS} banks each), {args.clients} client threads, gunicorn -w {args.workers}, "
               f"{elapsed:.1f}s: {len(attempts) / elapsed:.1f} attempts/s")
         print(f"  approved {outcome['approved']} (contracts financed: {financed} of {RACE_CONTRACTS}), "
               f"refused 409 {outcome['refused_409']}, unexpected errors {outcome['unexpected']} "
-              f"(aim 0: {'OK' if outcome['unexpected'] == 0 else 'MISSED'})")
+              f"(aim 0: {common.verdict(outcome['unexpected'] == 0)})")
         print(f"  contracts financed twice: {double}, over-financed contracts: {over} "
-              f"(aim 0: {'OK' if double == 0 and over == 0 else 'MISSED'})")
+              f"(aim 0: {common.verdict(double == 0 and over == 0)})")
         if latencies:
             print(f"  latency ms: median {statistics.median(latencies):.1f}  p95 {p95(latencies):.1f}")
-        for s in samples:
+        for s in tally.samples:
             print("  unexpected:", s)
-    finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -22,83 +22,25 @@ before each step), and the aim: the disclosure under 10 s (OK/MISSED, never asse
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import gc
 import os
 import random
-import resource
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from bench import _common as common
+
 YEAR = 2025
 AIM_SECONDS = 10.0
 BATCH = 20_000
 
 
-def rss_mb() -> float:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-class Timer:
-    def __init__(self, label: str) -> None:
-        self.label = label
-
-    def __enter__(self):
-        gc.collect()
-        self.reset = reset_peak()
-        self.cpu0 = time.process_time()
-        self.t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.seconds = time.perf_counter() - self.t0
-        self.cpu = time.process_time() - self.cpu0
-        self.peak_mb = rss_mb()
-        what = "peak RSS in this step" if self.reset else "process peak RSS so far"
-        print(f"  {self.label:<52} {self.seconds:8.2f} s (CPU {self.cpu:6.2f} s)   {what} "
-              f"{self.peak_mb:8.1f} MB", flush=True)
-
-
-def make_app(url: str):
-    from click.testing import CliRunner
-
-    from core.app import create_app, installer_for
-    from core.cli import erp
-
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": url, "ERP_ADDONS_PATH": [], "ERP_ADDONS_ENTRY_POINTS": False,
-        "SECRET_KEY": "bench-secret-key-of-at-least-thirty-two-bytes", "ERP_STATE_POLL_SECONDS": 0,
-    })
-    with app.app_context():
-        res = CliRunner().invoke(erp, ["db", "init"])
-        assert res.exit_code == 0, res.output
-    installer_for(app).install(["sme_policy"])
-    return app
+def app_on(url: str) -> Any:
+    return common.make_app(url, ERP_ADDONS_PATH=[], ERP_STATE_POLL_SECONDS=0)
 
 
 def _insert(conn, table, rows: list[dict]) -> None:
@@ -235,15 +177,11 @@ def run(url: str, dialect: str, n_contracts: int, n_units: int, reuse: bool = Fa
     from core.tenancy import SYSTEM, use_scope
 
     print(f"\n== {dialect}")
+    app = app_on(url)
     if reuse:
-        from core.app import create_app
-
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ERP_ADDONS_PATH": [],
-                          "ERP_ADDONS_ENTRY_POINTS": False, "ERP_STATE_POLL_SECONDS": 0,
-                          "SECRET_KEY": "bench-secret-key-of-at-least-thirty-two-bytes"})
         print(f"  reusing {url}")
     else:
-        app = make_app(url)
+        common.setup_modules(app, ["sme_policy"])
         t0 = time.perf_counter()
         facts = generate(app, n_contracts, n_units)
         print(f"  generated {n_contracts:,} contracts, {facts['projects']:,} projects, "
@@ -254,14 +192,14 @@ def run(url: str, dialect: str, n_contracts: int, n_units: int, reuse: bool = Fa
         c = Contract.__table__
         # both steps read the same pages: warm the cache once so neither pays the first read
         session.execute(select(func.count()).select_from(c)).scalar()
-        with Timer("baseline: one GROUP BY over the same contracts") as base:
+        with common.Timer("baseline: one GROUP BY over the same contracts", width=52, show_cpu=True) as base:
             # "+ 0": a full scan in storage order, the cheapest plan (the purchaser index
             # would make SQLite hop through the table)
             key = (c.c.purchaser_id + 0).label("purchaser")
             rows = session.execute(select(key, func.sum(c.c.amount)).where(
                 c.c.signed_date >= dt.date(YEAR, 1, 1), c.c.signed_date <= dt.date(YEAR, 12, 31))
                 .group_by(key)).all()
-        with Timer("disclosure of every competent unit (compute_all)") as full:
+        with common.Timer("disclosure of every competent unit (compute_all)", width=52, show_cpu=True) as full:
             figures = disclosure.compute_all(session, YEAR)
         total = sum(f.contracts for f in figures.values())
         lines = sum(len(f.projects) for f in figures.values())
@@ -270,54 +208,29 @@ def run(url: str, dialect: str, n_contracts: int, n_units: int, reuse: bool = Fa
         print(f"  disclosure / baseline: {full.seconds / max(base.seconds, 1e-9):.1f}x wall, "
               f"{full.cpu / max(base.cpu, 1e-9):.1f}x CPU; load average "
               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall time waits for them)")
-        verdict = "OK" if full.seconds < AIM_SECONDS else "MISSED"
         print(f"  aim: disclosure of every unit under {AIM_SECONDS:.0f} s: {full.seconds:.2f} s "
-              f"{verdict}; peak RSS {full.peak_mb:.0f} MB")
-    with app.app_context():
-        db.engine.dispose()
+              f"{common.verdict(full.seconds < AIM_SECONDS)}; peak RSS {full.peak_mb:.0f} MB")
+    common.close_app(app)
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    ap.add_argument("--contracts", type=int, default=1_000_000)
-    ap.add_argument("--units", type=int, default=400)
-    ap.add_argument("--keep", action="store_true", help="keep the SQLite file / PG database")
+    ap = common.arg_parser(__doc__, db=common.ONE_DB, db_default="sqlite", keep=True,
+                           contracts=1_000_000, units=400)
     ap.add_argument("--reuse", metavar="FILE", help="time again on a SQLite file kept by --keep")
     args = ap.parse_args()
-    from sqlalchemy import create_engine, make_url, text
-
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; contracts "
           f"{args.contracts:,}, competent units {args.units}, year {YEAR}")
     if args.reuse:
         run(f"sqlite:///{Path(args.reuse).resolve()}", "sqlite", args.contracts, args.units,
             reuse=True)
         return 0
-    if args.db == "sqlite":
-        tmp = tempfile.mkdtemp(prefix="sme_bench_")
-        run(f"sqlite:///{tmp}/bench.sqlite3", "sqlite", args.contracts, args.units)
-        if args.keep:
-            print(f"kept {tmp}/bench.sqlite3 (time again with --reuse)")
-        else:
-            os.remove(f"{tmp}/bench.sqlite3")
-        return 0
-    base = make_url(os.environ.get("ERP_TEST_PG_URL") or DEFAULT_PG)
-    name = f"sme_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"PostgreSQL unreachable ({exc.__class__.__name__})")
+    if common.choose_backends(args.db, common.pg_url_from_env()) is None:
         return 2
-    try:
-        run(base.set(database=name).render_as_string(hide_password=False), "postgresql",
-            args.contracts, args.units)
-    finally:
-        if not args.keep:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with common.open_db(args.db, common.pg_url_from_env(), sqlite_prefix="sme_bench_", pg_prefix="sme_bench_",
+                        keep=args.keep) as store:
+        run(store.url, args.db, args.contracts, args.units)
+        if args.keep and args.db == "sqlite":
+            print(f"kept {store.path} (time again with --reuse)")
     return 0
 
 
