@@ -38,7 +38,8 @@ What core derives
 
 * **API** (``ErpModelRestApi`` subclasses with ``record_actions``): ``POST <api_path>``, protected
   by ``can_<permission>`` on the API's ``class_permission_name``. The record is loaded with
-  the API's filters (the user's scope: unknown or out of scope -> 404), the JSON body
+  the API's filters (the user's scope: unknown or out of scope -> 404, with the set's
+  ``not_found`` message when given), the JSON body
   (optional when every field is optional) is loaded with the action's schema (422 with
   field messages), the guard runs (403), then ``run(session, obj, body)``; any
   :mod:`core.errors` error (``TransitionError`` included) is answered in the envelope and
@@ -49,6 +50,12 @@ What core derives
   ``api_path`` has its own endpoint beside the set's (a rating at ``/<int:pk>/rate`` beside
   the transitions at ``/<int:pk>/transition/<name>``); an error in the action's
   ``commit_on`` is answered after committing what ``run`` recorded before refusing.
+* **Idempotency keys** (``Actions(..., idempotent=True)`` or ``Action(idempotent=True)``):
+  the API endpoint requires an ``Idempotency-Key`` header and answers a retry with the
+  stored response (:mod:`core.api.idempotency`: 400 without a key, the stored answer with
+  ``Idempotent-Replayed: true``, 422 for the same key with another body, concurrent twins
+  resolved to one write); the header and the 400 are in the OpenAPI text. For systems
+  that retry (banks). The page is unaffected (its forms carry a CSRF token).
 * **Page** (``ErpModelView`` subclasses with ``record_actions``): the show page lists the actions
   the user may run on the record: the permission AND the guard must allow it (otherwise
   the action is not shown at all); an action not available in the record's current state
@@ -133,6 +140,8 @@ class Action:
     #: errors after which what ``run`` wrote is still committed before the error is
     #: answered (e.g. a comparison that failed for lack of quotes stays recorded)
     commit_on: tuple[type[BaseException], ...] = ()
+    #: the API endpoint requires and honours an ``Idempotency-Key`` header; None: the set's
+    idempotent: bool | None = None
 
 
 @dataclass
@@ -173,7 +182,8 @@ class Actions:
                  page_path: str = "/transition/<int:pk>/<string:name>",
                  api_method: str = "transition", page_method: str = "transition",
                  machine: Any = None, module: str | None = None,
-                 object_type: str | None = None) -> None:
+                 object_type: str | None = None, idempotent: bool = False,
+                 not_found: str | None = None) -> None:
         self.actions: dict[str, Action] = {}
         for a in actions:
             if a.name in self.actions:
@@ -189,6 +199,9 @@ class Actions:
         self.machine = machine
         self.module = module
         self.object_type = object_type
+        self.idempotent = idempotent
+        #: the API's 404 message (record unknown or out of the user's reach)
+        self.not_found = not_found
 
     def __iter__(self):
         return iter(self.actions.values())
@@ -198,6 +211,10 @@ class Actions:
 
     def get(self, name: str) -> Action | None:
         return self.actions.get(name)
+
+    def is_idempotent(self, action: Action) -> bool:
+        """Whether the API endpoint of ``action`` requires an ``Idempotency-Key``."""
+        return self.idempotent if action.idempotent is None else action.idempotent
 
     @property
     def per_action_paths(self) -> bool:

@@ -288,3 +288,29 @@ class JobState(Model):
     #: failed runs in a row (0 after a success)
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     runs: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+# -- idempotency keys of API writes (core.api.idempotency) ----------------------------------------
+class IdempotencyKey(Model):
+    """A write of the API made with an ``Idempotency-Key`` header and the response it got: a
+    retried request with the same key gets the stored response and never writes twice.
+
+    Keys are per caller: ``owner`` is ``org:<id>`` (the caller's organisation) or
+    ``user:<id>`` (a user without one). Written in the transaction of the write itself.
+    """
+
+    __tablename__ = "erp_idempotency"
+    __table_args__ = (UniqueConstraint("owner", "key", name="uq_erp_idempotency"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(40), nullable=False)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("erp_organization.id"))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(100), nullable=False)
+    method: Mapped[str] = mapped_column(String(8), nullable=False)
+    path: Mapped[str] = mapped_column(String(300), nullable=False)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: 0 while the write runs (the key is claimed first: a concurrent twin waits on it)
+    status_code: Mapped[int] = mapped_column(Integer, nullable=False)
+    response: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)

@@ -1,9 +1,12 @@
-"""The actions on an advance payment, declared once (:mod:`core.actions`) for its page: the
+"""The actions on an advance payment, declared once (:mod:`core.actions`) for its page and
+its API (``POST /api/v1/scf_advance/<pk>/<name>``, each with an ``Idempotency-Key``): the
 purchaser verifies the policy, pays the advance, releases the policy on acceptance, claims,
-cancels (``can_manage``); the supplier presents the policy (``can_present``)."""
+cancels (``can_manage``); the supplier presents the policy (``can_present``). The API
+answers ``{"result": advance_json(a)}``."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from marshmallow import Schema, fields
@@ -16,9 +19,25 @@ from core.services.money import MoneyField
 from core.tenancy import current_scope
 
 from . import services
-from .models import STATES
+from .models import STATES, Advance
 
 SHORT = mv.Length(max=64, error="长度不能超过 {max} 个字符")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
+def advance_json(a: Advance) -> dict[str, Any]:
+    """An advance as the API answers it."""
+    return {"id": a.id, "contract_id": a.contract_id, "contract_number": a.contract_number,
+            "status": a.status, "status_label": STATES.get(a.status),
+            "share_percent": str(a.share_percent), "amount": str(a.amount),
+            "delivery_date": _iso(a.delivery_date),
+            "insurer": a.insurer.name if a.insurer else None, "policy_number": a.policy_number,
+            "policy_amount": None if a.policy_amount is None else str(a.policy_amount),
+            "valid_until": _iso(a.valid_until), "payment_id": a.payment_id,
+            "paid_on": _iso(a.paid_on), "closed_on": _iso(a.closed_on)}
 
 
 def _purchaser(session: Any, adv: Any) -> str | None:
@@ -99,5 +118,7 @@ ADVANCE_ACTIONS = Actions(
         s, a.id, purchaser_ids=purchaser_units(s)), permission="manage", guard=_purchaser,
         available=_state("agreed", "presented", "verified", what="预付款已支付，不能取消"),
         button="btn-default"),
-    permission="show", api_path=None, page_path="/act/<int:pk>/<string:name>", page_method="act",
+    permission="show", result=lambda s, a, value: advance_json(value),
+    api_path="/<int:pk>/{name}", idempotent=True, not_found="预付款记录不存在，或不在您的可见范围内",
+    page_path="/act/<int:pk>/<string:name>", page_method="act",
 )

@@ -23,20 +23,19 @@ the institutions a supplier may choose, random order).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import make_response, request
+from flask import request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from addons.procurement_base.models import Contract
-from core.api import ApiError, ErpModelRestApi, json_object_body
+from core.api import ErpModelRestApi, json_object_body
+from core.api.idempotency import IDEMPOTENCY_HEADER  # noqa: F401  (public name, kept)
+from core.api.idempotency import idempotent as core_idempotent
 from core.db import db
 from core.errors import ForbiddenError, NotFoundError
 from core.tenancy import current_scope, own_units
@@ -50,11 +49,8 @@ from .models import (
     AccountLock,
     Application,
     Entry,
-    IdempotencyKey,
     Institution,
 )
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def _iso(value: Any) -> Any:
@@ -103,48 +99,9 @@ caller_org_id = _org_id
 
 
 def idempotent(api: Any, do: Callable[[Any, dict[str, Any]], tuple[int, dict[str, Any]]]):
-    """Run a write once per ``Idempotency-Key`` of the caller's organisation."""
-    key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
-    if not key or len(key) > 100:
-        raise ApiError(400, {IDEMPOTENCY_HEADER: ["请在请求头 Idempotency-Key 中提供本次请求的唯一编号（1 到 100 个字符）"]},
-                       "idempotency_key_required")
-    org = _org_id()
-    digest = hashlib.sha256(request.method.encode() + request.path.encode() + b"\n"
-                            + request.get_data(cache=True)).hexdigest()
-    session = db.session
-
-    def stored() -> Any:
-        row = session.execute(select(IdempotencyKey).where(
-            IdempotencyKey.bank_id == org, IdempotencyKey.key == key)).scalars().first()
-        if row is None:
-            return None
-        if row.request_hash != digest:
-            raise ApiError(422, {IDEMPOTENCY_HEADER: ["该 Idempotency-Key 已用于另一个请求，请换一个编号"]},
-                           "idempotency_key_reused")
-        res = make_response(row.response, row.status_code)
-        res.mimetype = "application/json"
-        res.headers["Idempotent-Replayed"] = "true"
-        return res
-
-    previous = stored()
-    if previous is not None:
-        return previous
-    status, payload = do(session, _body())
-    text = json.dumps(payload, ensure_ascii=False, default=str)
-    session.add(IdempotencyKey(bank_id=org, key=key, method=request.method, path=request.path[:300],
-                               request_hash=digest, status_code=status, response=text,
-                               created_at=services.now()))
-    try:
-        session.commit()
-    except IntegrityError:  # the same key committed concurrently: answer as that request did
-        session.rollback()
-        previous = stored()
-        if previous is None:
-            raise
-        return previous
-    res = make_response(text, status)
-    res.mimetype = "application/json"
-    return res
+    """Run a write once per ``Idempotency-Key`` of the caller's organisation (the core
+    mechanism, :func:`core.api.idempotency.idempotent`; the caller must have one)."""
+    return core_idempotent(db.session, lambda session: do(session, _body()), check=_org_id)
 
 
 def idempotent_write(api: Any, fn: Callable[[Any, dict[str, Any]], Any],

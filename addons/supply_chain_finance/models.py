@@ -266,24 +266,6 @@ class AccountLock(RegionScoped, Model):
     __str__ = __repr__
 
 
-class IdempotencyKey(Model):
-    """A write of the bank API and the response it got: a retried request with the same
-    ``Idempotency-Key`` gets the stored response and never creates a second record."""
-
-    __tablename__ = "scf_idempotency"
-    __table_args__ = (UniqueConstraint("bank_id", "key", name="uq_scf_idempotency"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    bank_id: Mapped[int] = mapped_column(ForeignKey("erp_organization.id"), nullable=False)
-    key: Mapped[str] = mapped_column(String(100), nullable=False)
-    method: Mapped[str] = mapped_column(String(8), nullable=False)
-    path: Mapped[str] = mapped_column(String(300), nullable=False)
-    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    status_code: Mapped[int] = mapped_column(Integer, nullable=False)
-    response: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
-
-
 class Outbox(Model):
     """A webhook event for an institution, written in the transaction of the change that
     caused it and delivered afterwards with retries and backoff."""

@@ -11,8 +11,10 @@ from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from core.actions import Action, Actions
+from core.errors import NotFoundError
 
 from .envelope import ApiError, json_object_body
+from .idempotency import OPENAPI_HEADER, idempotent
 
 
 def _openapi(actions: Actions, names: list[str], body: str | None, permission: str,
@@ -27,10 +29,15 @@ def _openapi(actions: Actions, names: list[str], body: str | None, permission: s
         params.append({"in": "path", "name": "name", "required": True,
                        "schema": {"type": "string", "enum": names},
                        "description": f"操作：{labels}"})
+    keyed = any(actions.is_idempotent(actions.actions[n]) for n in names)
+    if keyed:
+        params.append(dict(OPENAPI_HEADER))
     op: dict[str, Any] = {
         "summary": summary,
         "description": (f"权限：can_{permission}。记录不存在或不在管辖范围内 404；无权对该记录执行 403；"
-                        "输入有误 422（按字段给出原因）；当前状态不允许 409。成功后写入审计日志。"),
+                        "输入有误 422（按字段给出原因）；当前状态不允许 409。成功后写入审计日志。"
+                        + ("请求头须带 Idempotency-Key（缺少时 400；重试返回首次的结果）。"
+                           if keyed else "")),
         "parameters": params,
         "responses": {
             str(first.status): {
@@ -108,11 +115,21 @@ def run_api(view: Any, actions: Actions, pk: Any, name: str,
     """One action through the API: ``names`` are those the endpoint offers."""
     obj = view.datamodel.get(view._erp_pk(pk), view._base_filters)
     if obj is None:
+        if actions.not_found:
+            raise NotFoundError(actions.not_found)
         raise ApiError(404)
     session = view.datamodel.session
     action = actions.get(name)
     if action is None or (names is not None and name not in names):
         raise actions.unknown(obj, name)
+    if actions.is_idempotent(action):
+        def do(session: Any) -> tuple[int, Any]:
+            body = actions.load(action, _api_body(action))
+            done, value = actions.perform(session, obj, name, body)
+            session.flush()
+            return done.status, {"result": actions.result_of(session, obj, done, value)}
+
+        return idempotent(session, do, commit_on=action.commit_on)
     body = actions.load(action, _api_body(action))
     try:
         action, value = actions.perform(session, obj, name, body)

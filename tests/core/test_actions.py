@@ -1,19 +1,26 @@
 """core.actions: an action declared once gives the API endpoint (with generated OpenAPI), the
 page button and form (only for users whose permission and guard allow it), the error
 mapping and the commit. Exercised on procurement_base's project transitions and the
-deposit ledger's named actions; the unit part needs no app."""
+deposit ledger's named actions; the unit part needs no app. Idempotency keys
+(``idempotent=True``): on the deposit ledger's refund made idempotent for the test; two
+same-key requests at the same moment on PostgreSQL give one write."""
 
 from __future__ import annotations
 
 import re
+import threading
+import time
 
 import pytest
+import yaml
 from marshmallow import Schema, fields
 from werkzeug.datastructures import MultiDict
 
 from core.actions import Action, Actions, machine_refusal
+from core.api.actions import _openapi
 from core.errors import ForbiddenError, NotFoundError
 from core.services.statemachine import StateMachine, Transition, TransitionError
+from tests.addons.deposit_ledger.dl_world import dl  # noqa: F401
 from tests.addons.procurement_base.pb_world import pb  # noqa: F401
 from tests.addons.procurement_base.test_pb_pages import web
 
@@ -190,3 +197,112 @@ def test_buttons_only_for_users_who_may_run_them(pb) -> None:  # noqa: F811
     res = client.post(f"/projectview/transition/{p}/publish", data={})
     assert res.status_code in (302, 400, 403)
     assert pb.call("GET", f"pb_project/{p}").json["result"]["status"] == "draft"
+
+
+# -- idempotency keys ------------------------------------------------------------------------------
+def test_openapi_of_an_idempotent_action_documents_the_header_and_400() -> None:
+    acts = Actions(Action("go", "执行", run=lambda *a: None),
+                   Action("free", "执行", run=lambda *a: None, idempotent=False),
+                   api_path="/<int:pk>/{name}", idempotent=True)
+
+    def operation(name: str) -> dict:
+        text = _openapi(acts, [name], None, "go", f"/<int:pk>/{name}")
+        return yaml.safe_load(text.split("---\n", 1)[1])["post"]
+
+    op = operation("go")
+    header = next(p for p in op["parameters"] if p["in"] == "header")
+    assert header["name"] == "Idempotency-Key" and header["required"] is True
+    assert "400" in op["responses"] and "Idempotency-Key" in op["description"]
+    assert all(p["in"] != "header" for p in operation("free")["parameters"])
+
+
+REFUND = {"date": "2025-03-25", "bank_reference": "OUT-1"}
+
+
+@pytest.fixture
+def keyed_refund(dl, monkeypatch):  # noqa: F811
+    """The deposit ledger's refund, made idempotent for the test (checked per request)."""
+    from addons.deposit_ledger.actions import DEPOSIT_ACTIONS
+
+    monkeypatch.setattr(DEPOSIT_ACTIONS.get("refund"), "idempotent", True)
+    return dl
+
+
+def _refunds(w, pk: int) -> list[str]:
+    ents = w.call("GET", f"dl_deposit/{pk}/entries", "agency", expect=200).json["result"]
+    return [e["kind"] for e in ents]
+
+
+def test_idempotent_action_needs_a_key_replays_and_refuses_reuse(keyed_refund) -> None:
+    w = keyed_refund
+    pk = w.deposit().json["id"]
+    url = f"/api/v1/dl_deposit/{pk}/refund"
+    res = w.client.post(url, json=REFUND, headers=w.h("agency"))
+    assert res.status_code == 400 and res.json["code"] == "idempotency_key_required"
+    assert "Idempotency-Key" in str(res.json["message"])
+    assert _refunds(w, pk) == ["receipt"]
+    headers = {**w.h("agency"), "Idempotency-Key": "refund-0001"}
+    first = w.client.post(url, json=REFUND, headers=headers)
+    assert first.status_code == 200 and first.json["result"]
+    assert "Idempotent-Replayed" not in first.headers
+    again = w.client.post(url, json=REFUND, headers=headers)
+    assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_data() == first.get_data()
+    assert _refunds(w, pk) == ["receipt", "refund"]
+    # the same key for another body: 422, nothing written
+    res = w.client.post(url, json={**REFUND, "bank_reference": "OUT-2"}, headers=headers)
+    assert res.status_code == 422 and res.json["code"] == "idempotency_key_reused"
+    assert _refunds(w, pk) == ["receipt", "refund"]
+    # an error is not stored: a retry with its key runs again (and is refused again)
+    other = {**w.h("agency"), "Idempotency-Key": "refund-0002"}
+    for _ in range(2):
+        res = w.client.post(url, json={**REFUND, "bank_reference": "OUT-3"}, headers=other)
+        assert res.status_code == 409 and "Idempotent-Replayed" not in res.headers
+    # the page is unaffected (its forms have a CSRF token, no key)
+    from addons.deposit_ledger.actions import DEPOSIT_ACTIONS
+
+    assert DEPOSIT_ACTIONS.is_idempotent(DEPOSIT_ACTIONS.get("refund"))
+    assert not DEPOSIT_ACTIONS.is_idempotent(DEPOSIT_ACTIONS.get("forfeit"))
+
+
+def test_two_same_key_requests_at_the_same_moment_write_once(keyed_refund, pg_url) -> None:
+    from sqlalchemy import create_engine, text
+
+    w = keyed_refund
+    pk = w.deposit().json["id"]
+    headers = {**w.h("agency"), "Idempotency-Key": "same-moment-1"}
+    app = w.app
+    results: list[tuple[int, str | None, bytes]] = []
+
+    def refund() -> None:
+        client = app.test_client()  # its own request, session and connection
+        res = client.post(f"/api/v1/dl_deposit/{pk}/refund", headers=headers, json=REFUND)
+        results.append((res.status_code, res.headers.get("Idempotent-Replayed"), res.get_data()))
+
+    engine = create_engine(pg_url)
+    monitor = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    with engine.connect() as blocker:
+        tx = blocker.begin()
+        blocker.execute(text("SELECT id FROM dl_deposit WHERE id = :id FOR UPDATE"), {"id": pk})
+        threads = [threading.Thread(target=refund) for _ in (1, 2)]
+        for t in threads:
+            t.start()
+        # one request holds the key and waits for the deposit's row lock; its twin waits
+        # for the key
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            waiting = monitor.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()")).scalar()
+            if waiting == 2:
+                break
+            time.sleep(0.05)
+        assert waiting == 2, "one request should wait on the deposit, the other on the key"
+        tx.commit()
+    for t in threads:
+        t.join(60)
+    monitor.close()
+    engine.dispose()
+    assert sorted((s, r or "") for s, r, _ in results) == [(200, ""), (200, "true")], results
+    assert results[0][2] == results[1][2]
+    assert _refunds(w, pk) == ["receipt", "refund"]

@@ -138,6 +138,20 @@ def test_api_with_idempotency_and_visibility(adv):
     res = adv.client.post(f"/api/v1/scf_advance/{pk}/verify", headers={
         **adv.h("sup_a"), "Idempotency-Key": uuid.uuid4().hex}, json={"file_sha256": SHA})
     assert res.status_code in (401, 403)
+    # the record writes are the declared actions: a key is required, a retry replays
+    url = f"/api/v1/scf_advance/{pk}/verify"
+    res = adv.client.post(url, headers=adv.h("pur"), json={"file_sha256": SHA})
+    assert res.status_code == 400 and res.json["code"] == "idempotency_key_required"
+    h = {**adv.h("pur"), "Idempotency-Key": uuid.uuid4().hex}
+    first = adv.client.post(url, headers=h, json={"file_sha256": SHA})
+    again = adv.client.post(url, headers=h, json={"file_sha256": SHA})
+    assert first.status_code == 200 and first.json["result"]["status"] == "verified"
+    assert again.get_data() == first.get_data() and again.headers.get("Idempotent-Replayed") == "true"
+    spec = adv.call("GET", "_openapi", "admin", expect=200).json
+    for name in ("present", "verify", "pay", "release", "claim", "cancel"):
+        op = spec["paths"][f"/api/v1/scf_advance/{{pk}}/{name}"]["post"]
+        assert any(p["in"] == "header" and p["name"] == "Idempotency-Key" and p["required"]
+                   for p in op["parameters"]), name
 
 
 def test_purchaser_page(adv):

@@ -113,3 +113,19 @@ def test_bad_input_is_4xx_with_the_reason_and_nothing_stored(scfd):
     assert write(scfd, f"{gid}/claim", "agency", {"reason": 1}).status_code == 409
     # replay of the issue on a new key: the state no longer allows it
     assert write(scfd, f"{gid}/issue", "bank", ISSUE).status_code == 409
+
+
+def test_the_writes_are_the_declared_actions_with_the_key_in_the_spec(scfd):
+    """The ``<pk>/...`` writes come from actions.py (one declaration for page and API): each
+    documents the required Idempotency-Key header, the 400 and its body schema."""
+    spec = scfd.call("GET", "_openapi", "admin", expect=200).json
+    for name in ("withdraw", "issue", "decline", "claim_payment", "verify", "claim", "release"):
+        op = spec["paths"][f"/api/v1/{API}/{{pk}}/{name}"]["post"]
+        header = next(p for p in op["parameters"] if p["in"] == "header")
+        assert header["name"] == "Idempotency-Key" and header["required"] is True, name
+        assert {"200", "400", "403", "404", "409", "422"} <= set(op["responses"]), name
+    issue = spec["paths"][f"/api/v1/{API}/{{pk}}/issue"]["post"]
+    ref = issue["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    props = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]
+    assert {"number", "amount", "valid_from", "valid_until", "file_name", "file_sha256",
+            "verify_code", "file_base64"} <= set(props)
