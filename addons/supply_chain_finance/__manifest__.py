@@ -1,6 +1,6 @@
 {
     "name": "供应链金融",
-    "version": "1.0.0",
+    "version": "1.1.0",
     "summary": "政府采购合同融资（政采贷）：金融机构、融资申请与审批、放款还款、回款账户锁定、银行接口与签名通知、财政监管",
     "category": "Procurement",
     "depends": ["procurement_base"],
@@ -24,7 +24,8 @@
             "can_list on ScfApplicationView", "can_show on ScfApplicationView",
             "can_decide on ScfApplicationView", "can_list on ScfAccountLockView",
             "can_show on ScfAccountLockView", "menu_access on 供应链金融", "menu_access on 融资申请",
-            "menu_access on 回款账户",
+            "menu_access on 回款账户", "can_signing_key on ScfInstitution",
+            "can_read on ScfSigningKey", "menu_access on 平台验签公钥",
         ],
         "供应商": [
             "can_get on ScfApplication", "can_info on ScfApplication",

@@ -465,7 +465,30 @@ class InstitutionApi(ErpModelRestApi):
     resource_name = "scf_institution"
     datamodel = SQLAInterface(Institution)
     class_permission_name = "ScfInstitution"
-    include_route_methods = {"choices"}
+    include_route_methods = {"choices", "sm2_public_key"}
+
+    @expose("/sm2_public_key", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("signing_key")
+    def sm2_public_key(self):
+        """The platform's SM2 public key, to verify webhooks signed with SM2 (never the private
+        key); 404 while the platform has no key
+        ---
+        get:
+          responses:
+            200: {description: 算法、签名者标识、公钥编号、公钥（十六进制与 PEM）、被签名内容的格式}
+            404: {$ref: '#/components/responses/404'}
+        """
+        def run():
+            from .webhooks import public_key_info
+
+            info = public_key_info()
+            if info is None:
+                raise NotFoundError("平台尚未生成 SM2 签名密钥")
+            return self.response(200, result=info)
+
+        return self._erp_answer(run)
 
     @expose("/choices/<int:contract_id>", methods=["GET"])
     @protect()

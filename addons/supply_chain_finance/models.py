@@ -57,6 +57,12 @@ FINANCED_STATES = ("approved", "disbursed")
 ENTRY_KINDS = {"disbursement": "放款", "repayment": "还款"}
 LOCK_STATES = {"pending": "待采购人确认", "locked": "已锁定", "released": "已解除"}
 OUTBOX_STATES = {"pending": "待推送", "delivered": "已送达", "failed": "推送失败（已停止重试）"}
+#: how the platform signs the webhooks to an institution (docs/supply_chain_finance.md)
+SIGNATURE_SCHEMES = {
+    "hmac-sha256": "HMAC-SHA256（共享密钥，默认）",
+    "hmac-sm3": "HMAC-SM3（共享密钥，国密杂凑算法）",
+    "sm2": "SM2 数字签名（平台私钥签名，机构用平台公钥验签）",
+}
 EVENTS = {
     "application.submitted": "融资申请已提交",
     "application.updated": "融资申请已补充材料",
@@ -91,6 +97,10 @@ class Institution(Model):
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     #: the HMAC-SHA256 key shared with the institution (also its API client secret's salt)
     webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    #: how the webhooks are signed (:data:`SIGNATURE_SCHEMES`): HMAC with the shared secret
+    #: (SHA-256 or SM3) or the platform's SM2 signature
+    signature_scheme: Mapped[str] = mapped_column(String(16), nullable=False, default="hmac-sha256",
+                                                  server_default="hmac-sha256")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
     org: Mapped[Organization] = relationship(lazy="joined")

@@ -6,6 +6,10 @@
 * 申请融资 (``/scf/apply/``): the supplier's financeable contracts, each with the
   participating institutions in a random order (new per view) - no preferred institution;
 * 回款账户 (``AccountLockView``): where a financed contract is paid; the purchaser confirms;
+* 金融机构 (``InstitutionView``, platform administrators): the institutions' settings, among
+  them the webhook signature scheme (HMAC-SHA256, HMAC-SM3, SM2);
+* 平台验签公钥 (``/scf/signing-key/``): the platform's SM2 public key for institutions that
+  verify SM2-signed webhooks (the private key is never shown);
 * 融资监管 (``/scf/bureau/``): per region and period - applications, approvals, amounts
   financed, share to small and micro firms, average days to decision, overdue - with a chart
   and an Excel export.
@@ -30,12 +34,22 @@ from core.errors import flash_error, is_page_error
 from core.services.charts import bar_chart
 from core.services.export import ColumnSpec, XlsxSheet, send_xlsx, write_workbook, write_xlsx
 from core.tenancy import current_scope
-from core.views.base import ErpModelView, labelled, money_text, parse_date
+from core.views.base import ErpModelView, labelled, money_text, parse_date, select_field
 
-from . import services
+from . import services, webhooks
 from .actions import APPLICATION_ACTIONS, LOCK_ACTIONS
 from .hooks import bureau_sections, contract_sources
-from .models import APP_STATES, ENTRY_KINDS, LOCK_STATES, AccountLock, Application, Entry
+from .models import (
+    APP_STATES,
+    ENTRY_KINDS,
+    INSTITUTION_KINDS,
+    LOCK_STATES,
+    SIGNATURE_SCHEMES,
+    AccountLock,
+    Application,
+    Entry,
+    Institution,
+)
 
 T = "supply_chain_finance"
 TEMPLATE_FOLDER = str(Path(__file__).resolve().parent / "templates")
@@ -130,6 +144,43 @@ class AccountLockView(ErpModelView):
                 "scf_sources": sources}
 
 
+def _yes_no(value: Any) -> str:
+    return "是" if value else "否"
+
+
+class InstitutionView(ErpModelView):
+    """金融机构: the participating institutions' settings (platform administrators)."""
+
+    datamodel = SQLAInterface(Institution)
+    class_permission_name = "ScfInstitutionView"
+    base_permissions = ["can_list", "can_show", "can_edit"]
+    list_title = show_title = "参与政采贷的金融机构"
+    edit_title = "修改金融机构设置"
+    list_columns = ["org", "kind", "decision_days", "webhook_url", "signature_scheme", "active"]
+    show_columns = ["org", "kind", "decision_days", "products", "contact", "phone", "regions",
+                    "webhook_url", "signature_scheme", "active"]
+    edit_columns = ["kind", "decision_days", "products", "contact", "phone", "webhook_url",
+                    "signature_scheme", "active"]
+    search_columns = ["kind", "signature_scheme", "active"]
+    label_columns = {"org": "机构名称", "kind": "机构类型", "decision_days": "承诺审批时限（工作日）",
+                     "products": "融资产品说明", "contact": "联系人", "phone": "联系电话",
+                     "regions": "服务地区", "webhook_url": "通知推送地址",
+                     "signature_scheme": "通知签名方式", "active": "参与中"}
+    description_columns = {
+        "decision_days": "留空时使用参数“金融机构审批时限（工作日）”。",
+        "webhook_url": "平台向该地址推送签名通知（生产环境须为 HTTPS）。",
+        "signature_scheme": "HMAC 两种方式使用与机构约定的共享密钥；SM2 方式由平台私钥签名，"
+                            "机构在“平台验签公钥”页面取得平台公钥验签。",
+    }
+    formatters_columns = {"kind": labelled(INSTITUTION_KINDS),
+                          "signature_scheme": labelled(SIGNATURE_SCHEMES), "active": _yes_no,
+                          "decision_days": lambda v: "按参数设置" if v is None else f"{v} 个工作日",
+                          "regions": lambda v: "、".join(str(r) for r in v) if v else "—"}
+    edit_form_extra_fields = {"kind": select_field("机构类型", INSTITUTION_KINDS),
+                              "signature_scheme": select_field("通知签名方式", SIGNATURE_SCHEMES)}
+    base_order = ("id", "asc")
+
+
 class _Page(BaseView):
     template_folder = TEMPLATE_FOLDER
     default_view = "index"
@@ -196,6 +247,29 @@ class ApplyView(_Page):
             return redirect(url_for("ApplyView.index"))
         flash(f"融资申请 {app.number} 已提交给 {app.bank.name}，机构将在承诺时限内作出决定", "success")
         return redirect(url_for("ApplicationView.show", pk=app.id))
+
+
+class SigningKeyView(_Page):
+    """The platform's SM2 public key, for institutions verifying SM2-signed webhooks."""
+
+    route_base = "/scf/signing-key"
+    class_permission_name = "ScfSigningKey"
+    base_permissions = ["can_read"]
+
+    @expose("/")
+    @has_access
+    @permission_name("read")
+    def index(self):
+        session = db.session
+        scope = current_scope()
+        inst = None
+        if scope.org_id is not None:
+            inst = session.execute(select(Institution).where(
+                Institution.org_id == scope.org_id)).scalars().first()
+        return self.render_template(
+            f"{T}/signing_key.html", key=webhooks.public_key_info(),
+            scheme=SIGNATURE_SCHEMES.get(inst.signature_scheme) if inst is not None else None,
+            tolerance=webhooks.TOLERANCE_SECONDS)
 
 
 def _period() -> tuple[dt.date, dt.date, list[str]]:
@@ -284,6 +358,8 @@ VIEWS = (
     (ApplyView, "申请融资", "fa-hand-o-up"),
     (AccountLockView, "回款账户", "fa-lock"),
     (BureauView, "融资监管", "fa-bar-chart"),
+    (InstitutionView, "金融机构", "fa-bank"),
+    (SigningKeyView, "平台验签公钥", "fa-key"),
 )
 
 
@@ -292,4 +368,5 @@ def register(appbuilder: Any) -> None:
         appbuilder.add_view(view, name, icon=icon, category=CATEGORY, category_icon="fa-university")
 
 
-__all__ = ["ApplicationView", "AccountLockView", "ApplyView", "BureauView", "register"]
+__all__ = ["ApplicationView", "AccountLockView", "ApplyView", "BureauView", "InstitutionView",
+           "SigningKeyView", "register"]
