@@ -178,6 +178,8 @@ class InstitutionView(ErpModelView):
                           "regions": lambda v: "、".join(str(r) for r in v) if v else "—"}
     edit_form_extra_fields = {"kind": select_field("机构类型", INSTITUTION_KINDS),
                               "signature_scheme": select_field("通知签名方式", SIGNATURE_SCHEMES)}
+    search_form_extra_fields = {"kind": select_field("机构类型", INSTITUTION_KINDS, "全部"),
+                                "signature_scheme": select_field("通知签名方式", SIGNATURE_SCHEMES, "全部")}
     base_order = ("id", "asc")
 
 
