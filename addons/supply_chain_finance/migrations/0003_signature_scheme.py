@@ -17,11 +17,11 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("scf_institution") as batch:
-        batch.add_column(sa.Column("signature_scheme", sa.String(16), nullable=False,
-                                   server_default="hmac-sha256"))
+    op.add_column("scf_institution", sa.Column("signature_scheme", sa.String(16), nullable=False,
+                                               server_default="hmac-sha256"))
 
 
 def downgrade():
-    with op.batch_alter_table("scf_institution") as batch:
-        batch.drop_column("signature_scheme")
+    # a plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): a batch "move and copy" would drop
+    # scf_institution, which the outbox and region rows reference
+    op.drop_column("scf_institution", "signature_scheme")
