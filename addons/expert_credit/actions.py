@@ -16,7 +16,7 @@ pages; the API paths and bodies are those of docs/expert_credit.md:
 
 Who may act is each action's guard and is enforced again by the service; every step is a
 state-machine transition (audited by the machine's hook). The answers name no expert and no
-ID number; the draw record (:func:`masking.request_record`) applies the disclosure rules.
+ID number; the draw record (:func:`draw_record.request_record`) applies the disclosure rules.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from core.actions import Action, Actions, machine_refusal
 from core.api import INVALID_MESSAGES
 
 from . import services
-from .masking import request_record
+from .draw_record import request_record
 from .models import ASSIGNMENT_STATES, EVALUATION_STATES, EXPERT_STATES
 from .services import CRITERIA, CRITERIA_LABELS
 

@@ -26,7 +26,7 @@ from core.tenancy import current_scope
 
 from . import masking, services
 from .actions import ASSIGNMENT_ACTIONS, EVALUATION_ACTIONS, EXPERT_ACTIONS, REQUEST_ACTIONS
-from .masking import request_record
+from .draw_record import request_record
 from .models import (
     ASSIGNMENT_STATES,
     BAD_RECORD_KINDS,

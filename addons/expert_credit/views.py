@@ -33,7 +33,7 @@ from core.views.base import labelled as _labelled
 
 from . import masking, reports, services
 from .actions import ASSIGNMENT_ACTIONS, EVALUATION_ACTIONS, EXPERT_ACTIONS, REQUEST_ACTIONS
-from .masking import request_record
+from .draw_record import request_record
 from .models import (
     ASSIGNMENT_STATES,
     BAD_RECORD_KINDS,

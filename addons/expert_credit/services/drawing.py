@@ -195,7 +195,7 @@ def replay(session: Session, d: Draw) -> ReplayResult:
 
 def close_request(session: Session, req: DrawRequest, *, actor: Any = None) -> None:
     """End the request: no further draws. The audit entry names the seed's hash only: the
-    seed itself is disclosed with the award notice (``masking.seed_disclosed``)."""
+    seed itself is disclosed with the award notice (``draw_record.seed_disclosed``)."""
     assert_extracting_agency(session, req)
     REQUEST_FLOW.trigger(req, "close", actor=actor, session=session, seed_hash=req.seed_hash)
     req.seed_revealed_at = _now()

@@ -78,7 +78,7 @@ def test_expert_status_by_api_and_page_for_managers_only(ec) -> None:  # noqa: F
     with ec.app.app_context():
         assert db.session.get(Expert, eid).status == "active"
         actions = [a for (a,) in db.session.execute(select(AuditLog.action).where(
-            AuditLog.object_type == "ec_expert", AuditLog.object_id == eid).order_by(AuditLog.id))]
+            AuditLog.object_type == "ec_expert", AuditLog.object_id == str(eid)).order_by(AuditLog.id))]
         assert actions == ["transition:suspend", "transition:reinstate"]
 
 
