@@ -48,8 +48,14 @@ What core derives
   endpoint's OpenAPI operation is generated from the declaration (summary, path
   parameters, request body schema as a component, the responses). An action with its own
   ``api_path`` has its own endpoint beside the set's (a rating at ``/<int:pk>/rate`` beside
-  the transitions at ``/<int:pk>/transition/<name>``); an error in the action's
-  ``commit_on`` is answered after committing what ``run`` recorded before refusing.
+  the transitions at ``/<int:pk>/transition/<name>``), also when the set has no API path
+  (``api_path=None``: only the actions with their own path are on the API); an error in
+  the action's ``commit_on`` is answered after committing what ``run`` recorded before
+  refusing. ``api_raw=True``: the API hands ``run`` the JSON object as sent, without the
+  schema and the guards (the service checks and words its refusals, as an older
+  hand-written endpoint did); ``page=False``: an API-only action (e.g. one endpoint that
+  dispatches on its body to what the page offers as several buttons). ``caller_check``
+  (on the set) refuses a caller before the body is read.
 * **Idempotency keys** (``Actions(..., idempotent=True)`` or ``Action(idempotent=True)``):
   the API endpoint requires an ``Idempotency-Key`` header and answers a retry with the
   stored response (:mod:`core.api.idempotency`: 400 without a key, the stored answer with
@@ -142,6 +148,13 @@ class Action:
     commit_on: tuple[type[BaseException], ...] = ()
     #: the API endpoint requires and honours an ``Idempotency-Key`` header; None: the set's
     idempotent: bool | None = None
+    #: the API hands ``run`` the JSON object as sent and leaves every check to the service
+    #: (no schema load, no guard): for an API older than its declaration whose answers (field
+    #: names, messages, 403/409/422 order) the service words; ``schema`` still documents the
+    #: body and makes the page form, and the page still runs the guards
+    api_raw: bool = False
+    #: the action has a page button and form (False: an API-only action)
+    page: bool = True
 
 
 @dataclass
@@ -183,7 +196,8 @@ class Actions:
                  api_method: str = "transition", page_method: str = "transition",
                  machine: Any = None, module: str | None = None,
                  object_type: str | None = None, idempotent: bool = False,
-                 not_found: str | None = None) -> None:
+                 not_found: str | None = None,
+                 caller_check: Callable[[], Any] | None = None) -> None:
         self.actions: dict[str, Action] = {}
         for a in actions:
             if a.name in self.actions:
@@ -202,6 +216,10 @@ class Actions:
         self.idempotent = idempotent
         #: the API's 404 message (record unknown or out of the user's reach)
         self.not_found = not_found
+        #: ``fn()`` on every API call, after the record and the ``Idempotency-Key`` are
+        #: checked and before the body is read: raises to refuse the caller (e.g. 403 for a
+        #: user acting for no organisation)
+        self.caller_check = caller_check
 
     def __iter__(self):
         return iter(self.actions.values())
@@ -298,12 +316,15 @@ class Actions:
                                    transition=name, state=self.machine.get_state(obj))
         return NotFoundError("没有该操作")
 
-    def perform(self, session: Any, obj: Any, name: str, body: dict[str, Any]) -> tuple[Action, Any]:
-        """Guard, run and audit ``name`` on ``obj`` (no commit): ``(action, value)``."""
+    def perform(self, session: Any, obj: Any, name: str, body: dict[str, Any], *,
+                guards: bool = True) -> tuple[Action, Any]:
+        """Guard (unless ``guards=False``), run and audit ``name`` on ``obj`` (no commit):
+        ``(action, value)``."""
         action = self.get(name)
         if action is None:
             raise self.unknown(obj, name)
-        self.check_guards(session, obj, action)
+        if guards:
+            self.check_guards(session, obj, action)
         value = action.run(session, obj, body)
         if action.audit:
             self._audit(session, obj, action, body)
@@ -337,7 +358,7 @@ class Actions:
         """What the show page draws: actions the user's permission and the guard allow."""
         out = []
         for action in self:
-            if not may(action.permission or self.permission):
+            if not action.page or not may(action.permission or self.permission):
                 continue
             if not self.may_run(session, obj, action):
                 continue

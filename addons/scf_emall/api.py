@@ -1,7 +1,8 @@
 """REST API of ``scf_emall`` under ``/api/v1/scf_emall_consent/`` (thin over :mod:`.services`),
 every write with an ``Idempotency-Key`` (the bank API's helper): supplier ``GET institutions``
 (random order), ``POST grant`` (bank), ``<id>/revoke``; institution ``GET <id>/profile``
-(403 once revoked) and ``POST <id>/line`` (amount, valid_until, note).
+(403 once revoked) and ``POST <id>/line`` (amount, valid_until, note). The ``<id>/...``
+writes are declared actions (:data:`CONSENT_ACTIONS`, :mod:`core.actions`).
 
 ``/api/v1/scf_emall_order/``: contract financing (政采贷) on an accepted e-mall order -
 supplier ``GET financeable`` (its accepted orders, the amount it may still finance) and
@@ -11,18 +12,19 @@ application on the order's contract, answered like ``POST scf_application/apply`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
+from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from addons.emall.models import EmallOrder
 from addons.supply_chain_finance.api import app_json, caller_org_id, idempotent, idempotent_write
 from addons.supply_chain_finance.models import INSTITUTION_KINDS
+from core.actions import Action, Actions
 from core.api import ErpBaseApi, ErpModelRestApi
 from core.db import db
 from core.errors import NotFoundError
@@ -70,6 +72,29 @@ _DOC = """
 """
 
 
+class LineSchema(Schema):
+    """The line an institution set (documented; the service reads and checks it)."""
+
+    amount = fields.String(metadata={"description": "授信额度（元）"})
+    valid_until = fields.Date(metadata={"description": "额度有效期至（YYYY-MM-DD）"})
+    note = fields.String(metadata={"description": "额度说明"})
+
+
+#: the consent's record writes: the API hands the services the body as sent (``api_raw``:
+#: their own answers, as before the declaration), each with an ``Idempotency-Key``
+CONSENT_ACTIONS = Actions(
+    Action("revoke", "撤回授权", lambda s, c, b: services.revoke(s, c.id, supplier_id=caller_org_id()),
+           permission="grant", api_raw=True, description="供应商撤回对该机构的授权"),
+    Action("line", "登记授信额度", lambda s, c, b: services.record_line(
+        s, c.id, bank_id=caller_org_id(), amount=b.get("amount"),
+        valid_until=b.get("valid_until"), note=b.get("note")), schema=LineSchema,
+        permission="decide", api_raw=True, description="机构登记其核定的授信额度"),
+    permission="show", result=lambda s, c, value: consent_json(value),
+    api_path="/<int:pk>/{name}", idempotent=True, caller_check=caller_org_id,
+    not_found="授权记录不存在，或不在您的可见范围内",
+)
+
+
 class ConsentApi(ErpModelRestApi):
     resource_name = "scf_emall_consent"
     datamodel = SQLAInterface(Consent)
@@ -87,13 +112,8 @@ class ConsentApi(ErpModelRestApi):
                      "line_valid_until": "额度有效期至", "line_decided_at": "额度核定时间",
                      "line_note": "额度说明", "region": "所在地区"}
     description_columns = {"status": "、".join(f"{k}={v}" for k, v in STATES.items())}
-
-    def _write(self, pk: int | None, fn: Callable[[Any, dict[str, Any]], Consent], status: int = 200):
-        def check() -> None:
-            if pk is not None and self.datamodel.get(self._erp_pk(pk), self._base_filters) is None:
-                raise NotFoundError("授权记录不存在，或不在您的可见范围内")
-
-        return idempotent_write(self, fn, consent_json, status=status, check=check)
+    #: ``/<pk>/revoke``, ``/<pk>/line``: declared in :data:`CONSENT_ACTIONS`
+    record_actions = CONSENT_ACTIONS
 
     @expose("/institutions", methods=["GET"])
     @protect()
@@ -120,33 +140,12 @@ class ConsentApi(ErpModelRestApi):
     @safe
     @permission_name("grant")
     def grant(self):
-        return self._write(None, lambda s, b: services.grant(
-            s, supplier_id=caller_org_id(), bank_id=b.get("bank")), status=201)
+        return idempotent_write(self, lambda s, b: services.grant(
+            s, supplier_id=caller_org_id(), bank_id=b.get("bank")), consent_json, status=201)
 
     grant.__doc__ = ("Supplier: consent that an institution (bank) sees its e-mall profile"
                      + _DOC.replace("- {in: path, name: pk, schema: {type: integer}}\n          ", "")
                      .format(what="授权记录"))
-
-    @expose("/<int:pk>/revoke", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("grant")
-    def revoke(self, pk: int):
-        return self._write(pk, lambda s, b: services.revoke(s, pk, supplier_id=caller_org_id()))
-
-    revoke.__doc__ = "Supplier: revoke the consent" + _DOC.format(what="授权记录")
-
-    @expose("/<int:pk>/line", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("decide")
-    def line(self, pk: int):
-        return self._write(pk, lambda s, b: services.record_line(
-            s, pk, bank_id=caller_org_id(), amount=b.get("amount"),
-            valid_until=b.get("valid_until"), note=b.get("note")))
-
-    line.__doc__ = ("Institution: record the line it set (amount, valid_until, note)"
-                    + _DOC.format(what="授权记录"))
 
     @expose("/<int:pk>/profile", methods=["GET"])
     @protect()

@@ -17,12 +17,13 @@ Resources: ``scf_application`` (list/get; ``GET /<pk>/contract``; supplier: ``PO
 ``/<pk>/reply``, ``/<pk>/withdraw``; bank: ``/<pk>/decision``, ``/<pk>/disbursement``,
 ``/<pk>/repayment``, ``/<pk>/release``), ``scf_account_lock`` (list/get; purchaser:
 ``POST /<pk>/confirm``), ``scf_entry`` (list/get), ``scf_institution`` (``GET /choices/<contract>``:
-the institutions a supplier may choose, random order).
+the institutions a supplier may choose, random order). The ``/<pk>/...`` writes are the
+actions of :mod:`.actions`, declared once for the pages and this API (``idempotent=True``,
+the services' own answers: ``api_raw``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -38,10 +39,18 @@ from core.api import ErpModelRestApi, json_object_body
 from core.api.idempotency import IDEMPOTENCY_HEADER  # noqa: F401  (public name, kept)
 from core.api.idempotency import idempotent as core_idempotent
 from core.db import db
-from core.errors import ForbiddenError, NotFoundError
+from core.errors import NotFoundError
 from core.tenancy import current_scope, own_units
 
 from . import services
+from .actions import (
+    APPLICATION_ACTIONS,
+    APPLICATION_NOT_FOUND,
+    LOCK_ACTIONS,
+    app_json,
+    caller_org_id,
+    lock_json,  # noqa: F401  (public name, kept)
+)
 from .models import (
     APP_STATES,
     ENTRY_KINDS,
@@ -54,49 +63,14 @@ from .models import (
 )
 
 
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
-
-
-def _s(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def app_json(app: Application) -> dict[str, Any]:
-    return {
-        "id": app.id, "number": app.number, "contract_id": app.contract_id,
-        "contract_number": app.contract_number,
-        "supplier": app.supplier.name if app.supplier else None,
-        "bank": app.bank.name if app.bank else None, "amount": _s(app.amount),
-        "status": app.status, "status_label": APP_STATES.get(app.status),
-        "overdue": services.is_overdue(app), "submitted_at": _iso(app.submitted_at),
-        "decision_due": _iso(app.decision_due), "decided_at": _iso(app.decided_at),
-        "purpose": app.purpose, "info_request": app.info_request,
-        "supplier_reply": app.supplier_reply, "reject_reason": app.reject_reason,
-        "approved_amount": _s(app.approved_amount), "rate_percent": _s(app.rate_percent),
-        "term_months": app.term_months, "repayment_account": app.repayment_account,
-        "repayment_account_name": app.repayment_account_name,
-        "repayment_bank": app.repayment_bank, "registry_number": app.registry_number,
-        "disbursed_amount": _s(app.disbursed_amount), "disbursed_on": _iso(app.disbursed_on),
-        "maturity_date": _iso(app.maturity_date), "repaid_amount": _s(app.repaid_amount),
-        "last_repaid_on": _iso(app.last_repaid_on), "release_reason": app.release_reason,
-    }
-
-
 def _body() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     return json_object_body() if raw.strip() else {}
 
 
-def _org_id() -> int:
-    scope = current_scope()
-    if scope.org_id is None:
-        raise ForbiddenError("只有金融机构、供应商或采购人单位的用户可以执行此操作")
-    return scope.org_id
+_org_id = caller_org_id
 
-
-#: public name for the bridges' APIs
-caller_org_id = _org_id
+#: public names for the bridges' APIs: caller_org_id, app_json, lock_json (from .actions)
 
 
 def idempotent(api: Any, do: Callable[[Any, dict[str, Any]], tuple[int, dict[str, Any]]]):
@@ -188,7 +162,7 @@ class ApplicationApi(ErpModelRestApi):
     datamodel = _ListQuery(Application)
     class_permission_name = "ScfApplication"
     include_route_methods = {"get", "get_list", "info", "contract", "apply", "reply", "withdraw",
-                             "decision", "disbursement", "repayment", "release"}
+                             "decision", "disburse", "repay", "release"}
     list_columns = ["id", "number", "contract_id", "contract_number", "supplier.id", "supplier.name",
                     "bank.id", "bank.name", "amount", "status", "submitted_at", "decision_due",
                     "decided_at", "approved_amount", "rate_percent", "term_months",
@@ -212,25 +186,15 @@ class ApplicationApi(ErpModelRestApi):
         "purpose": "资金用途", "contact": "联系人", "phone": "联系电话", "release_reason": "解除原因",
     }
     description_columns = {"status": "、".join(f"{k}={v}" for k, v in APP_STATES.items())}
+    #: ``/<pk>/reply``, ``/withdraw``, ``/decision``, ``/disbursement``, ``/repayment``,
+    #: ``/release``: declared once in :mod:`.actions` (page and API, ``Idempotency-Key``)
+    record_actions = APPLICATION_ACTIONS
 
     def _mine(self, pk: int) -> Application:
         item = self.datamodel.get(self._erp_pk(pk), self._base_filters)
         if item is None:
-            raise NotFoundError("融资申请不存在，或不是向贵机构（贵单位）提交的")
+            raise NotFoundError(APPLICATION_NOT_FOUND)
         return item
-
-    def _write(self, pk: int | None, fn: Callable[[Any, dict[str, Any]], Application], status: int = 200):
-        def run():
-            if pk is not None:
-                self._mine(pk)
-
-            def do(session: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-                app = fn(session, body)
-                return status, {"result": app_json(app)}
-
-            return idempotent(self, do)
-
-        return self._erp_answer(run)
 
     @expose("/<int:pk>/contract", methods=["GET"])
     @protect()
@@ -286,162 +250,10 @@ class ApplicationApi(ErpModelRestApi):
             409: {$ref: '#/components/responses/409'}
             422: {$ref: '#/components/responses/422'}
         """
-        return self._write(None, lambda s, b: services.apply(
+        return idempotent_write(self, lambda s, b: services.apply(
             s, supplier_id=_org_id(), contract_id=b.get("contract"), bank_id=b.get("bank"),
             amount=b.get("amount"), purpose=b.get("purpose"), contact=b.get("contact"),
-            phone=b.get("phone")), status=201)
-
-    @expose("/<int:pk>/reply", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("apply")
-    def reply(self, pk: int):
-        """Supplier: answer the institution's request for more information (body: text)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-          responses:
-            200: {description: 申请的最新状态}
-            400: {$ref: '#/components/responses/400'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._write(pk, lambda s, b: services.reply(s, pk, supplier_id=_org_id(),
-                                                           text=b.get("text")))
-
-    @expose("/<int:pk>/withdraw", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("apply")
-    def withdraw(self, pk: int):
-        """Supplier: withdraw an application still waiting for a decision
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-          responses:
-            200: {description: 申请的最新状态}
-            400: {$ref: '#/components/responses/400'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._write(pk, lambda s, b: services.withdraw(s, pk, supplier_id=_org_id()))
-
-    @expose("/<int:pk>/decision", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("decide")
-    def decision(self, pk: int):
-        """Institution: record its decision (body: decision = approve | reject | request_info;
-        approve: amount, rate_percent, term_months, repayment_account,
-        repayment_account_name, repayment_bank; reject/request_info: reason). A second
-        approval on the same contract answers 409
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-          responses:
-            200: {description: 申请的最新状态}
-            400: {$ref: '#/components/responses/400'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._write(pk, lambda s, b: services.decide(
-            s, pk, bank_id=_org_id(), decision=b.get("decision"), amount=b.get("amount"),
-            rate_percent=b.get("rate_percent"), term_months=b.get("term_months"),
-            repayment_account=b.get("repayment_account"),
-            repayment_account_name=b.get("repayment_account_name"),
-            repayment_bank=b.get("repayment_bank"), reason=b.get("reason")))
-
-    @expose("/<int:pk>/disbursement", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("decide")
-    def disbursement(self, pk: int):
-        """Institution: report the disbursement (body: amount, date, maturity, reference,
-        registry_number)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-          responses:
-            200: {description: 申请的最新状态}
-            400: {$ref: '#/components/responses/400'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._write(pk, lambda s, b: services.disburse(
-            s, pk, bank_id=_org_id(), amount=b.get("amount"), on=b.get("date"),
-            maturity=b.get("maturity"), reference=b.get("reference"),
-            registry_number=b.get("registry_number")))
-
-    @expose("/<int:pk>/repayment", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("decide")
-    def repayment(self, pk: int):
-        """Institution: report a repayment (body: amount, date, reference); full repayment
-        releases the account lock
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-          responses:
-            200: {description: 申请的最新状态}
-            400: {$ref: '#/components/responses/400'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._write(pk, lambda s, b: services.repay(
-            s, pk, bank_id=_org_id(), amount=b.get("amount"), on=b.get("date"),
-            reference=b.get("reference")))
-
-    @expose("/<int:pk>/release", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("decide")
-    def release(self, pk: int):
-        """Institution: release the financing and the account lock (body: reason)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-          responses:
-            200: {description: 申请的最新状态}
-            400: {$ref: '#/components/responses/400'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self._write(pk, lambda s, b: services.release(s, pk, bank_id=_org_id(),
-                                                             reason=b.get("reason")))
-
-
-def lock_json(lock: AccountLock) -> dict[str, Any]:
-    return {"id": lock.id, "contract_id": lock.contract_id,
-            "contract_number": lock.contract_number,
-            "bank": lock.bank.name if lock.bank else None, "account": lock.account,
-            "account_name": lock.account_name, "account_bank": lock.account_bank,
-            "status": lock.status, "status_label": LOCK_STATES.get(lock.status),
-            "confirmed_at": _iso(lock.confirmed_at), "released_at": _iso(lock.released_at)}
+            phone=b.get("phone")), app_json, status=201)
 
 
 class AccountLockApi(ErpModelRestApi):
@@ -460,40 +272,8 @@ class AccountLockApi(ErpModelRestApi):
                      "confirmed_at": "确认时间", "released_at": "解除时间", "region": "所在地区",
                      "release_reason": "解除原因"}
     description_columns = {"status": "、".join(f"{k}={v}" for k, v in LOCK_STATES.items())}
-
-    @expose("/<int:pk>/confirm", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("confirm")
-    def confirm(self, pk: int):
-        """Purchaser: confirm the repayment account of its financed contract; from then on
-        every payment of the contract must go to it
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          - {in: header, name: Idempotency-Key, required: true, schema: {type: string}}
-          responses:
-            200: {description: 申请的最新状态}
-            400: {$ref: '#/components/responses/400'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        def run():
-            item = self.datamodel.get(self._erp_pk(pk), self._base_filters)
-            if item is None:
-                raise NotFoundError("回款账户记录不存在")
-
-            def do(session: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-                lock = services.confirm_account(session, pk, purchaser_ids=purchaser_units(session),
-                                                actor=current_user_name() or None)
-                return 200, {"result": lock_json(lock)}
-
-            return idempotent(self, do)
-
-        return self._erp_answer(run)
+    #: ``/<pk>/confirm``: declared once in :mod:`.actions` (page and API)
+    record_actions = LOCK_ACTIONS
 
 
 def current_user_name() -> str:

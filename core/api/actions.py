@@ -67,7 +67,7 @@ def _body_component(api_cls: type, action: Action, endpoint: str | None = None) 
 def install_api_actions(api_cls: type) -> None:
     """Add the action endpoints declared by ``api_cls.actions`` (called at class creation)."""
     actions: Actions | None = api_cls.__dict__.get("record_actions")
-    if actions is None or not actions.api_path:
+    if actions is None or not (actions.api_path or any(a.api_path for a in actions)):
         return
     components = list(getattr(api_cls, "openapi_spec_component_schemas", ()) or ())
 
@@ -96,6 +96,8 @@ def install_api_actions(api_cls: type) -> None:
     for a in actions:
         if a.api_path:  # its own endpoint
             add(a.name, a.api_path, [a.name], a.permission or actions.permission)
+    if not actions.api_path:
+        shared = []  # only the actions with their own path are on the API
     if actions.per_action_paths:
         for a in shared:
             add(a.name, actions.api_path.replace("{name}", a.name), [a.name],
@@ -122,17 +124,24 @@ def run_api(view: Any, actions: Actions, pk: Any, name: str,
     action = actions.get(name)
     if action is None or (names is not None and name not in names):
         raise actions.unknown(obj, name)
+
+    def load() -> dict[str, Any]:
+        raw = _api_body(action)
+        return raw if action.api_raw else actions.load(action, raw)
+
+    checked = not action.api_raw
     if actions.is_idempotent(action):
         def do(session: Any) -> tuple[int, Any]:
-            body = actions.load(action, _api_body(action))
-            done, value = actions.perform(session, obj, name, body)
+            done, value = actions.perform(session, obj, name, load(), guards=checked)
             session.flush()
             return done.status, {"result": actions.result_of(session, obj, done, value)}
 
-        return idempotent(session, do, commit_on=action.commit_on)
-    body = actions.load(action, _api_body(action))
+        return idempotent(session, do, check=actions.caller_check, commit_on=action.commit_on)
+    if actions.caller_check is not None:
+        actions.caller_check()
+    body = load()
     try:
-        action, value = actions.perform(session, obj, name, body)
+        action, value = actions.perform(session, obj, name, body, guards=checked)
     except action.commit_on:
         session.commit()  # what the action recorded before refusing stays
         raise

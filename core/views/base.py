@@ -444,7 +444,7 @@ def run_page(view: Any, actions: Actions, pk: Any, name: str) -> Any:
     if obj is None:
         abort(404)
     action = actions.get(name)
-    if action is None:
+    if action is None or not action.page:
         abort(404)
     perm = action.permission or actions.permission
     if perm != actions.permission and not view.appbuilder.sm.has_access(

@@ -163,6 +163,55 @@ def test_own_endpoint_beside_the_shared_one_and_commit_on() -> None:
     assert obj["state"] == "failed" and view.datamodel.session.commits == 1
 
 
+def test_api_only_raw_actions_and_a_caller_check_on_a_set_without_an_api_path() -> None:
+    """A set without an API path puts only the actions with their own path on the API;
+    ``api_raw`` hands ``run`` the JSON object as sent, without the schema and the guards;
+    ``page=False`` keeps an action off the page; ``caller_check`` refuses before the body."""
+    from flask import Flask
+
+    from core.api.actions import install_api_actions, run_api
+
+    class Sess(Session):
+        commits = 0
+
+        def commit(self):
+            self.commits += 1
+
+    seen = []
+    checks = []
+    refuse = lambda s, o: "只有本单位可以执行"  # noqa: E731
+    acts = Actions(
+        Action("approve", "批准", run=lambda *a: None, schema=Body, guard=refuse),
+        Action("decision", "作出决定", run=lambda s, o, b: seen.append(b), schema=Body,
+               guard=refuse, api_path="/<int:pk>/decision", api_raw=True, page=False),
+        api_path=None, caller_check=lambda: checks.append(1))
+
+    class Api:
+        record_actions = acts
+
+    install_api_actions(Api)
+    assert [u for u, _m in Api.decision._urls] == ["/<int:pk>/decision"]
+    assert not hasattr(Api, "approve") and not hasattr(Api, "transition")
+    assert [o.name for o in acts.options(Session(), object(), lambda perm: True)] == []
+    obj = {"state": "draft"}
+    view = type("V", (), {"_base_filters": None, "_erp_pk": staticmethod(lambda pk: pk),
+                          "response": staticmethod(lambda status, **kw: (status, kw))})()
+    view.datamodel = type("D", (), {"session": Sess(), "get": staticmethod(lambda pk, f: obj)})()
+    body = {"decision": "approve", "count": "not a number"}
+    with Flask(__name__).test_request_context(json=body):
+        assert run_api(view, acts, 1, "decision", ["decision"]) == (200, {"result": {"id": None}})
+    assert seen == [body] and checks == [1] and view.datamodel.session.commits == 1
+
+    def no_caller():
+        raise ForbiddenError("只有单位用户可以执行")
+
+    acts.caller_check = no_caller
+    with Flask(__name__).test_request_context(data="{bad", content_type="application/json"):
+        with pytest.raises(ForbiddenError):  # refused before the body is read
+            run_api(view, acts, 1, "decision", ["decision"])
+    assert len(seen) == 1
+
+
 # -- on a running app ------------------------------------------------------------------------------
 def test_openapi_is_generated_from_the_declaration(pb) -> None:  # noqa: F811
     spec = pb.call("GET", "_openapi").json
