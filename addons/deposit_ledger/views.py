@@ -387,7 +387,7 @@ class ReconcileView(ErpListActions, _Page):
         batch = request.args.get("batch") or None
         st = reconcile.state(db.session, batch)
         options = {m["id"]: self.action_options(db.session.get(StatementMatch, m["id"]))
-                   for m in st["matches"]}
+                   for m in st["matches"] if m["state"] == "proposed"}  # decided: no action
         return self.render_template(f"{T}/reconcile.html", st=st, batch=batch or "",
                                     kinds=ENTRY_KINDS, options=options,
                                     action_endpoint=self.action_endpoint)
