@@ -70,6 +70,17 @@ What core derives
   hidden values) with one button. ``POST <page_path>`` runs it the same way as the API,
   flashes ``done(obj, value)`` (or "已执行“<label>”") on success, or the error's
   messages, and returns to the show page.
+* **API only** (``Action(page=False)``): an endpoint kept for existing clients beside the
+  actions the page offers (e-mall's legacy ``POST /<pk>/review`` beside dismiss / delist /
+  correct): no button; the page endpoint answers 404 for it.
+* **Not a model API or page** (``Actions(..., model=StatementMatch)``): an ``ErpBaseApi``
+  declares ``record_actions`` like a model API (the record is :meth:`Actions.record`: the
+  user's scope, an impossible id is 404); a page listing the records (a ``BaseView`` with
+  :class:`core.views.base.ErpListActions`) gets the POST endpoint, draws each row's buttons
+  from ``action_options(obj)`` (only those the user may use) and returns to
+  ``action_back(obj)`` (the bank reconciliation's confirm / reject per proposed match). The
+  path variable naming the action may be any ``<string:...>`` one (an endpoint that kept
+  its ``/match/<int:pk>/<string:decision>``).
 * **Audit**: transitions are audited by their machine's audit hook; a named action that
   does not go through a machine declares ``audit=True`` and core records one entry
   (``action=<name>``, the record, the body) in the same transaction.
@@ -87,6 +98,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -153,7 +165,8 @@ class Action:
     #: names, messages, 403/409/422 order) the service words; ``schema`` still documents the
     #: body and makes the page form, and the page still runs the guards
     api_raw: bool = False
-    #: the action has a page button and form (False: an API-only action)
+    #: False: API only (a legacy endpoint kept for existing clients beside the actions the
+    #: page offers): no button, and the page endpoint answers 404 for it
     page: bool = True
 
 
@@ -197,7 +210,8 @@ class Actions:
                  machine: Any = None, module: str | None = None,
                  object_type: str | None = None, idempotent: bool = False,
                  not_found: str | None = None,
-                 caller_check: Callable[[], Any] | None = None) -> None:
+                 caller_check: Callable[[], Any] | None = None,
+                 model: type | None = None) -> None:
         self.actions: dict[str, Action] = {}
         for a in actions:
             if a.name in self.actions:
@@ -220,6 +234,9 @@ class Actions:
         #: checked and before the body is read: raises to refuse the caller (e.g. 403 for a
         #: user acting for no organisation)
         self.caller_check = caller_check
+        #: the records' model, for an API or page that is not a model one (an ``ErpBaseApi``,
+        #: a ``BaseView`` listing the records): the record is :meth:`record`
+        self.model = model
 
     def __iter__(self):
         return iter(self.actions.values())
@@ -237,6 +254,25 @@ class Actions:
     @property
     def per_action_paths(self) -> bool:
         return bool(self.api_path) and "{name}" in self.api_path
+
+    def record(self, session: Any, pk: Any) -> Any:
+        """The record ``pk`` of :attr:`model` as the user may see it (the session's tenancy
+        filter); None when unknown, out of reach or not a possible id."""
+        from sqlalchemy import inspect as sa_inspect
+        from sqlalchemy import types as sa_types
+
+        if self.model is None:
+            raise TypeError("Actions(model=...) is needed outside a model API or page")
+        column = sa_inspect(self.model).primary_key[0]
+        if isinstance(column.type, sa_types.Integer):
+            try:
+                pk = int(pk)
+            except (TypeError, ValueError):
+                return None
+            top = 2**63 - 1 if isinstance(column.type, sa_types.BigInteger) else 2**31 - 1
+            if not 0 <= pk <= top:
+                return None
+        return session.get(self.model, pk)
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
@@ -394,6 +430,13 @@ class Actions:
                 continue
             data[key] = _form_scalar(f, raw.strip())
         return data
+
+
+def name_variable(path: str) -> str | None:
+    """The path variable that names the action (``<string:name>``, or another name such as
+    ``<string:decision>`` for an endpoint that kept its path)."""
+    found = re.findall(r"<string:(\w+)>", path)
+    return found[-1] if found else None
 
 
 def machine_refusal(machine: Any, session: Any, obj: Any, name: str) -> str | bool | None:

@@ -1,6 +1,9 @@
 """The actions on a deposit, declared once (:mod:`core.actions`) for the API
 (``POST /api/v1/dl_deposit/<pk>/<action>``) and the deposit page (``/depositview/act/<pk>/
-<action>``): refund, forfeit, remit, convert, release, reverse, trigger.
+<action>``): refund, forfeit, remit, convert, release, reverse, trigger; and on a proposed
+bank-statement match (:data:`MATCH_ACTIONS`): confirm, reject
+(``POST /api/v1/dl_reconcile/match/<pk>/<decision>`` and the buttons of each row on the
+reconciliation page, ``/deposit/reconcile/decide/<pk>/<decision>``).
 
 Permission ``can_operate``; who may act on this deposit is the guard (the deposit's region
 is writable for the user); what the deposit's state allows is :data:`services.DEPOSIT_FLOW`
@@ -23,8 +26,8 @@ from core.api import INVALID_MESSAGES
 from core.services.money import MoneyField
 from core.views.base import money_text
 
-from . import services
-from .models import ENTRY_KINDS, STATES, TRIGGERS, Deposit, DepositEntry
+from . import reconcile, services
+from .models import ENTRY_KINDS, STATES, TRIGGERS, Deposit, DepositEntry, StatementMatch
 
 DATE = {"invalid": INVALID_MESSAGES[fields.Date]}
 TEXT = mv.Length(max=200, error="长度不能超过 {max} 个字符")
@@ -263,4 +266,34 @@ DEPOSIT_ACTIONS = Actions(
     permission="operate", guard=_may_operate, result=_result,
     api_path="/<int:pk>/{name}", page_path="/act/<int:pk>/<string:name>", page_method="act",
     module=services.MODULE,
+)
+
+
+# -- bank reconciliation: a proposed match ------------------------------------------------------------
+def _may_decide(session: Any, match: StatementMatch) -> None:
+    """The match's region must be writable for the user (403 otherwise)."""
+    tenancy.check_region_writable(StatementMatch, match.region_id)
+
+
+def _proposed(session: Any, match: StatementMatch) -> bool | None:
+    return None if match.state == "proposed" else False
+
+
+def _decide(decision: str):
+    def run(session: Any, match: StatementMatch, body: dict[str, Any]) -> StatementMatch:
+        return reconcile.decide(session, match.id, decision)  # refused 409, audited
+
+    return run
+
+
+MATCH_ACTIONS = Actions(
+    Action("confirm", "确认", _decide("confirm"), available=_proposed, button="btn-default",
+           done="已确认匹配"),
+    Action("reject", "否决", _decide("reject"), available=_proposed, button="btn-default",
+           done="已否决匹配"),
+    permission="operate", guard=_may_decide,
+    result=lambda session, match, value: reconcile.match_json(value),
+    api_path="/match/<int:pk>/<string:decision>", api_method="decide",
+    page_path="/decide/<int:pk>/<string:decision>", page_method="decide",
+    model=StatementMatch, module=services.MODULE,
 )

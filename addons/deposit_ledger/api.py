@@ -24,7 +24,7 @@ from core.services.export import send_xlsx
 
 from . import cleanup, reconcile, services, withdrawal  # noqa: F401  (withdrawal: hook)
 from . import rules as dl_rules
-from .actions import DATE, DEPOSIT_ACTIONS, TEXT, _iso, deposit_state, entry_json
+from .actions import DATE, DEPOSIT_ACTIONS, MATCH_ACTIONS, TEXT, _iso, deposit_state, entry_json
 from .models import (
     FORMS,
     GUARANTEE_TYPES,
@@ -369,6 +369,8 @@ class ReconcileApi(ErpBaseApi):
     resource_name = "dl_reconcile"
     class_permission_name = "DlReconcile"
     openapi_spec_tag = "银行对账"
+    #: ``POST /match/<pk>/<decision>`` (confirm | reject a proposed match; core.actions)
+    record_actions = MATCH_ACTIONS
 
     @expose("/import", methods=["POST"])
     @protect()
@@ -412,33 +414,6 @@ class ReconcileApi(ErpBaseApi):
             from core.db import db
 
             return self.response(200, **reconcile.state(db.session, request.args.get("batch")))
-
-        return self._erp_answer(run)
-
-    @expose("/match/<int:pk>/<string:decision>", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("operate")
-    def decide(self, pk: int, decision: str):
-        """Confirm or reject a proposed match (audited)
-        ---
-        post:
-          parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          - {in: path, name: decision, schema: {type: string, enum: [confirm, reject]}}
-          responses:
-            200: {description: the match}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-        """
-        def run():
-            from core.db import db
-
-            if decision not in ("confirm", "reject"):
-                raise ApiError(404)
-            m = reconcile.decide(db.session, pk, decision)
-            db.session.commit()
-            return self.response(200, result=reconcile.match_json(m))
 
         return self._erp_answer(run)
 

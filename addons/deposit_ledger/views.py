@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
@@ -22,15 +22,22 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from core.db import db
-from core.errors import ErpError, NotFoundError, flash_error, message_text
+from core.errors import message_text
 from core.services.charts import bar_chart, line_chart
 from core.services.export import send_xlsx
 from core.tenancy import ScopeViolation
-from core.views.base import ErpModelView, labelled, money_text, parse_date, select_field
+from core.views.base import (
+    ErpListActions,
+    ErpModelView,
+    labelled,
+    money_text,
+    parse_date,
+    select_field,
+)
 
 from . import cleanup, reconcile, services
 from . import rules as dl_rules
-from .actions import DEPOSIT_ACTIONS
+from .actions import DEPOSIT_ACTIONS, MATCH_ACTIONS
 from .models import (
     ENTRY_KINDS,
     FORMS,
@@ -42,6 +49,7 @@ from .models import (
     DepositEntry,
     LprRate,
     ProjectForfeitReason,
+    StatementMatch,
 )
 
 CATEGORY = "保证金管理"
@@ -364,9 +372,13 @@ class DashboardView(_Page):
                                     cities=by_city.to_dict("records"))
 
 
-class ReconcileView(_Page):
+class ReconcileView(ErpListActions, _Page):
+    """Bank reconciliation; each proposed match has the buttons of :data:`MATCH_ACTIONS` the
+    user may use (``POST /deposit/reconcile/decide/<pk>/<decision>``, core.actions)."""
+
     route_base = "/deposit/reconcile"
     class_permission_name = "DlReconcileView"
+    record_actions = MATCH_ACTIONS
 
     @expose("/")
     @has_access
@@ -374,8 +386,14 @@ class ReconcileView(_Page):
     def index(self):
         batch = request.args.get("batch") or None
         st = reconcile.state(db.session, batch)
+        options = {m["id"]: self.action_options(db.session.get(StatementMatch, m["id"]))
+                   for m in st["matches"] if m["state"] == "proposed"}  # decided: no action
         return self.render_template(f"{T}/reconcile.html", st=st, batch=batch or "",
-                                    kinds=ENTRY_KINDS)
+                                    kinds=ENTRY_KINDS, options=options,
+                                    action_endpoint=self.action_endpoint)
+
+    def action_back(self, obj: StatementMatch) -> str:
+        return url_for("ReconcileView.index", batch=request.form.get("batch") or None)
 
     @expose("/import", methods=["POST"])
     @has_access
@@ -396,24 +414,6 @@ class ReconcileView(_Page):
             db.session.rollback()
             flash(f"导入失败，未写入任何数据：{_message_text(exc)}", "danger")
             return redirect(url_for("ReconcileView.index"))
-
-    @expose("/decide/<int:pk>/<string:decision>", methods=["POST"])
-    @has_access
-    @permission_name("operate")
-    def decide(self, pk: int, decision: str):
-        if decision not in ("confirm", "reject"):
-            abort(404)
-        try:
-            reconcile.decide(db.session, pk, decision)
-            db.session.commit()
-            flash("已确认匹配" if decision == "confirm" else "已否决匹配", "success")
-        except NotFoundError:
-            db.session.rollback()
-            abort(404)
-        except (ErpError, ScopeViolation) as exc:
-            db.session.rollback()
-            flash_error(exc)
-        return redirect(url_for("ReconcileView.index", batch=request.form.get("batch") or None))
 
     @expose("/match", methods=["POST"])
     @has_access

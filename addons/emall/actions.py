@@ -18,7 +18,8 @@ page (issues 11 and 13): core derives the endpoint, its OpenAPI text, the button
   lack of quotes stays recorded (``commit_on``);
 * a price alert's review with its measure — ``dismiss`` (无异常), ``delist`` (确认异常并下架),
   ``correct`` (确认异常，限期改价): ``POST /api/v1/emall_price_alert/<pk>/<action>`` and the
-  buttons on 价格监测's record page (permission ``can_review``; the institution only).
+  buttons on 价格监测's record page (permission ``can_review``; the institution only); and
+  the legacy ``review`` (decision confirmed | dismissed): ``POST .../<pk>/review``, API only.
 
 Who may act is the services' check (``assert_*``), used as the guard: a user it refuses sees
 no button, and the API answers what the service would (422 with its message).
@@ -171,16 +172,33 @@ def _resolve(measure: str):
     return run
 
 
+class LegacyReviewBody(Schema):
+    decision = fields.String(required=True, error_messages={"required": "请选择复核结论"})
+    note = fields.String(load_default=None, validate=mv.Length(max=2000))
+
+
+def _legacy_review(session: Any, alert: Any, body: dict[str, Any]) -> None:
+    # the service's own check lets the institution and the finance bureau review
+    price_watch.review_alert(session, alert, body["decision"], body["note"])
+
+
 ALERT_ACTIONS = Actions(
     Action("delist", f"确认异常并{ALERT_MEASURES['delist']}", _resolve("delist"), schema=ReviewBody,
-           available=_open, button="btn-danger",
+           available=_open, button="btn-danger", guard=_institution,
            done="已确认价格异常，商品已下架，已通知供应商"),
     Action("correct", f"确认异常，{ALERT_MEASURES['correct']}", _resolve("correct"), schema=CorrectBody,
-           available=_open, button="btn-warning",
+           available=_open, button="btn-warning", guard=_institution,
            done=lambda alert, v: f"已确认价格异常，限供应商 {alert.correct_by:%Y-%m-%d} 前改价，已通知供应商"),
     Action("dismiss", "无异常", _resolve("dismiss"), schema=ReviewBody, available=_open,
-           button="btn-default", done="已复核：无异常"),
-    permission="review", guard=_institution, result=_alert_result,
+           button="btn-default", guard=_institution, done="已复核：无异常"),
+    # the legacy review (decision confirmed | dismissed, no measure), kept for existing
+    # clients at ``POST /<pk>/review``: API only, answers ``{"id", "status"}``
+    Action("review", "复核（旧接口）", _legacy_review, schema=LegacyReviewBody, page=False,
+           api_path="/<int:pk>/review",
+           description="复核价格异常（旧接口）：decision 为 confirmed（确认异常）或 dismissed（无异常），"
+                       "note 为复核意见；新客户请用 delist、correct、dismiss",
+           result=lambda session, alert, _v: {"id": alert.id, "status": alert.status}),
+    permission="review", result=_alert_result,
     api_path="/<int:pk>/{name}", page_path="/transition/<int:pk>/<string:name>",
     module="emall", object_type="emall_price_alert",
 )

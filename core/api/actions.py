@@ -1,5 +1,6 @@
 """The API side of :mod:`core.actions`: endpoints and their OpenAPI text, added to an
-``ErpModelRestApi`` subclass that declares ``record_actions`` (at class creation)."""
+``ErpModelRestApi`` (or, with ``Actions(model=...)``, an ``ErpBaseApi``) subclass that
+declares ``record_actions`` (at class creation)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask import request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
-from core.actions import Action, Actions
+from core.actions import Action, Actions, name_variable
 from core.errors import NotFoundError
 
 from .envelope import ApiError, json_object_body
@@ -25,8 +26,9 @@ def _openapi(actions: Actions, names: list[str], body: str | None, permission: s
     summary = (first.description or first.label) if len(names) == 1 else f"执行操作：{labels}"
     params = [{"in": "path", "name": "pk", "required": True, "schema": {"type": "integer"},
                "description": "记录编号"}]
-    if "<string:name>" in path:
-        params.append({"in": "path", "name": "name", "required": True,
+    var = name_variable(path)
+    if var:
+        params.append({"in": "path", "name": var, "required": True,
                        "schema": {"type": "string", "enum": names},
                        "description": f"操作：{labels}"})
     keyed = any(actions.is_idempotent(actions.actions[n]) for n in names)
@@ -80,7 +82,10 @@ def install_api_actions(api_cls: type) -> None:
             components.append(comp)
             body = comp.__component_name__
 
-        def endpoint(self: Any, pk: Any, name: str | None = None, **kw: Any) -> Any:
+        var = name_variable(path)
+
+        def endpoint(self: Any, pk: Any, **kw: Any) -> Any:
+            name = kw.get(var) if var else None
             return self._erp_answer(lambda: run_api(self, actions, pk, name or names[0], names))
 
         endpoint.__name__ = method
@@ -112,15 +117,25 @@ def _api_body(action: Action) -> dict[str, Any]:
     return json_object_body() if raw.strip() else {}
 
 
+def api_record(view: Any, actions: Actions, pk: Any) -> tuple[Any, Any]:
+    """The record (None: unknown or out of the user's scope) and the session: through the
+    model API's datamodel and filters, else :meth:`Actions.record`."""
+    datamodel = getattr(view, "datamodel", None)
+    if datamodel is not None:
+        return datamodel.get(view._erp_pk(pk), view._base_filters), datamodel.session
+    from core.db import db
+
+    return actions.record(db.session, pk), db.session
+
+
 def run_api(view: Any, actions: Actions, pk: Any, name: str,
             names: list[str] | None = None) -> Any:
     """One action through the API: ``names`` are those the endpoint offers."""
-    obj = view.datamodel.get(view._erp_pk(pk), view._base_filters)
+    obj, session = api_record(view, actions, pk)
     if obj is None:
         if actions.not_found:
             raise NotFoundError(actions.not_found)
         raise ApiError(404)
-    session = view.datamodel.session
     action = actions.get(name)
     if action is None or (names is not None and name not in names):
         raise actions.unknown(obj, name)

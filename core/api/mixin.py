@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import Response, current_app, request
 from flask_appbuilder.api import BaseApi
@@ -417,6 +417,18 @@ def _harden_field(field: fields.Field, col_type: Any) -> None:
 
 
 class ErpBaseApi(ErpApiMixin, BaseApi):
-    """Base class of APIs that are not model CRUD (instead of FAB's ``BaseApi``)."""
+    """Base class of APIs that are not model CRUD (instead of FAB's ``BaseApi``).
+
+    ``record_actions``: :mod:`core.actions` endpoints on records of ``Actions(model=...)``
+    (loaded under the user's scope), as on an ``ErpModelRestApi``.
+    """
+
+    record_actions: ClassVar[Any] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        from .actions import install_api_actions
+
+        install_api_actions(cls)
 
 

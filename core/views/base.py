@@ -17,7 +17,7 @@ from flask import abort, flash, redirect, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 
-from core.actions import ActionOption, Actions
+from core.actions import ActionOption, Actions, name_variable
 from core.errors import (
     ConflictError,
     ErpError,
@@ -424,8 +424,10 @@ def install_page_actions(view_cls: type) -> None:
     if actions is None:
         return
 
+    var = name_variable(actions.page_path)
+
     def endpoint(self: Any, pk: Any, **kw: Any) -> Any:
-        name = kw.get("name") or kw.get("action") or ""
+        name = kw.get(var or "name") or kw.get("action") or ""
         return run_page(self, actions, pk, name)
 
     endpoint.__name__ = actions.page_method
@@ -438,9 +440,7 @@ def install_page_actions(view_cls: type) -> None:
 
 
 def run_page(view: Any, actions: Actions, pk: Any, name: str) -> Any:
-    from flask import url_for
-
-    obj = view.datamodel.get(pk, view._base_filters)
+    obj, session = page_record(view, actions, pk)
     if obj is None:
         abort(404)
     action = actions.get(name)
@@ -450,8 +450,8 @@ def run_page(view: Any, actions: Actions, pk: Any, name: str) -> Any:
     if perm != actions.permission and not view.appbuilder.sm.has_access(
             f"can_{perm}", view.class_permission_name):
         abort(403)
-    session = view.datamodel.session
-    back = redirect(url_for(f"{type(view).__name__}.show", pk=pk))
+    back = redirect(view.action_back(obj) if hasattr(view, "action_back")
+                    else _show_url(view, pk))
     try:
         body = actions.load(action, actions.load_form(action, request.form))
         action, value = actions.perform(session, obj, name, body)
@@ -473,6 +473,23 @@ def run_page(view: Any, actions: Actions, pk: Any, name: str) -> Any:
     return back
 
 
+def _show_url(view: Any, pk: Any) -> str:
+    from flask import url_for
+
+    return url_for(f"{type(view).__name__}.show", pk=pk)
+
+
+def page_record(view: Any, actions: Actions, pk: Any) -> tuple[Any, Any]:
+    """The record (None: unknown or out of the user's scope) and the session: through the
+    model page's datamodel and filters, else :meth:`Actions.record`."""
+    datamodel = getattr(view, "datamodel", None)
+    if datamodel is not None:
+        return datamodel.get(pk, view._base_filters), datamodel.session
+    from core.db import db
+
+    return actions.record(db.session, pk), db.session
+
+
 def page_options(view: Any, obj: Any) -> list[ActionOption]:
     """The actions the current user may run on ``obj`` (for the show template)."""
     actions: Actions | None = getattr(type(view), "record_actions", None)
@@ -481,4 +498,39 @@ def page_options(view: Any, obj: Any) -> list[ActionOption]:
     sm = view.appbuilder.sm
     may = functools.lru_cache(maxsize=None)(
         lambda perm: bool(sm.has_access(f"can_{perm}", view.class_permission_name)))
-    return actions.options(view.datamodel.session, obj, may)
+    datamodel = getattr(view, "datamodel", None)
+    if datamodel is not None:
+        session = datamodel.session
+    else:
+        from core.db import db
+
+        session = db.session
+    return actions.options(session, obj, may)
+
+
+class ErpListActions:
+    """Mixin of a page that is not a model page (a ``BaseView``) listing records, each
+    with its :mod:`core.actions` buttons (``record_actions = Actions(..., model=...)``):
+    core adds the POST endpoint (``page_path``, ``<View>.<page_method>``); the template draws
+    a row's buttons from :meth:`action_options` (only those the user may run, posting to
+    ``url_for(action_endpoint, pk=..., name=opt.name)``); after an action the user returns to
+    :meth:`action_back` (the page's default view; override to keep its filters).
+    """
+
+    record_actions: ClassVar[Any] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        install_page_actions(cls)
+
+    @property
+    def action_endpoint(self) -> str:
+        return f"{type(self).__name__}.{self.record_actions.page_method}"
+
+    def action_options(self, obj: Any) -> list[ActionOption]:
+        return page_options(self, obj)
+
+    def action_back(self, obj: Any) -> str:
+        from flask import url_for
+
+        return url_for(f"{type(self).__name__}.{self.default_view}")

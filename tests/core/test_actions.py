@@ -212,6 +212,57 @@ def test_api_only_raw_actions_and_a_caller_check_on_a_set_without_an_api_path() 
     assert len(seen) == 1
 
 
+def test_api_only_action_has_no_button_and_a_path_variable_may_name_the_action() -> None:
+    from core.actions import name_variable
+    from core.api.actions import install_api_actions
+
+    acts = Actions(Action("go", "执行", run=lambda *a: "go"),
+                   Action("legacy", "旧接口", run=lambda *a: "legacy", page=False,
+                          api_path="/<int:pk>/legacy"),
+                   api_path="/match/<int:pk>/<string:decision>", api_method="decide")
+    opts = acts.options(Session(), {}, lambda perm: True)
+    assert [o.name for o in opts] == ["go"], "an API-only action is not drawn on the page"
+
+    class Api:
+        record_actions = acts
+
+    install_api_actions(Api)
+    assert [u for u, _m in Api.decide._urls] == ["/match/<int:pk>/<string:decision>"]
+    assert [u for u, _m in Api.legacy._urls] == ["/<int:pk>/legacy"]
+    op = yaml.safe_load(Api.decide.__doc__.split("---", 1)[1])["post"]
+    assert {p["name"]: p["schema"].get("enum") for p in op["parameters"]} == {
+        "pk": None, "decision": ["go"]}
+    assert name_variable("/<int:pk>/transition/<string:name>") == "name"
+    assert name_variable("/<any(draw,close):name>/<int:pk>") is None
+
+
+def test_record_of_a_model_outside_a_model_api_or_page() -> None:
+    from sqlalchemy import Column, Integer
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Thing(Base):
+        __tablename__ = "thing_for_actions_test"
+        id = Column(Integer, primary_key=True)
+
+    got = []
+
+    class Sess:
+        def get(self, model, pk):
+            got.append((model, pk))
+            return pk
+
+    acts = Actions(Action("go", "执行", run=lambda *a: None), model=Thing)
+    assert acts.record(Sess(), "7") == 7
+    for bad in ("x", -1, 2**31, 10**20, None):
+        assert acts.record(Sess(), bad) is None, bad
+    assert got == [(Thing, 7)], "an id that cannot be one is not looked up"
+    with pytest.raises(TypeError):
+        Actions(Action("go", "执行", run=lambda *a: None)).record(Sess(), 1)
+
+
 # -- on a running app ------------------------------------------------------------------------------
 def test_openapi_is_generated_from_the_declaration(pb) -> None:  # noqa: F811
     spec = pb.call("GET", "_openapi").json
@@ -355,3 +406,54 @@ def test_two_same_key_requests_at_the_same_moment_write_once(keyed_refund, pg_ur
     assert sorted((s, r or "") for s, r, _ in results) == [(200, ""), (200, "true")], results
     assert results[0][2] == results[1][2]
     assert _refunds(w, pk) == ["receipt", "refund"]
+
+
+# -- actions on records listed by a page that is not a model page (ErpListActions) ---------------------
+def _proposed_match(w) -> tuple[int, str]:
+    import io
+
+    w.deposit("BZJ-LA1")
+    data = "日期,金额,对方户名,流水号,收支方向\n2025-03-20,10000.00,x,IN-BZJ-LA1,收入\n".encode()
+    res = w.client.post("/api/v1/dl_reconcile/import", headers=w.h("agency"),
+                        data={"file": (io.BytesIO(data), "s.csv")},
+                        content_type="multipart/form-data")
+    assert res.status_code == 200, res.json
+    batch = res.json["batch"]
+    st = w.call("GET", f"dl_reconcile/?batch={batch}", "agency", expect=200).json
+    return st["matches"][0]["id"], batch
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+
+
+def test_list_page_rows_have_the_buttons_the_user_may_use(dl) -> None:  # noqa: F811
+    from tests.addons.deposit_ledger.test_dl_pages import web as dl_web
+
+    m, batch = _proposed_match(dl)
+    agency = dl_web(dl, "agency")
+    html = agency.get(f"/deposit/reconcile/?batch={batch}").get_data(as_text=True)
+    for name in ("confirm", "reject"):
+        assert f'action="/deposit/reconcile/decide/{m}/{name}"' in html
+    # the auditor reads the page but may not decide: no button
+    auditor = dl_web(dl, "auditor").get(f"/deposit/reconcile/?batch={batch}").get_data(as_text=True)
+    assert "IN-BZJ-LA1" in auditor and "data-action=" not in auditor
+    # an unknown decision is not an endpoint of the declaration
+    token = _csrf(html)
+    assert agency.post(f"/deposit/reconcile/decide/{m}/burn",
+                       data={"csrf_token": token}).status_code == 404
+    assert agency.post("/deposit/reconcile/decide/99999999999/confirm",
+                       data={"csrf_token": token}).status_code == 404
+    # the page's button runs the declared action and returns to the list (its batch kept)
+    res = agency.post(f"/deposit/reconcile/decide/{m}/confirm",
+                      data={"csrf_token": token, "batch": batch})
+    assert res.status_code == 302 and f"batch={batch}" in res.headers["Location"]
+    html = agency.get(res.headers["Location"]).get_data(as_text=True)
+    assert "已确认匹配" in html and f"/decide/{m}/" not in html, "a decided match has no button"
+    # the API of the same declaration: decided already (409), same answer shape
+    res = dl.client.post(f"/api/v1/dl_reconcile/match/{m}/reject", headers=dl.h("agency"))
+    assert res.status_code == 409 and res.json["code"] == "invalid_state"
+    spec = dl.call("GET", "_openapi", "admin").json
+    op = spec["paths"]["/api/v1/dl_reconcile/match/{pk}/{decision}"]["post"]
+    assert next(p for p in op["parameters"] if p["name"] == "decision")["schema"]["enum"] == [
+        "confirm", "reject"]

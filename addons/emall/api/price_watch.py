@@ -5,20 +5,16 @@ from __future__ import annotations
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
-from marshmallow import Schema, fields
-from marshmallow import validate as mv
 
 from core.db import db
 
 from .. import services
-from ..actions import ALERT_ACTIONS
+from ..actions import ALERT_ACTIONS, LegacyReviewBody
 from ..models import ALERT_STATES, EmallPriceAlert
-from .common import EmallApi, _body
+from .common import EmallApi
 
-
-class ReviewSchema(Schema):
-    decision = fields.String(required=True, error_messages={"required": "请选择复核结论"})
-    note = fields.String(load_default=None, validate=mv.Length(max=2000))
+#: the legacy review's body (declared with the alert actions)
+ReviewSchema = LegacyReviewBody
 
 
 class PriceAlertApi(EmallApi):
@@ -27,7 +23,8 @@ class PriceAlertApi(EmallApi):
     datamodel = SQLAInterface(EmallPriceAlert)
     class_permission_name = "EmallPriceAlert"
     include_route_methods = {"get", "get_list", "info", "scan", "review", "delist", "correct", "dismiss"}
-    record_actions = ALERT_ACTIONS  # the review with its measure (core.actions)
+    #: the review with its measure, and the legacy ``POST /<pk>/review`` (core.actions)
+    record_actions = ALERT_ACTIONS
     list_columns = ["id", "kind", "listing.id", "listing.name", "category.id", "category.name",
                     "supplier.id", "supplier.name", "price", "reference_price", "median_price",
                     "score", "detail", "status", "detected_at", "reviewed_at", "reviewed_by",
@@ -59,28 +56,5 @@ class PriceAlertApi(EmallApi):
             added = services.scan_prices(db.session)
             db.session.commit()
             return self.response(200, result=added)
-
-        return self._erp_answer(run)
-
-    @expose("/<int:pk>/review", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("review")
-    def review(self, pk: int):
-        """Review an alert: decision confirmed|dismissed, note
-        ---
-        post:
-          responses:
-            200:
-              description: reviewed
-            409:
-              $ref: '#/components/responses/409'
-        """
-        def run():
-            alert = self._get_or_404(pk)
-            body = ReviewSchema().load(_body())
-            services.review_alert(db.session, alert, body["decision"], body["note"])
-            db.session.commit()
-            return self.response(200, result={"id": alert.id, "status": alert.status})
 
         return self._erp_answer(run)

@@ -191,7 +191,9 @@ def test_reconciliation_import_match_confirm_correct(dl):
     by_ref = {m["line"]["reference"]: m for m in st["matches"]}
     assert by_ref["BANK-XYZ"]["entry"]["deposit_id"] == b
     m = by_ref["IN-BZJ-R1"]["id"]
-    assert client.post(f"/api/v1/dl_reconcile/match/{m}/confirm", headers=h).status_code == 200
+    res = client.post(f"/api/v1/dl_reconcile/match/{m}/confirm", headers=h)
+    assert res.status_code == 200 and res.json["result"]["id"] == m
+    assert res.json["result"]["state"] == "confirmed" and res.json["result"]["decided_by"] == "agency"
     assert client.post(f"/api/v1/dl_reconcile/match/{m}/confirm", headers=h).status_code == 409
     wrong = by_ref["BANK-XYZ"]["id"]
     assert client.post(f"/api/v1/dl_reconcile/match/{wrong}/reject", headers=h).status_code == 200

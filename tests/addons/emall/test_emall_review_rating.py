@@ -57,6 +57,11 @@ def test_confirming_a_price_anomaly_takes_the_chosen_measure(em) -> None:
     for label in ("确认异常并下架", "确认异常，限期改价", "无异常"):
         assert label in page
     assert f"/listingview/show/{a}" in page
+    # the legacy review (``POST .../<pk>/review``) is API only: no button, no page endpoint
+    assert 'data-action="review"' not in page and "旧接口" not in page
+    assert inst.post(f"/pricealertview/transition/{alert_a}/review",
+                     data={"csrf_token": _csrf(page), "decision": "dismissed",
+                           "note": "x"}).status_code == 404
     # an auditor reads the queue but gets no buttons; a supplier is refused by the API
     auditor = _client(em, "auditor")
     assert "确认异常并下架" not in auditor.get(f"/pricealertview/show/{alert_a}").get_data(as_text=True)
