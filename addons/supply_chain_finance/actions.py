@@ -26,7 +26,7 @@ from marshmallow import validate as mv
 from core.actions import Action, Actions
 from core.errors import ForbiddenError
 from core.services.money import MoneyField
-from core.tenancy import current_scope
+from core.tenancy import current_scope, own_units
 
 from . import services
 from .models import (
@@ -241,9 +241,24 @@ APPLICATION_ACTIONS = Actions(
 )
 
 
-def _purchaser_guard(session: Any, lock: Any) -> str | None:
-    from .api import purchaser_units
+def current_user_name() -> str:
+    from flask import g
 
+    user = getattr(g, "user", None)
+    return getattr(user, "username", "") or ""
+
+
+def purchaser_units(session: Any) -> set[int] | None:
+    """The units a purchaser user acts for (None: the platform)."""
+    scope = current_scope()
+    if scope.unrestricted:
+        return None
+    if scope.org_id is None:
+        return set()
+    return {i for (i,) in session.execute(own_units(scope))}
+
+
+def _purchaser_guard(session: Any, lock: Any) -> str | None:
     units = purchaser_units(session)
     contract = services.contract_of(session, lock.contract_id)
     if units is not None and (contract is None or contract.purchaser_id not in units):
@@ -256,8 +271,6 @@ def _lock_pending(session: Any, lock: Any) -> str | None:
 
 
 def _confirm(session: Any, lock: Any, body: dict[str, Any]) -> Any:
-    from .api import current_user_name, purchaser_units
-
     return services.confirm_account(session, lock.id, purchaser_ids=purchaser_units(session),
                                     actor=current_user_name() or None)
 

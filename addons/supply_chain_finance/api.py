@@ -40,7 +40,6 @@ from core.api.idempotency import IDEMPOTENCY_HEADER  # noqa: F401  (public name,
 from core.api.idempotency import idempotent as core_idempotent
 from core.db import db
 from core.errors import NotFoundError
-from core.tenancy import current_scope, own_units
 
 from . import services
 from .actions import (
@@ -49,7 +48,9 @@ from .actions import (
     LOCK_ACTIONS,
     app_json,
     caller_org_id,
+    current_user_name,  # noqa: F401  (public name, kept)
     lock_json,  # noqa: F401  (public name, kept)
+    purchaser_units,  # noqa: F401  (public name, kept: the bridges use it)
 )
 from .models import (
     APP_STATES,
@@ -274,23 +275,6 @@ class AccountLockApi(ErpModelRestApi):
     description_columns = {"status": "、".join(f"{k}={v}" for k, v in LOCK_STATES.items())}
     #: ``/<pk>/confirm``: declared once in :mod:`.actions` (page and API)
     record_actions = LOCK_ACTIONS
-
-
-def current_user_name() -> str:
-    from flask import g
-
-    user = getattr(g, "user", None)
-    return getattr(user, "username", "") or ""
-
-
-def purchaser_units(session: Any) -> set[int] | None:
-    """The units a purchaser user acts for (None: the platform)."""
-    scope = current_scope()
-    if scope.unrestricted:
-        return None
-    if scope.org_id is None:
-        return set()
-    return {i for (i,) in session.execute(own_units(scope))}
 
 
 class EntryApi(ErpModelRestApi):
