@@ -379,11 +379,11 @@ def search(session: Session, *, q: str | None = None, category: Any = None,
         if region_id is None:
             return SearchPage([], 0, page, page_size)
         filters["region_id"] = region_id
-    count, items = emall_services.search_listings(
+    count, items, capped = emall_services.search_listings(
         session, sort=sort, page=max(0, page - 1), page_size=page_size, q=q,
         price_min=price_min, price_max=price_max, supplier_id=supplier_id,
         cold_chain=cold_chain, attrs=attrs or None, **filters)
-    return SearchPage(items, count, page, page_size)
+    return SearchPage(items, count, page, page_size, capped=capped)
 
 
 def attribute_filters(category: Any) -> list[tuple[str, str, list[tuple[str, str]]]]:

@@ -169,8 +169,10 @@ def _page_rows(session: Session, ids: list[int]) -> list[CatalogRow]:
 
 
 def search_listings(session: Session, *, sort: str = "relevance", page: int = 0, page_size: int = 20,
-                    prefer_region_id: int | None = None, **filters: Any) -> tuple[int, list[CatalogRow]]:
-    """(total, the page's hits as mappings shaped like :func:`listing_dict`). Filters: see
+                    prefer_region_id: int | None = None,
+                    **filters: Any) -> tuple[int, list[CatalogRow], bool]:
+    """(total, the page's hits as mappings shaped like :func:`listing_dict`, capped: more than
+    :data:`COUNT_CAP` hits, ``total`` is the cap). Filters: see
     :func:`search_statement`; ``pavilion`` "" = the general mall only, None = everything.
     ``sort``: relevance (default; see docs/emall.md), newest, price_asc, price_desc, name.
     For facets and the typo fallback use :func:`search`."""
@@ -178,7 +180,7 @@ def search_listings(session: Session, *, sort: str = "relevance", page: int = 0,
     filters = {k: v for k, v in filters.items() if v is not None}
     res = search(session, sort=sort, page=page, page_size=page_size,
                               prefer_region_id=prefer_region_id, with_facets=False, **filters)
-    return res.count, (_page_rows(session, res.ids) if res.ids else [])
+    return res.count, (_page_rows(session, res.ids) if res.ids else []), res.capped
 
 
 def public_listing(session: Session, listing_id: int) -> EmallListing | None:
