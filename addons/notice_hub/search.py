@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import String, cast, column, func, literal, literal_column, select, table
+from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from core.errors import RuleError
@@ -23,11 +23,11 @@ from core.services.cjk_search import Term, build_terms, fts_query, pg_query, rel
 from core.tenancy import snapshot
 
 from .models import Notice
+from .services import ID_BITS, ID_MASK
 
 ARGS = {"q", "kind", "region", "purchaser", "date_from", "date_to", "amount_min", "amount_max",
         "page", "page_size"}
 COUNT_CAP = 1_000
-FTS = table("nh_notice_fts", column("rowid"))
 
 
 @dataclass
@@ -120,13 +120,47 @@ def parse_args(args: Any, *, page_base: int = 0) -> SearchArgs:
     return a
 
 
-def _match(session: Session, terms: list[Term]) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import TSQUERY
+KEYWORD_FIELDS = "{title body}"
+#: a region filter is also a tag filter when its subtree has at most this many regions
+MAX_REGION_TAGS = 64
 
-        return Notice.search_vector.op("@@")(cast(literal(pg_query(terms), String), TSQUERY))
-    return Notice.id.in_(select(FTS.c.rowid).where(
-        literal_column("nh_notice_fts").op("MATCH")(literal(fts_query(terms), String))))
+
+def _tag_query(a: SearchArgs) -> list[list[str]]:
+    """The filter tags a match must carry (each inner list: any of them), from
+    :func:`services.filter_tags`: type, region (the regions of the subtree), amount bands."""
+    from .services import amount_bands
+
+    out: list[list[str]] = []
+    if a.kind:
+        out.append([f"k{a.kind.replace('_', '')}"])
+    if a.region:
+        snap = snapshot()
+        sub = snap.subtree(snap.id_of[a.region])
+        if len(sub) <= MAX_REGION_TAGS:
+            out.append([f"r{r}" for r in sorted(sub)])
+    if a.amount_min is not None or a.amount_max is not None:
+        bands = amount_bands(a.amount_min, a.amount_max)
+        if len(bands) <= 12:
+            out.append([f"a{b}" for b in bands])
+    return out
+
+
+def _match(session: Session, terms: list[Term], a: SearchArgs) -> Any:
+    """PostgreSQL: the tsquery condition (the words in title and body, weights A and B; the
+    filter tags at weight D)."""
+    from sqlalchemy.dialects.postgresql import TSQUERY
+
+    q = "(" + pg_query(terms, weight="AB") + ")"
+    for group in _tag_query(a):
+        q += " & (" + " | ".join(f"'{t}':D" for t in group) + ")"
+    return Notice.search_vector.op("@@")(cast(literal(q, String), TSQUERY))
+
+
+def _fts(terms: list[Term], a: SearchArgs) -> str:
+    q = fts_query(terms, col=KEYWORD_FIELDS)
+    for group in _tag_query(a):
+        q += " AND tags : (" + " OR ".join(group) + ")"
+    return q
 
 
 def _filters(session: Session, a: SearchArgs) -> list[Any]:
@@ -154,22 +188,48 @@ def _filters(session: Session, a: SearchArgs) -> list[Any]:
     return where
 
 
-def _sqlite_hits(session: Session, terms: list[Term], where: list[Any], cap: int) -> list[int]:
-    """SQLite: the ids of up to ``cap`` matching notices, driven by the FTS5 index (CROSS JOIN
-    keeps it the outer loop: the planner would otherwise walk a status index over every
-    notice). Raw SQL, so the public visibility is added here: published notices of regions
-    where notice_hub is enabled (what the platform's record rule for the public says)."""
+def _sqlite_keys(session: Session, terms: list[Term], a: SearchArgs, where: list[Any], limit: int,
+                 key_range: tuple[int, int] | None = None) -> list[int]:
+    """SQLite: the sort keys (FTS5 rowids: publication second << 31 | id) of up to ``limit``
+    matching notices, newest first: FTS5 walks its doclists backwards in rowid order and stops
+    at the limit (CROSS JOIN keeps it the outer loop). Raw SQL, so the public visibility is
+    added here: published notices of regions where notice_hub is enabled (what the
+    platform's record rule for the public says)."""
     from sqlalchemy import and_, text
     from sqlalchemy.dialects import sqlite
 
     regions = sorted(snapshot().regions_enabling("notice_hub"))
     cond = and_(*where, Notice.region_id.in_(regions)).compile(
         dialect=sqlite.dialect(paramstyle="named"), compile_kwargs={"render_postcompile": True})
-    sql = (f"SELECT nh_notice.id FROM nh_notice_fts CROSS JOIN nh_notice "
-           f"ON nh_notice.id = nh_notice_fts.rowid WHERE nh_notice_fts MATCH :fts_q AND {cond} "
-           f"LIMIT {int(cap)}")
+    rng = ""
     params = {k: _sqlite_value(v) for k, v in cond.params.items()}
-    return list(session.execute(text(sql), {**params, "fts_q": fts_query(terms)}).scalars())
+    if key_range:
+        rng = "AND nh_notice_fts.rowid BETWEEN :key_lo AND :key_hi "
+        params.update(key_lo=key_range[0], key_hi=key_range[1])
+    sql = (f"SELECT nh_notice_fts.rowid FROM nh_notice_fts CROSS JOIN nh_notice "
+           f"ON nh_notice.id = (nh_notice_fts.rowid & {ID_MASK}) WHERE nh_notice_fts MATCH :fts_q {rng}"
+           f"AND {cond} ORDER BY nh_notice_fts.rowid DESC LIMIT {int(limit)}")
+    return list(session.execute(text(sql), {**params, "fts_q": _fts(terms, a)}).scalars())
+
+
+def _sqlite_page(session: Session, terms: list[Term], a: SearchArgs, where: list[Any],
+                 keys: list[int], limit: int) -> list[Notice]:
+    """The page of ``keys`` (newest first, ``limit`` asked): the key orders by publication
+    second, then id; within one second the order is (published_at, id), so the seconds at the
+    page's edges are read whole and sorted exactly."""
+    lo, hi = a.page * a.page_size, (a.page + 1) * a.page_size
+    if lo >= len(keys):
+        return []
+    first, last = keys[lo] >> ID_BITS, keys[min(hi, len(keys)) - 1] >> ID_BITS
+    chunk = [k for k in keys if last <= k >> ID_BITS <= first]
+    if len(keys) == limit and keys[-1] >> ID_BITS == last:  # the last second may go on
+        chunk += _sqlite_keys(session, terms, a, where, 10_000,
+                              (last << ID_BITS, keys[-1] - 1))
+    skip = lo - next(i for i, k in enumerate(keys) if k >> ID_BITS == first)
+    ids = [k & ID_MASK for k in chunk]
+    rows = session.scalars(select(Notice).where(Notice.id.in_(ids))).all()
+    rows = sorted(rows, key=lambda n: (n.published_at, n.id), reverse=True)
+    return rows[skip:skip + a.page_size]
 
 
 def _sqlite_value(v: Any) -> Any:
@@ -204,13 +264,14 @@ def search(session: Session, a: SearchArgs) -> SearchResult:
             n = session.scalar(select(func.count()).select_from(base.subquery())) or 0
             return n, page(*where)
         if sqlite_:
-            ids = _sqlite_hits(session, ts, where, COUNT_CAP + 1)
-        else:
-            ids = list(session.scalars(select(Notice.id).where(*where, _match(session, ts))
-                                       .limit(COUNT_CAP + 1)))
+            limit = max(COUNT_CAP + 1, (a.page + 1) * a.page_size)
+            keys = _sqlite_keys(session, ts, a, where, limit)
+            return len(keys), _sqlite_page(session, ts, a, where, keys, limit)
+        match = _match(session, ts, a)
+        ids = list(session.scalars(select(Notice.id).where(*where, match).limit(COUNT_CAP + 1)))
         if len(ids) <= COUNT_CAP:
             return len(ids), page(Notice.id.in_(ids), *where) if ids else []
-        return len(ids), page(*where, _match(session, ts))
+        return len(ids), page(*where, match)
 
     if a.q and not terms:
         return SearchResult(0, [], args=a)

@@ -6,6 +6,7 @@ Plain Python on a session, shared by the API, the pages, the CLI, the jobs and t
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 from decimal import Decimal
@@ -295,7 +296,8 @@ def publish(session: Session, notice: Notice, *, actor: Any = None,
     if notice.ocid is None:
         notice.ocid = ocid_for(session, notice)
     session.flush()
-    index_notices(session.connection(), [(notice.id, notice.title, notice.body)])
+    index_notices(session.connection(), [(notice.id, notice.title, notice.body, notice.kind, notice.region_id,
+                                          notice.amount, notice.published_at)])
     enqueue_receivers(session, notice, at=at)
     audit.record(session, action="transition:publish", object_type="nh_notice", object_id=notice.id,
                  before={"status": "draft"}, after={"status": "published", "number": notice.number},
@@ -356,31 +358,95 @@ def index_tokens(title: str, body: str) -> tuple[str, str]:
     return " ".join((*t, *tp)), " ".join(b)
 
 
-def _tsvector(title_toks: str, body_toks: str) -> str:
+# Filter tags: the notice's type, its region and its amount band, indexed beside the words
+# (SQLite: the FTS5 column ``tags``; PostgreSQL: weight D of the tsvector) so that a keyword
+# search with filters intersects them inside the index; the exact conditions still apply.
+AMOUNT_EDGES = tuple(m * 10 ** e for e in range(0, 16) for m in (1, 2, 5))
+
+
+def amount_band(amount: Any) -> int | None:
+    """The 1-2-5 band of an amount: 0 below 1 yuan, k for AMOUNT_EDGES[k-1] <= amount < the next."""
+    if amount is None:
+        return None
+    a = Decimal(str(amount))
+    return bisect.bisect_right(AMOUNT_EDGES, a)
+
+
+def amount_bands(lo: Any, hi: Any) -> list[int] | None:
+    """The bands meeting [lo, hi] (either may be None: open)."""
+    first = amount_band(lo) if lo is not None else 0
+    last = amount_band(hi) if hi is not None else len(AMOUNT_EDGES)
+    assert first is not None and last is not None
+    return list(range(first, last + 1))
+
+
+def filter_tags(kind: Any, region_id: Any, amount: Any) -> list[str]:
+    tags = [f"k{str(kind).replace('_', '')}", f"r{int(region_id)}"]
+    band = amount_band(amount)
+    if band is not None:
+        tags.append(f"a{band}")
+    return tags
+
+
+#: SQLite: FTS5 rowid = seconds of publication since 2000 << 31 | notice id, so that the index
+#: order is the publication order (newest first = ORDER BY rowid DESC) and the id is rowid & ID_MASK
+ID_BITS = 31
+ID_MASK = (1 << ID_BITS) - 1
+EPOCH = dt.datetime(2000, 1, 1)
+
+
+def sort_second(published_at: Any) -> int:
+    if isinstance(published_at, str):
+        published_at = dt.datetime.fromisoformat(published_at)
+    if isinstance(published_at, dt.date) and not isinstance(published_at, dt.datetime):
+        published_at = dt.datetime.combine(published_at, dt.time())
+    return min(max(int((published_at - EPOCH).total_seconds()), 0), (1 << 32) - 1)
+
+
+def sort_key(published_at: Any, notice_id: int) -> int:
+    return sort_second(published_at) << ID_BITS | int(notice_id)
+
+
+def _tsvector(title_toks: str, body_toks: str, tags: list[str] | None = None) -> str:
     from core.services.cjk_search import segment
 
-    return " ".join(x for x in (segment(title_toks.split(), "A"), segment(body_toks.split(), "B")) if x)
+    return " ".join(x for x in (segment(title_toks.split(), "A"), segment(body_toks.split(), "B"),
+                                segment(tags or [], "D")) if x)
 
 
-def index_notices(conn: Any, rows: list[tuple[int, str, str]]) -> None:
-    """Write the keyword index of published notices (PostgreSQL column; SQLite FTS5 rows)."""
+def pg_document(notice_id: int, title: str, body: str, kind: str, region_id: int, amount: Any,
+                published_at: Any) -> str:
+    """PostgreSQL: the ``search_vector`` text of a notice (what :func:`index_notices` writes)."""
+    return _tsvector(*index_tokens(title, body), filter_tags(kind, region_id, amount))
+
+
+def index_notices(conn: Any, rows: list[tuple]) -> None:
+    """Write the keyword index of published notices (PostgreSQL column; SQLite FTS5 rows).
+    ``rows``: (id, title, body, kind, region_id, amount, published_at)."""
     if not rows:
         return
-    docs = [(i, *index_tokens(t, b)) for i, t, b in rows]
     if conn.dialect.name == "postgresql":
         conn.execute(text("UPDATE nh_notice SET search_vector = CAST(:v AS tsvector) WHERE id = :id"),
-                     [{"id": i, "v": _tsvector(t, b)} for i, t, b in docs])
+                     [{"id": r[0], "v": pg_document(*r)} for r in rows])
         return
-    conn.execute(text(f"INSERT OR REPLACE INTO {FTS_TABLE}(rowid, title, body) VALUES (:id, :t, :b)"),
-                 [{"id": i, "t": t, "b": b} for i, t, b in docs])
+    docs = []
+    for i, t, b, kind, region_id, amount, published_at in rows:
+        tt, bb = index_tokens(t, b)
+        docs.append({"id": i, "k": sort_key(published_at, i), "t": tt, "b": bb,
+                     "g": " ".join(filter_tags(kind, region_id, amount))})
+    conn.execute(text(f"INSERT OR REPLACE INTO {FTS_TABLE}(rowid, title, body, tags) VALUES (:k, :t, :b, :g)"),
+                 docs)
     # SQLite: the column only marks the notice as indexed (its index is the FTS5 table)
-    conn.execute(text("UPDATE nh_notice SET search_vector = '1' WHERE id = :id"), [{"id": i} for i, _t, _b in docs])
+    conn.execute(text("UPDATE nh_notice SET search_vector = '1' WHERE id = :id"), [{"id": d["id"]} for d in docs])
+
+
+INDEX_COLUMNS = "id, title, body, kind, region_id, amount, published_at"
 
 
 def catch_up_index(conn: Any, limit: int = 50_000) -> int:
     """Index published notices that arrived around :func:`publish` (demo data, imports)."""
     rows = [tuple(r) for r in conn.execute(text(
-        "SELECT id, title, body FROM nh_notice WHERE status = 'published' AND search_vector IS NULL "
+        f"SELECT {INDEX_COLUMNS} FROM nh_notice WHERE status = 'published' AND search_vector IS NULL "
         "ORDER BY id LIMIT :n"), {"n": limit})]
     index_notices(conn, rows)
     return len(rows)
