@@ -150,6 +150,7 @@ def build(url: str, n: int) -> tuple[Any, dict[str, Any]]:
     with app.app_context():
         if pg:
             with db.engine.begin() as conn:
+                conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
                 conn.execute(text("CREATE INDEX ix_nh_notice_search_vector ON nh_notice "
                                   "USING gin (search_vector)"))
         while True:  # SQLite: the same function as ``publish`` (FTS5 rows); PostgreSQL: none left

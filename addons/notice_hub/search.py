@@ -23,7 +23,7 @@ from core.services.cjk_search import Term, build_terms, fts_query, pg_query, rel
 from core.tenancy import snapshot
 
 from .models import Notice
-from .services import ID_BITS, ID_MASK
+from .services import ID_BITS, ID_MASK, sort_second
 
 ARGS = {"q", "kind", "region", "purchaser", "date_from", "date_to", "amount_min", "amount_max",
         "page", "page_size"}
@@ -163,13 +163,19 @@ def _fts(terms: list[Term], a: SearchArgs) -> str:
     return q
 
 
-def _filters(session: Session, a: SearchArgs) -> list[Any]:
+def _filters(session: Session, a: SearchArgs, tagged: bool = False) -> list[Any]:
+    """The conditions of the filters. ``tagged`` (PostgreSQL, keyword search): the type and
+    region conditions are also tags in the keyword index, so they stay exact conditions on the
+    hits but are kept off their btree indexes (``|| ''``, ``+ 0``): a BitmapAnd with a whole
+    region's rows costs more than it saves."""
     where: list[Any] = [Notice.status == "published"]
     if a.kind:
-        where.append(Notice.kind == a.kind)
+        where.append((Notice.kind + "" if tagged else Notice.kind) == a.kind)
     if a.region:
         snap = snapshot()
-        where.append(Notice.region_id.in_(sorted(snap.subtree(snap.id_of[a.region]))))
+        sub = sorted(snap.subtree(snap.id_of[a.region]))
+        plain = tagged and len(sub) <= MAX_REGION_TAGS
+        where.append((Notice.region_id + 0 if plain else Notice.region_id).in_(sub))
     if a.purchaser:
         if a.purchaser.isdigit():
             where.append(Notice.purchaser_org_id == int(a.purchaser))
@@ -203,9 +209,15 @@ def _sqlite_keys(session: Session, terms: list[Term], a: SearchArgs, where: list
         dialect=sqlite.dialect(paramstyle="named"), compile_kwargs={"render_postcompile": True})
     rng = ""
     params = {k: _sqlite_value(v) for k, v in cond.params.items()}
-    if key_range:
+    lo, hi = key_range or (0, (1 << 63) - 1)
+    if a.date_from:  # the publication dates bound the keys too (the exact condition stays)
+        lo = max(lo, sort_second(dt.datetime.combine(a.date_from, dt.time())) << ID_BITS)
+    if a.date_to:
+        end = sort_second(dt.datetime.combine(a.date_to + dt.timedelta(days=1), dt.time()))
+        hi = min(hi, ((end + 1) << ID_BITS) - 1)
+    if key_range or a.date_from or a.date_to:
         rng = "AND nh_notice_fts.rowid BETWEEN :key_lo AND :key_hi "
-        params.update(key_lo=key_range[0], key_hi=key_range[1])
+        params.update(key_lo=lo, key_hi=hi)
     sql = (f"SELECT nh_notice_fts.rowid FROM nh_notice_fts CROSS JOIN nh_notice "
            f"ON nh_notice.id = (nh_notice_fts.rowid & {ID_MASK}) WHERE nh_notice_fts MATCH :fts_q {rng}"
            f"AND {cond} ORDER BY nh_notice_fts.rowid DESC LIMIT {int(limit)}")
@@ -223,7 +235,7 @@ def _sqlite_page(session: Session, terms: list[Term], a: SearchArgs, where: list
     first, last = keys[lo] >> ID_BITS, keys[min(hi, len(keys)) - 1] >> ID_BITS
     chunk = [k for k in keys if last <= k >> ID_BITS <= first]
     if len(keys) == limit and keys[-1] >> ID_BITS == last:  # the last second may go on
-        chunk += _sqlite_keys(session, terms, a, where, 10_000,
+        chunk += _sqlite_keys(session, terms, a, where, 1_000_000,
                               (last << ID_BITS, keys[-1] - 1))
     skip = lo - next(i for i, k in enumerate(keys) if k >> ID_BITS == first)
     ids = [k & ID_MASK for k in chunk]
@@ -268,10 +280,17 @@ def search(session: Session, a: SearchArgs) -> SearchResult:
             keys = _sqlite_keys(session, ts, a, where, limit)
             return len(keys), _sqlite_page(session, ts, a, where, keys, limit)
         match = _match(session, ts, a)
-        ids = list(session.scalars(select(Notice.id).where(*where, match).limit(COUNT_CAP + 1)))
-        if len(ids) <= COUNT_CAP:
-            return len(ids), page(Notice.id.in_(ids), *where) if ids else []
-        return len(ids), page(*where, match)
+        tagged = _filters(session, a, tagged=True)
+        hits = session.execute(select(Notice.id, Notice.published_at).where(*tagged, match)
+                               .limit(COUNT_CAP + 1)).all()
+        if len(hits) <= COUNT_CAP:
+            return len(hits), page(Notice.id.in_([h.id for h in hits]), *where) if hits else []
+        # Many hits: they are a sample of all; the page's last row is at least as new as the
+        # sample's n-th newest (n rows of the page and before it), which bounds the walk
+        need = (a.page + 1) * a.page_size
+        times = sorted((h.published_at for h in hits if h.published_at is not None), reverse=True)
+        bound = [Notice.published_at >= times[need - 1]] if need <= len(times) else []
+        return len(hits), page(*tagged, match, *bound)
 
     if a.q and not terms:
         return SearchResult(0, [], args=a)

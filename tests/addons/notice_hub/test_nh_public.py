@@ -52,6 +52,49 @@ def test_anonymous_search_and_filters(demo):
         "长春市第一中学实验室仪器采购项目中标（成交）结果公告"}
 
 
+def test_keyword_search_newest_first_and_capped_count(demo):
+    """Many hits: the keyword index walks newest first (notices of the same second ordered by
+    their exact time, then id); filters exact at band edges; a capped count says so."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from addons.notice_hub.models import Notice
+    from core.db import db
+    from core.models import Region
+
+    with demo.app_context():
+        region = db.session.scalar(select(Region.id).where(Region.code == "220100"))
+        base = dt.datetime(2026, 3, 1, 9, 0, 0)
+        rows = []
+        for i in range(1_030):
+            # three notices per second, the later id the earlier microsecond
+            at = base + dt.timedelta(seconds=i // 3, microseconds=900_000 - (i % 3) * 1000)
+            amount = ["500000.00", "500000.01", "499999.99", "1000.00"][i % 4]
+            rows.append({"kind": "award", "title": f"测试档案柜采购项目{i}号公告", "summary": "档案柜",
+                         "body": "档案柜", "status": "published", "source": "test", "source_withdrawn": False,
+                         "amount": amount, "event_date": at.date(), "created_at": at, "published_at": at,
+                         "region_id": region, "number": f"T-{i}"})
+        db.session.execute(Notice.__table__.insert(), rows)
+        db.session.commit()
+        want = [(n.id, n.amount) for n in db.session.scalars(
+            select(Notice).where(Notice.source == "test").order_by(Notice.published_at.desc(), Notice.id.desc()))]
+    c = demo.test_client()
+    res = c.get("/api/v1/notices/?q=档案柜&page_size=7&page=2").json
+    assert res["count"] == 1000 and res["capped"] is True
+    assert [r["id"] for r in res["result"]] == [i for i, _a in want[14:21]]
+    res = c.get("/api/v1/notices/?q=档案柜&amount_min=500000&amount_max=500000&page_size=5&page=1").json
+    exact = [i for i, a in want if a == 500000]
+    assert res["count"] == len(exact) == 258 and res["capped"] is False
+    assert [r["id"] for r in res["result"]] == exact[5:10]
+    res = c.get("/api/v1/notices/?q=档案柜&amount_max=499999.99&region=220100&kind=award&page_size=3").json
+    low = [i for i, a in want if a <= Decimal("499999.99")]
+    assert res["count"] == len(low) and [r["id"] for r in res["result"]] == low[:3]
+    assert c.get("/api/v1/notices/?q=档案柜&kind=contract").json["count"] == 0
+    assert c.get("/api/v1/notices/?q=档案柜&region=220200").json["count"] == 0
+
+
 @pytest.mark.parametrize("query,field", [
     ("kind=nope", "kind"), ("region=999999", "region"), ("date_from=2026-13-01", "date_from"),
     ("date_from=2026-12-01&date_to=2026-11-01", "date_to"), ("amount_min=abc", "amount_min"),
