@@ -30,7 +30,10 @@ from ..search_index import (
     category_children,
     dialect_of,
     explain,
+    fts_category,
+    fts_match,
     fts_query,
+    fts_text,
     invalidate_categories,
     match_ids,
     parse_query,
@@ -271,14 +274,17 @@ def apply_filters(session: Session, stmt: Any, *, category_id: int | None = None
 
 def base_statement(session: Session, terms: list[Term], **filters: Any) -> Any:
     """SELECT L.id … of a search: from the index when there are terms (SQLite: the FTS5 table
-    joined to the listings by rowid; PostgreSQL: the GIN-indexed tsvector), else the listings."""
+    joined to the listings by rowid, the category's subtree intersected inside the index;
+    PostgreSQL: the GIN-indexed tsvector), else the listings."""
     L = EmallListing
     if not terms:
         return apply_filters(session, select(L.id), **filters)
     if dialect_of(session) == "postgresql":
         return apply_filters(session, match_ids(session, terms), **filters)
+    # the category filter of apply_filters stays: a cheap check of the few rows the index keeps
+    match = fts_match(terms, filters.get("category_id"))
     stmt = (select(L.id).select_from(FTS).join(L, L.id == FTS.c.rowid)
-            .where(literal_column(FTS_TABLE).op("MATCH")(literal(fts_query(terms), String))))
+            .where(literal_column(FTS_TABLE).op("MATCH")(literal(match, String))))
     return apply_filters(session, stmt, **filters)
 
 
@@ -392,7 +398,8 @@ def search(session: Session, *, q: str | None = None, sort: str = "relevance", p
             ids = tiered_page(session, terms[0], filters, avail_cond, offset, page_size)
         else:
             avail = case((avail_cond, 1), else_=0)
-            order = (avail.desc(), score_expr(session, terms).desc(), L.id.desc())
+            score = score_expr(session, terms, category_id=filters.get("category_id"))
+            order = (avail.desc(), score.desc(), L.id.desc())
             ids = [r[0] for r in session.execute(base.order_by(*order).limit(page_size).offset(offset),
                                                  execution_options=UNSCOPED)]
     else:
@@ -432,7 +439,7 @@ def _tier_exprs(session: Session, term: Term) -> list[str]:
         if expr not in out:
             out.append(expr)
     every = [f["N"], f["C"], f["A"]]
-    anyq = pg_query([term]) if pg else fts_query([term])
+    anyq = pg_query([term]) if pg else fts_text(fts_query([term]))
     out.append(f"({anyq})" + ("".join(f" & !({x})" for x in every) if pg
                               else f" NOT ({' OR '.join(f'({x})' for x in every)})"))
     return out
@@ -449,12 +456,15 @@ def tiered_page(session: Session, term: Term, filters: dict[str, Any], avail_con
     pg = dialect_of(session) == "postgresql"
     need = offset + limit
     out: list[int] = []
+    category_id = filters.get("category_id")
     for avail in (True, False):
         for expr in _tier_exprs(session, term):
             if pg:
                 stmt = select(L.id).where(L.search_vector.op("@@")(cast(literal(expr, String), TSQUERY)))
                 order = L.id.desc()
             else:
+                if category_id is not None:  # the subtree inside the index (see base_statement)
+                    expr = f"({expr}) AND {fts_category(category_id)}"
                 stmt = (select(L.id).select_from(FTS).join(L, L.id == FTS.c.rowid)
                         .where(literal_column(FTS_TABLE).op("MATCH")(literal(expr, String))))
                 order = FTS.c.rowid.desc()

@@ -251,3 +251,91 @@ def test_rows_written_by_a_loader_are_indexed_on_the_next_search(em) -> None:
         s.commit()
     _ids(em, "q=碎纸机")  # the first search notices the rows and indexes them
     assert len(_ids(em, "q=碎纸机")) == 1
+
+
+def _fts_cats(em) -> dict[int, set[str]]:
+    with em.app.app_context():
+        return {rowid: set(cats.split()) for rowid, cats in db.session.execute(
+            text("SELECT rowid, cats FROM emall_listing_fts"))}
+
+
+def test_keyword_and_category_are_intersected_in_the_index(em, monkeypatch) -> None:
+    """SQLite: each listing's category and its ancestors are tokens of the FTS5 column
+    ``cats`` (keyword + category subtree answered inside the index). A listing moved to
+    another category and a category moved under another parent follow; the tokens are never
+    found as words (a model number ``C<id>``). PostgreSQL: the same answers."""
+    from addons.emall.models import EmallCategory, EmallListing
+
+    w = _world(em)
+    cat = em.cat
+    assert set(_ids(em, f"q=计算机&category={cat['A0201']}")) == {w["desk_pc"], w["laptop"]}
+    assert _ids(em, f"q=计算机&category={cat['A02010108']}") == [w["laptop"]]
+    assert _ids(em, f"q=计算机&category={cat['A05']}") == []
+    assert _ids(em, f"q=c{cat['A0201']}") == [] and _ids(em, f"q=c{cat['A05']}") == []
+    assert _ids(em, f"q=c{cat['A0201']}&category={cat['A0201']}") == []
+    # the tier-by-tier page (more than TIERED_ABOVE hits) reads the same subtree
+    from addons.emall.services import search as catalog_search
+
+    scored = {q: _ids(em, q) for q in (f"q=计算机&category={cat['A0201']}", f"q=电脑&category={cat['A0201']}",
+                                       f"q=计算机&category={cat['A05']}")}
+    monkeypatch.setattr(catalog_search, "TIERED_ABOVE", 0)
+    assert {q: _ids(em, q) for q in scored} == scored
+    monkeypatch.undo()
+    with em.app.app_context():
+        s = db.session
+        chain = []
+        cur = s.get(EmallCategory, cat["A02010108"])
+        while cur is not None:
+            chain.append(f"c{cur.id}")
+            cur = cur.parent
+        sqlite = s.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        assert _fts_cats(em)[w["laptop"]] == set(chain)
+    # the listing moves to another category: found under the new one only
+    with em.app.app_context():
+        db.session.get(EmallListing, w["laptop"]).category_id = cat["A02010105"]
+        db.session.commit()
+    assert set(_ids(em, f"q=计算机&category={cat['A02010105']}")) == {w["desk_pc"], w["laptop"]}
+    assert _ids(em, f"q=计算机&category={cat['A02010108']}") == []
+    # a category moves under another parent: its listings follow
+    assert _ids(em, f"q=办公椅&category={cat['A05']}") == [w["chair"]]
+    with em.app.app_context():
+        db.session.get(EmallCategory, cat["A050103"]).parent_id = cat["A0201"]
+        db.session.commit()
+    assert _ids(em, f"q=办公椅&category={cat['A05']}") == []
+    assert _ids(em, f"q=办公椅&category={cat['A0201']}") == [w["chair"]]
+    res = em.client.get(f"/api/v1/emall_catalog/?q=办公椅&category={cat['A0201']}").json
+    assert res["count"] == 1 and sum(c["count"] for c in res["facets"]["categories"]) == 1
+
+
+def test_upgrade_to_emall_0004_gives_the_index_its_category_tokens(em) -> None:
+    """Migration ``emall_0004`` rebuilds the SQLite FTS5 table with the column ``cats`` and
+    copies every document, its category tokens computed in SQL from the tree (the same
+    tokens the listeners write); its downgrade removes the column. PostgreSQL: nothing."""
+    from alembic import command
+
+    from core.addons.migrations import make_config
+    from tests.conftest import installer
+
+    w = _world(em)
+    with em.app.app_context():
+        sqlite = db.session.get_bind().dialect.name == "sqlite"
+    before = _fts_cats(em) if sqlite else {}
+
+    def migrate(fn, target: str) -> None:
+        registry = installer(em.app).registry
+        with em.app.app_context(), db.engine.begin() as conn:
+            fn(make_config(registry, conn), target)
+
+    migrate(command.downgrade, "emall_0003")
+    if sqlite:
+        with em.app.app_context():
+            cols = [r[1] for r in db.session.execute(text("PRAGMA table_info(emall_listing_fts)"))]
+            assert cols == ["name", "category", "attrs", "head"]
+            n = db.session.execute(text("SELECT count(*) FROM emall_listing_fts")).scalar()
+            assert n == len(before) and n >= 4
+    migrate(command.upgrade, "emall@head")
+    if sqlite:
+        assert _fts_cats(em) == before
+    assert set(_ids(em, f"q=计算机&category={em.cat['A0201']}")) == {w["desk_pc"], w["laptop"]}
+    assert _ids(em, f"q=黑白&category={em.cat['A0201']}") == [w["printer"]]
