@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -64,18 +65,20 @@ from core.services.cjk_search import (  # noqa: F401  (moved to core; the e-mall
     han_tokens,
     norm,
     parse_synonyms,
+    pg_marked_query,
     pg_query,
     relaxed,
     split_pinyin,
     synonym_index,
 )
-from core.services.cjk_search import cached_segment as _cached_segment
+from core.services.cjk_search import cached_marked_segment as _cached_segment
 from core.services.cjk_search import char_readings as _char_readings  # noqa: F401
 from core.services.cjk_search import fts_phrase as _fts_phrase  # noqa: F401
+from core.services.cjk_search import marked_segment as _marked_segment
 from core.services.cjk_search import pg_phrase as _pg_phrase  # noqa: F401
 from core.services.cjk_search import pinyin_alts as _pinyin_alts  # noqa: F401
 from core.services.cjk_search import run_pinyin as _run_pinyin
-from core.services.cjk_search import segment as _segment
+from core.services.cjk_search import segment as _segment  # noqa: F401
 from core.services.cjk_search import syllables as _syllables  # noqa: F401
 from core.services.cjk_search import text_alt as _text_alt  # noqa: F401
 
@@ -99,15 +102,63 @@ class Doc:
     category: tuple[str, ...]
     attrs: tuple[str, ...]
     head: tuple[str, ...] = ()
+    #: the listing's price (PostgreSQL: one price-band token, :func:`price_band_token`)
+    price: Any = None
 
     def fts_values(self) -> tuple[str, str, str, str]:
         return " ".join(self.name), " ".join(self.category), " ".join(self.attrs), " ".join(self.head)
 
     def tsvector(self) -> str:
         """A ``tsvector`` literal with positions and weights (A name, B category, C attributes,
-        D head)."""
-        return " ".join(x for x in (_segment(self.name, "A"), _cached_segment(self.category, "B"),
-                                    _cached_segment(self.attrs, "C"), _cached_segment(self.head, "D")) if x)
+        D head), each lexeme marked with its field (``'A打印':3A``: a query on one field is an
+        index lookup; :func:`core.services.cjk_search.marked_segment`)."""
+        return " ".join(x for x in (_marked_segment(self.name, "A"), _cached_segment(self.category, "B"),
+                                    _cached_segment(self.attrs, "C"), _cached_segment(self.head, "D"),
+                                    price_band_token(self.price)) if x)
+
+
+def price_band(price: Any) -> int | None:
+    """The listing's price band of the index: 10 per decade (``floor(10·log10(price)) + 10``:
+    1,000–1,258 yuan is 40, 0 below 1 yuan), monotonic in the price, so a price range is the
+    bands from its low to its high end (the exact range is still checked on the row)."""
+    if price is None:
+        return None
+    p = float(price)
+    return 0 if p < 1 else int(math.floor(10 * math.log10(p))) + 10
+
+
+def price_band_token(price: Any) -> str:
+    """The price's band ``'P<band>'`` and its decade ``'Q<band // 10>'`` (a range queries whole
+    decades with one lexeme each and its two ends with bands: fewer lexemes to intersect)."""
+    band = price_band(price)
+    return "" if band is None else f"'P{band}' 'Q{band // 10}'"
+
+
+#: a price range needing more lexemes than this is not looked up in the index (only the rows'
+#: price is checked): the OR of many lexemes costs more than it saves
+PRICE_LEXEMES_MAX = 12
+
+
+def price_query(price_min: Any, price_max: Any) -> str | None:
+    """The ``tsquery`` of the price bands a range covers (whole decades as one ``Q`` lexeme,
+    the ends as ``P`` bands), or None (no range, or too wide to be worth it)."""
+    if price_min is None and price_max is None:
+        return None
+    lo = price_band(max(price_min, 0)) if price_min is not None else 0
+    hi = price_band(price_max) if price_max is not None else None
+    if hi is None or hi < lo:
+        return None
+    out, b = [], lo
+    while b <= hi:
+        if b % 10 == 0 and b + 9 <= hi:
+            out.append(f"'Q{b // 10}'")
+            b += 10
+        else:
+            out.append(f"'P{b}'")
+            b += 1
+    if len(out) > PRICE_LEXEMES_MAX:
+        return None
+    return "(" + " | ".join(out) + ")"
 
 
 _BRACKETS = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
@@ -140,7 +191,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 
 def make_doc(name: Any, brand: Any, model: Any, category_path: Sequence[str],
-             attributes: dict[str, Any] | None) -> Doc:
+             attributes: dict[str, Any] | None, price: Any = None) -> Doc:
     n_toks, n_py = field_tokens(str(name or ""), pinyin=True)
     b_toks, b_py = field_tokens(str(brand or ""), pinyin=True)
     m_toks, _ = field_tokens(str(model or ""), pinyin=False)
@@ -158,7 +209,7 @@ def make_doc(name: Any, brand: Any, model: Any, category_path: Sequence[str],
     head = head_tokens(str(name or ""))
     if category_path:  # the leaf category says what the product is, too
         head = (*head, "\n", *head_tokens(category_path[-1]))
-    return Doc(tuple(name_toks), _path_tokens(tuple(category_path)), tuple(attr_toks), head)
+    return Doc(tuple(name_toks), _path_tokens(tuple(category_path)), tuple(attr_toks), head, price)
 
 
 # -- the category tree (per worker) ---------------------------------------------------------------
@@ -339,13 +390,15 @@ def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def match_ids(session: Session, terms: list[Term]) -> Any:
-    """A SELECT of the listing ids matching every term, from the index only."""
+def match_ids(session: Session, terms: list[Term], pg_extra: str | None = None) -> Any:
+    """A SELECT of the listing ids matching every term, from the index only (PostgreSQL:
+    ``pg_extra``, e.g. :func:`price_query`, is and-ed into the index query)."""
     if dialect_of(session) == "postgresql":
         from sqlalchemy.dialects.postgresql import TSQUERY
 
         L = EmallListing
-        return select(L.id).where(L.search_vector.op("@@")(cast(literal(pg_query(terms), String), TSQUERY)))
+        q = pg_marked_query(terms) + (f" & {pg_extra}" if pg_extra else "")
+        return select(L.id).where(L.search_vector.op("@@")(cast(literal(q, String), TSQUERY)))
     return select(FTS.c.rowid).where(literal_column(FTS_TABLE).op("MATCH")(literal(fts_query(terms), String)))
 
 
@@ -353,7 +406,8 @@ def _cond(session: Session, term: Term, field_: str, adjacent: bool) -> str:
     """The index expression of one feature of a term: ``field_`` name/category/attrs/head
     (PostgreSQL weights A/B/C/D) or "" for any field."""
     if dialect_of(session) == "postgresql":
-        return pg_query([term], {"name": "A", "category": "B", "attrs": "C", "head": "D", "": ""}[field_], adjacent)
+        return pg_marked_query([term], {"name": "A", "category": "B", "attrs": "C", "head": "D", "": ""}[field_],
+                               adjacent)
     return fts_query([term], field_, adjacent)
 
 
@@ -413,7 +467,8 @@ def doc_for(session: Session, listing: EmallListing) -> Doc:
     cid = listing.category_id
     if "category" not in sa_inspect(listing).unloaded and listing.category is not None:
         cid = listing.category.id if listing.category.id is not None else cid
-    return make_doc(listing.name, listing.brand, listing.model, category_path(cats, cid), listing.attributes)
+    return make_doc(listing.name, listing.brand, listing.model, category_path(cats, cid), listing.attributes,
+                    listing.price)
 
 
 def write_docs(conn: Any, docs: Sequence[tuple[int, Doc]]) -> None:
@@ -438,13 +493,15 @@ def delete_docs(conn: Any, ids: Sequence[int]) -> None:
 
 
 INDEXED_FIELDS = ("name", "brand", "model", "attributes", "category_id", "category")
+#: PostgreSQL's document also holds the price band
+PG_INDEXED_FIELDS = (*INDEXED_FIELDS, "price")
 
 
-def _changed(obj: Any) -> bool:
+def _changed(obj: Any, fields: Sequence[str] = INDEXED_FIELDS) -> bool:
     from sqlalchemy import inspect as sa_inspect
 
     state = sa_inspect(obj)
-    return any(state.attrs[f].history.has_changes() for f in INDEXED_FIELDS)
+    return any(state.attrs[f].history.has_changes() for f in fields)
 
 
 def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
@@ -452,7 +509,7 @@ def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     if dialect_of(session) != "postgresql":
         return
     for obj in (*session.new, *session.dirty):
-        if type(obj) is EmallListing and (obj in session.new or _changed(obj)):
+        if type(obj) is EmallListing and (obj in session.new or _changed(obj, PG_INDEXED_FIELDS)):
             obj.search_vector = doc_for(session, obj).tsvector()
 
 
@@ -532,17 +589,17 @@ def install_listeners() -> None:
 
 
 _ROW_COLS = (EmallListing.id, EmallListing.name, EmallListing.brand, EmallListing.model,
-             EmallListing.attributes, EmallListing.category_id)
+             EmallListing.attributes, EmallListing.category_id, EmallListing.price)
 
 
 def _docs_of_rows(cats: dict[int, CatInfo], rows: Iterable[Any]) -> list[tuple[int, Doc]]:
     paths: dict[int, list[str]] = {}
     out = []
-    for lid, name, brand, model, attrs, cid in rows:
+    for lid, name, brand, model, attrs, cid, price in rows:
         path = paths.get(cid)
         if path is None:
             path = paths[cid] = category_path(cats, cid)
-        out.append((lid, make_doc(name, brand, model, path, attrs)))
+        out.append((lid, make_doc(name, brand, model, path, attrs, price)))
     return out
 
 
