@@ -397,9 +397,22 @@ def match_ids(session: Session, terms: list[Term], pg_extra: str | None = None) 
         from sqlalchemy.dialects.postgresql import TSQUERY
 
         L = EmallListing
-        q = pg_marked_query(terms) + (f" & {pg_extra}" if pg_extra else "")
+        q = pg_query_anywhere(terms) + (f" & {pg_extra}" if pg_extra else "")
         return select(L.id).where(L.search_vector.op("@@")(cast(literal(q, String), TSQUERY)))
     return select(FTS.c.rowid).where(literal_column(FTS_TABLE).op("MATCH")(literal(fts_query(terms), String)))
+
+
+#: "anywhere" for a Chinese token on PostgreSQL: name, category path, attributes. The head
+#: (D) is the last three characters of the name and of the leaf category, so its Chinese
+#: tokens are always in the name or the path too (its pinyin may differ: a reading fixed by
+#: the character before the three; its initials are not in the path), so only pinyin and
+#: other letter tokens are also looked up in the head
+HAN_ANYWHERE = ("A", "B", "C")
+
+
+def pg_query_anywhere(terms: list[Term]) -> str:
+    """The ``tsquery`` of terms matching in any field of the marked document."""
+    return pg_marked_query(terms, han_fields=HAN_ANYWHERE)
 
 
 def _cond(session: Session, term: Term, field_: str, adjacent: bool) -> str:
@@ -407,7 +420,7 @@ def _cond(session: Session, term: Term, field_: str, adjacent: bool) -> str:
     (PostgreSQL weights A/B/C/D) or "" for any field."""
     if dialect_of(session) == "postgresql":
         return pg_marked_query([term], {"name": "A", "category": "B", "attrs": "C", "head": "D", "": ""}[field_],
-                               adjacent)
+                               adjacent, HAN_ANYWHERE)
     return fts_query([term], field_, adjacent)
 
 

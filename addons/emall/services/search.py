@@ -34,7 +34,7 @@ from ..search_index import (
     invalidate_categories,
     match_ids,
     parse_query,
-    pg_marked_query,
+    pg_query_anywhere,
     price_query,
     relaxed,
     score_expr,
@@ -441,7 +441,7 @@ def _tier_exprs(session: Session, term: Term) -> list[str]:
         if expr not in out:
             out.append(expr)
     every = [f["N"], f["C"], f["A"]]
-    anyq = pg_marked_query([term]) if pg else fts_query([term])
+    anyq = pg_query_anywhere([term]) if pg else fts_query([term])
     out.append(f"({anyq})" + ("".join(f" & !({x})" for x in every) if pg
                               else f" NOT ({' OR '.join(f'({x})' for x in every)})"))
     return out
