@@ -26,7 +26,10 @@ with the index listeners on, minus the same with them off) median < 5 ms; full r
 1,000,000 listings < 120 s (scaled aim printed for smaller runs). Never asserts.
 
     .venv/bin/python bench/emall_search.py [--db sqlite|postgresql|both] [--listings N]
-        [--requests N]
+        [--requests N] [--keep] [--build-only]
+
+``--keep`` keeps the PostgreSQL database (``pgsearch_<random>``, printed) for EXPLAIN
+work; drop it by hand. ``--build-only`` stops after the build and the reindex.
 """
 
 from __future__ import annotations
@@ -251,14 +254,18 @@ def index_cost(app: Any, n: int = 60) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in out.items()}
 
 
-def run(kind: str, pg_url: str, n: int, requests: int) -> None:
+def run(kind: str, pg_url: str, n: int, requests: int, *, keep: bool = False,
+        build_only: bool = False) -> None:
     from urllib.parse import urlencode
 
     from sqlalchemy import select
 
     from core.db import db
 
-    store = common.open_db(kind, pg_url, sqlite_prefix="emall_bench_")
+    store = common.open_db(kind, pg_url, sqlite_prefix="emall_bench_",
+                           pg_prefix="pgsearch_" if keep else "erp_bench_", keep=keep)
+    if keep:
+        print(f"[{kind}] kept: {store.where()}")
     try:
         t0 = time.perf_counter()
         app, info = build(store.url, n)
@@ -268,6 +275,9 @@ def run(kind: str, pg_url: str, n: int, requests: int) -> None:
         print(f"[{kind}] full reindex ({info['indexed']:,} listings): {info['reindex_s']:.1f}s "
               f"(aim < {aim_reindex:.0f}s for this size, 120s per 1,000,000)  "
               f"{common.verdict(info['reindex_s'] < aim_reindex)}")
+        if build_only:
+            common.close_app(app)
+            return
         from addons.emall import search_index, services
         from addons.emall.models import EmallListing
         from addons.emall.services import search as catalog_search
@@ -363,6 +373,8 @@ def run(kind: str, pg_url: str, n: int, requests: int) -> None:
 def main() -> int:
     ap = common.arg_parser(__doc__, db=common.ANY_DB, db_default="both", listings=1_000_000, requests=40)
     ap.add_argument("--pg-url", default=common.DEFAULT_PG)
+    ap.add_argument("--keep", action="store_true", help="keep the database (pgsearch_*) for EXPLAIN work")
+    ap.add_argument("--build-only", action="store_true", help="stop after the build and the reindex")
     args = ap.parse_args()
     kinds = common.choose_backends(args.db, args.pg_url)
     if kinds is None:
@@ -371,7 +383,7 @@ def main() -> int:
                       "requests_per_query": args.requests, "cpus": os.cpu_count(),
                       "load_avg": [round(x, 1) for x in os.getloadavg()]}, ensure_ascii=False))
     for kind in kinds:
-        run(kind, args.pg_url, args.listings, args.requests)
+        run(kind, args.pg_url, args.listings, args.requests, keep=args.keep, build_only=args.build_only)
     return 0
 
 

@@ -27,12 +27,14 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -43,6 +45,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     table,
 )
@@ -66,18 +69,20 @@ from core.services.cjk_search import (  # noqa: F401  (moved to core; the e-mall
     han_tokens,
     norm,
     parse_synonyms,
+    pg_marked_query,
     pg_query,
     relaxed,
     split_pinyin,
     synonym_index,
 )
-from core.services.cjk_search import cached_segment as _cached_segment
+from core.services.cjk_search import cached_marked_segment as _cached_segment
 from core.services.cjk_search import char_readings as _char_readings  # noqa: F401
 from core.services.cjk_search import fts_phrase as _fts_phrase  # noqa: F401
+from core.services.cjk_search import marked_segment as _marked_segment
 from core.services.cjk_search import pg_phrase as _pg_phrase  # noqa: F401
 from core.services.cjk_search import pinyin_alts as _pinyin_alts  # noqa: F401
 from core.services.cjk_search import run_pinyin as _run_pinyin
-from core.services.cjk_search import segment as _segment
+from core.services.cjk_search import segment as _segment  # noqa: F401
 from core.services.cjk_search import syllables as _syllables  # noqa: F401
 from core.services.cjk_search import text_alt as _text_alt  # noqa: F401
 
@@ -104,6 +109,8 @@ class Doc:
     #: SQLite only: the ids of the listing's category and of its ancestors, as tokens
     #: ``c<id>`` of the FTS5 column ``cats`` (see :func:`fts_category`)
     cats: tuple[str, ...] = ()
+    #: the listing's price (PostgreSQL: one price-band token, :func:`price_band_token`)
+    price: Any = None
 
     def fts_values(self) -> tuple[str, str, str, str, str]:
         return (" ".join(self.name), " ".join(self.category), " ".join(self.attrs), " ".join(self.head),
@@ -111,9 +118,63 @@ class Doc:
 
     def tsvector(self) -> str:
         """A ``tsvector`` literal with positions and weights (A name, B category, C attributes,
-        D head)."""
-        return " ".join(x for x in (_segment(self.name, "A"), _cached_segment(self.category, "B"),
-                                    _cached_segment(self.attrs, "C"), _cached_segment(self.head, "D")) if x)
+        D head), each lexeme marked with its field (``'A打印':3A``: a query on one field is an
+        index lookup; :func:`core.services.cjk_search.marked_segment`)."""
+        return " ".join(x for x in (_marked_segment(self.name, "A"), _cached_segment(self.category, "B"),
+                                    _cached_segment(self.attrs, "C"), _cached_segment(self.head, "D"),
+                                    price_band_token(self.price)) if x)
+
+
+#: the lower edges of the price bands from 1 yuan up (``10^(k/10)`` yuan rounded to the cent,
+#: 10 bands per decade), computed once in decimal arithmetic: a price's band is a comparison
+#: of money, never a float
+PRICE_BAND_EDGES: tuple[Decimal, ...] = tuple(
+    (Decimal(10) ** (Decimal(k) / 10)).quantize(Decimal("0.01")) for k in range(150))
+
+
+def price_band(price: Any) -> int | None:
+    """The listing's price band of the index: 0 below 1 yuan, then 10 per decade (about
+    ``floor(10·log10(price)) + 10``: 1,000–1,258.92 yuan is 40), monotonic in the price, so a
+    price range is the bands from its low to its high end (the exact range is still checked on
+    the row)."""
+    if price is None:
+        return None
+    n = bisect.bisect_right(PRICE_BAND_EDGES, Decimal(price))
+    return 0 if n == 0 else 9 + n
+
+
+def price_band_token(price: Any) -> str:
+    """The price's band ``'P<band>'`` and its decade ``'Q<band // 10>'`` (a range queries whole
+    decades with one lexeme each and its two ends with bands: fewer lexemes to intersect)."""
+    band = price_band(price)
+    return "" if band is None else f"'P{band}' 'Q{band // 10}'"
+
+
+#: a price range needing more lexemes than this is not looked up in the index (only the rows'
+#: price is checked): the OR of many lexemes costs more than it saves
+PRICE_LEXEMES_MAX = 12
+
+
+def price_query(price_min: Any, price_max: Any) -> str | None:
+    """The ``tsquery`` of the price bands a range covers (whole decades as one ``Q`` lexeme,
+    the ends as ``P`` bands), or None (no range, or too wide to be worth it)."""
+    if price_min is None and price_max is None:
+        return None
+    lo = price_band(max(price_min, 0)) if price_min is not None else 0
+    hi = price_band(price_max) if price_max is not None else None
+    if hi is None or hi < lo:
+        return None
+    out, b = [], lo
+    while b <= hi:
+        if b % 10 == 0 and b + 9 <= hi:
+            out.append(f"'Q{b // 10}'")
+            b += 10
+        else:
+            out.append(f"'P{b}'")
+            b += 1
+    if len(out) > PRICE_LEXEMES_MAX:
+        return None
+    return "(" + " | ".join(out) + ")"
 
 
 _BRACKETS = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
@@ -146,7 +207,8 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 
 def make_doc(name: Any, brand: Any, model: Any, category_path: Sequence[str],
-             attributes: dict[str, Any] | None, category_ids: Sequence[int] = ()) -> Doc:
+             attributes: dict[str, Any] | None, category_ids: Sequence[int] = (),
+             price: Any = None) -> Doc:
     n_toks, n_py = field_tokens(str(name or ""), pinyin=True)
     b_toks, b_py = field_tokens(str(brand or ""), pinyin=True)
     m_toks, _ = field_tokens(str(model or ""), pinyin=False)
@@ -165,7 +227,7 @@ def make_doc(name: Any, brand: Any, model: Any, category_path: Sequence[str],
     if category_path:  # the leaf category says what the product is, too
         head = (*head, "\n", *head_tokens(category_path[-1]))
     return Doc(tuple(name_toks), _path_tokens(tuple(category_path)), tuple(attr_toks), head,
-               tuple(cat_token(c) for c in category_ids))
+               tuple(cat_token(c) for c in category_ids), price)
 
 
 # -- SQLite: the category subtree inside the index -------------------------------------------------
@@ -379,21 +441,37 @@ def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def match_ids(session: Session, terms: list[Term]) -> Any:
-    """A SELECT of the listing ids matching every term, from the index only."""
+def match_ids(session: Session, terms: list[Term], pg_extra: str | None = None) -> Any:
+    """A SELECT of the listing ids matching every term, from the index only (PostgreSQL:
+    ``pg_extra``, e.g. :func:`price_query`, is and-ed into the index query)."""
     if dialect_of(session) == "postgresql":
         from sqlalchemy.dialects.postgresql import TSQUERY
 
         L = EmallListing
-        return select(L.id).where(L.search_vector.op("@@")(cast(literal(pg_query(terms), String), TSQUERY)))
+        q = pg_query_anywhere(terms) + (f" & {pg_extra}" if pg_extra else "")
+        return select(L.id).where(L.search_vector.op("@@")(cast(literal(q, String), TSQUERY)))
     return select(FTS.c.rowid).where(literal_column(FTS_TABLE).op("MATCH")(literal(fts_match(terms), String)))
+
+
+#: "anywhere" for a Chinese token on PostgreSQL: name, category path, attributes. The head
+#: (D) is the last three characters of the name and of the leaf category, so its Chinese
+#: tokens are always in the name or the path too (its pinyin may differ: a reading fixed by
+#: the character before the three; its initials are not in the path), so only pinyin and
+#: other letter tokens are also looked up in the head
+HAN_ANYWHERE = ("A", "B", "C")
+
+
+def pg_query_anywhere(terms: list[Term]) -> str:
+    """The ``tsquery`` of terms matching in any field of the marked document."""
+    return pg_marked_query(terms, han_fields=HAN_ANYWHERE)
 
 
 def _cond(session: Session, term: Term, field_: str, adjacent: bool) -> str:
     """The index expression of one feature of a term: ``field_`` name/category/attrs/head
     (PostgreSQL weights A/B/C/D) or "" for any field."""
     if dialect_of(session) == "postgresql":
-        return pg_query([term], {"name": "A", "category": "B", "attrs": "C", "head": "D", "": ""}[field_], adjacent)
+        return pg_marked_query([term], {"name": "A", "category": "B", "attrs": "C", "head": "D", "": ""}[field_],
+                               adjacent, HAN_ANYWHERE)
     return fts_query([term], field_, adjacent)
 
 
@@ -409,13 +487,15 @@ def term_features(session: Session, term: Term) -> dict[str, str]:
 
 #: relevance tiers of one term, best first: (features present, features absent, points).
 #: Points: head 700 > name phrase 600 > name 500, plus 30 when the category also matches;
-#: without a name match: category phrase 40 > category 30 > attribute phrase 2 > attribute 1.
+#: without a head or name match: category phrase 40 > category 30 > attribute phrase 2 >
+#: attribute 1. Each tier excludes every feature of the tiers above it, so the tiers are
+#: disjoint (a hit is read once, in the tier of its points).
 TIERS = (
     (("H", "C"), (), 730), (("H",), ("C",), 700),
     (("Np", "C"), ("H",), 630), (("Np",), ("H", "C"), 600),
-    (("N", "C"), ("Np",), 530), (("N",), ("Np", "C"), 500),
-    (("Cp",), ("N",), 40), (("C",), ("N", "Cp"), 30),
-    (("Ap",), ("N", "C"), 2), (("A",), ("N", "C", "Ap"), 1),
+    (("N", "C"), ("H", "Np"), 530), (("N",), ("H", "Np", "C"), 500),
+    (("Cp",), ("H", "N"), 40), (("C",), ("H", "N", "Cp"), 30),
+    (("Ap",), ("H", "N", "C"), 2), (("A",), ("H", "N", "C", "Ap"), 1),
 )
 
 
@@ -441,7 +521,7 @@ def score_expr(session: Session, terms: list[Term], *, category_id: int | None =
         f = {k: _match(session, f"({v}){within}" if within else v)
              for k, v in term_features(session, term).items()}
         name = case((f["H"], 700), (f["Np"], 600), (f["N"], 500), else_=0)
-        other = case((f["N"], case((f["C"], 30), else_=0)), (f["Cp"], 40), (f["C"], 30), (f["Ap"], 2),
+        other = case((or_(f["H"], f["N"]), case((f["C"], 30), else_=0)), (f["Cp"], 40), (f["C"], 30), (f["Ap"], 2),
                      (f["A"], 1), else_=0)
         expr = name + other
         total = expr if total is None else total + expr
@@ -460,7 +540,7 @@ def doc_for(session: Session, listing: EmallListing) -> Doc:
         cid = listing.category.id if listing.category.id is not None else cid
     chain = category_chain(cats, cid)
     return make_doc(listing.name, listing.brand, listing.model, [cats[c].name for c in chain],
-                    listing.attributes, chain)
+                    listing.attributes, chain, listing.price)
 
 
 def write_docs(conn: Any, docs: Sequence[tuple[int, Doc]]) -> None:
@@ -485,13 +565,15 @@ def delete_docs(conn: Any, ids: Sequence[int]) -> None:
 
 
 INDEXED_FIELDS = ("name", "brand", "model", "attributes", "category_id", "category")
+#: PostgreSQL's document also holds the price band
+PG_INDEXED_FIELDS = (*INDEXED_FIELDS, "price")
 
 
-def _changed(obj: Any) -> bool:
+def _changed(obj: Any, fields: Sequence[str] = INDEXED_FIELDS) -> bool:
     from sqlalchemy import inspect as sa_inspect
 
     state = sa_inspect(obj)
-    return any(state.attrs[f].history.has_changes() for f in INDEXED_FIELDS)
+    return any(state.attrs[f].history.has_changes() for f in fields)
 
 
 def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
@@ -499,7 +581,7 @@ def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     if dialect_of(session) != "postgresql":
         return
     for obj in (*session.new, *session.dirty):
-        if type(obj) is EmallListing and (obj in session.new or _changed(obj)):
+        if type(obj) is EmallListing and (obj in session.new or _changed(obj, PG_INDEXED_FIELDS)):
             obj.search_vector = doc_for(session, obj).tsvector()
 
 
@@ -579,18 +661,18 @@ def install_listeners() -> None:
 
 
 _ROW_COLS = (EmallListing.id, EmallListing.name, EmallListing.brand, EmallListing.model,
-             EmallListing.attributes, EmallListing.category_id)
+             EmallListing.attributes, EmallListing.category_id, EmallListing.price)
 
 
 def _docs_of_rows(cats: dict[int, CatInfo], rows: Iterable[Any]) -> list[tuple[int, Doc]]:
     paths: dict[int, tuple[list[str], list[int]]] = {}
     out = []
-    for lid, name, brand, model, attrs, cid in rows:
+    for lid, name, brand, model, attrs, cid, price in rows:
         got = paths.get(cid)
         if got is None:
             chain = category_chain(cats, cid)
             got = paths[cid] = ([cats[c].name for c in chain], chain)
-        out.append((lid, make_doc(name, brand, model, got[0], attrs, got[1])))
+        out.append((lid, make_doc(name, brand, model, got[0], attrs, got[1], price)))
     return out
 
 

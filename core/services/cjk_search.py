@@ -153,6 +153,22 @@ def segment(toks: Sequence[str], weight: str) -> str:
 cached_segment = functools.lru_cache(maxsize=20_000)(segment)
 
 
+#: field markers of :func:`marked_segment` (upper case: tokens are case-folded, so a marked
+#: lexeme never equals a token)
+FIELDS = ("A", "B", "C", "D")
+
+
+def marked_segment(toks: Sequence[str], weight: str) -> str:
+    """:func:`segment` with the field in the lexeme itself: ``'Atok':pos+A``. A GIN index
+    ignores weights (``'x':A`` makes the index return every row with ``x`` in any field and
+    PostgreSQL reads each from the heap to check the weight); a marked lexeme makes a query
+    on one field an index lookup of that field's rows only. Query with :func:`pg_marked_query`."""
+    return segment([t if t == "\n" else weight + t for t in toks], weight)
+
+
+cached_marked_segment = functools.lru_cache(maxsize=20_000)(marked_segment)
+
+
 # -- queries --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Phrase:
@@ -234,6 +250,40 @@ def pg_phrase(p: Phrase, weight: str, adjacent: bool) -> str:
 
 def pg_query(terms: Iterable[Term], weight: str = "", adjacent: bool = False) -> str:
     return " & ".join("(" + " | ".join(" & ".join(pg_phrase(p, weight, adjacent) for p in alt)
+                                       for alt in t.alts) + ")" for t in terms)
+
+
+def _marked(tok: str, field_: str, prefix: bool) -> str:
+    return "'" + (field_ + tok).replace("\\", "\\\\").replace("'", "''") + "'" + (":*" if prefix else "")
+
+
+def pg_marked_phrase(p: Phrase, field_: str, adjacent: bool, han_fields: Sequence[str] = FIELDS) -> str:
+    """:func:`pg_phrase` on a :func:`marked_segment` document: ``field_`` one of
+    :data:`FIELDS`, or "" for any field (an adjacent phrase lies inside one field, as the
+    fields' positions are apart; scattered tokens each in any field). ``han_fields``: the
+    fields "any field" means for a Chinese token (a field whose Chinese tokens are always in
+    another one too need not be asked: one lexeme less per token for the index to merge)."""
+    last = len(p.tokens) - 1
+    if field_:
+        return "(" + (" <-> " if adjacent or p.exact else " & ").join(
+            _marked(t, field_, p.prefix and i == last) for i, t in enumerate(p.tokens)) + ")"
+
+    def fields(tok: str) -> Sequence[str]:
+        return han_fields if HAN_RUN.fullmatch(tok) else FIELDS
+
+    if len(p.tokens) > 1 and (adjacent or p.exact):
+        fs = FIELDS if any(fields(t) is FIELDS for t in p.tokens) else han_fields
+        return "(" + " | ".join(pg_marked_phrase(p, f, adjacent) for f in fs) + ")"
+    return "(" + " & ".join("(" + " | ".join(_marked(t, f, p.prefix and i == last) for f in fields(t)) + ")"
+                            for i, t in enumerate(p.tokens)) + ")"
+
+
+def pg_marked_query(terms: Iterable[Term], field_: str = "", adjacent: bool = False,
+                    han_fields: Sequence[str] = FIELDS) -> str:
+    """:func:`pg_query` for documents of :func:`marked_segment` (``field_``: a weight letter
+    or "" for any field, ``han_fields``: see :func:`pg_marked_phrase`); the same matches as
+    :func:`pg_query` on the unmarked document."""
+    return " & ".join("(" + " | ".join(" & ".join(pg_marked_phrase(p, field_, adjacent, han_fields) for p in alt)
                                        for alt in t.alts) + ")" for t in terms)
 
 

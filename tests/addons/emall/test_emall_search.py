@@ -121,6 +121,33 @@ def test_relevance_name_above_category_above_attributes_and_stock_first(em) -> N
     assert _ids(em, "q=龙芯&sort=newest") == [in_name, in_attr]
 
 
+def test_keyword_and_price_range_at_the_band_edges(em, monkeypatch) -> None:
+    """A keyword with a price range: the ends are included, whatever price band of the index
+    (PostgreSQL) a price falls in, and a price change moves the listing in or out."""
+    em.admit("sup_a", "A0201")
+    ids = {p: em.listing("sup_a", name=f"价段测试计算机{k}", brand="长城", price=p, reference="99999.00")
+           for k, p in enumerate(("999.99", "1000.00", "1258.92", "9999.99", "10000.00", "19999.99",
+                                  "20000.00", "20000.01"))}
+    inside = {ids[p] for p in ("1000.00", "1258.92", "9999.99", "10000.00", "19999.99", "20000.00")}
+    for sort in ("relevance", "newest"):
+        assert set(_ids(em, f"q=价段测试&price_min=1000&price_max=20000&sort={sort}")) == inside
+        assert set(_ids(em, f"q=价段测试&price_max=999.99&sort={sort}")) == {ids["999.99"]}
+        assert set(_ids(em, f"q=价段测试&price_min=20000.01&sort={sort}")) == {ids["20000.01"]}
+        assert set(_ids(em, f"q=价段测试&price_min=10000&price_max=10000&sort={sort}")) == {ids["10000.00"]}
+    moved = ids["999.99"]
+    em.call("POST", f"emall_listing/{moved}/transition/delist", "sup_a", {}, expect=200)
+    em.call("PUT", f"emall_listing/{moved}", "sup_a", {"price": "15000.00"}, expect=200)
+    em.call("POST", f"emall_listing/{moved}/transition/submit", "sup_a", {}, expect=200)
+    em.call("POST", f"emall_listing/{moved}/transition/approve", "inst", {}, expect=200)
+    assert set(_ids(em, "q=价段测试&price_min=1000&price_max=20000")) == inside | {moved}
+    assert _ids(em, "q=价段测试&price_max=999.99") == []
+    from addons.emall.services import search as catalog_search
+
+    monkeypatch.setattr(catalog_search, "TIERED_ABOVE", 0)  # the page read tier by tier
+    assert set(_ids(em, "q=价段测试&price_min=1000&price_max=20000")) == inside | {moved}
+    assert set(_ids(em, "q=价段测试&price_min=20000.01&price_max=50000")) == {ids["20000.01"]}
+
+
 def test_purchasers_region_first(em) -> None:
     em.admit("sup_a", "A0201")
     jl = em.listing("sup_a", name="吉林配送打印机", brand="富士通", code="A02010601", regions=("220200",),
@@ -257,6 +284,26 @@ def _fts_cats(em) -> dict[int, set[str]]:
     with em.app.app_context():
         return {rowid: set(cats.split()) for rowid, cats in db.session.execute(
             text("SELECT rowid, cats FROM emall_listing_fts"))}
+
+
+def test_the_tier_by_tier_page_is_the_scored_order(em, monkeypatch) -> None:
+    """A one-word search with many hits reads its page tier by tier instead of scoring every
+    hit: the same ids in the same order as the scored page, each once, for one-token words
+    (计算, 打印, ``jisuanji``), phrases, pinyin and synonyms, on every page."""
+    from addons.emall.services import search as catalog_search
+
+    _world(em)
+    em.listing("sup_a", name="计算器（台式）", brand="得力")
+    em.listing("sup_b", code="A02010601", name="彩色喷墨打印机", brand="爱普生", attributes=PRINTER)
+    em.listing("sup_b", name="打印服务器台式计算机", brand="晨光")
+    queries = ["q=计算", "q=计算机", "q=打印", "q=打印机", "q=jisuanji", "q=dayinji", "q=电脑", "q=机",
+               "q=计算&page_size=2&page=1", "q=打印&page_size=1&page=2"]
+    scored = {q: _ids(em, q) for q in queries}
+    assert all(scored[q] for q in queries)
+    monkeypatch.setattr(catalog_search, "TIERED_ABOVE", 0)
+    tiered = {q: _ids(em, q) for q in queries}
+    assert tiered == scored
+    assert all(len(ids) == len(set(ids)) for ids in tiered.values())
 
 
 def test_keyword_and_category_are_intersected_in_the_index(em, monkeypatch) -> None:
