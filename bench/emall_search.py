@@ -26,7 +26,7 @@ with the index listeners on, minus the same with them off) median < 5 ms; full r
 1,000,000 listings < 120 s (scaled aim printed for smaller runs). Never asserts.
 
     .venv/bin/python bench/emall_search.py [--db sqlite|postgresql|both] [--listings N]
-        [--requests N] [--keep] [--build-only]
+        [--requests N] [--keep] [--build-only] [--reuse URL]
 
 ``--keep`` keeps the PostgreSQL database (``pgsearch_<random>``, printed) for EXPLAIN
 work; drop it by hand. ``--build-only`` stops after the build and the reindex.
@@ -254,27 +254,52 @@ def index_cost(app: Any, n: int = 60) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in out.items()}
 
 
+def reused(url: str) -> tuple[Any, dict[str, Any]]:
+    """The app on a database kept by ``--keep`` (no build, no reindex)."""
+    from sqlalchemy import text
+
+    from core.db import db
+
+    app = common.make_app(url, ERP_STATE_POLL_SECONDS=1)
+    with app.app_context():
+        groups = [i for (i,) in db.session.execute(text(
+            "SELECT id FROM emall_category WHERE parent_id IS NULL AND code LIKE 'C9%' ORDER BY id"))]
+    return app, {"group_ids": groups}
+
+
+class _Reused:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def close(self) -> None:
+        pass
+
+
 def run(kind: str, pg_url: str, n: int, requests: int, *, keep: bool = False,
-        build_only: bool = False) -> None:
+        build_only: bool = False, reuse: str | None = None) -> None:
     from urllib.parse import urlencode
 
     from sqlalchemy import select
 
     from core.db import db
 
-    store = common.open_db(kind, pg_url, sqlite_prefix="emall_bench_",
-                           pg_prefix="pgsearch_" if keep else "erp_bench_", keep=keep)
+    store: Any = _Reused(reuse) if reuse else common.open_db(
+        kind, pg_url, sqlite_prefix="emall_bench_", pg_prefix="pgsearch_" if keep else "erp_bench_", keep=keep)
     if keep:
         print(f"[{kind}] kept: {store.where()}")
     try:
         t0 = time.perf_counter()
-        app, info = build(store.url, n)
-        aim_reindex = AIM_REINDEX_S_PER_M * n / 1_000_000
-        print(f"[{kind}] built: {n:,} listings, {info['n_cats']:,} categories, 50 suppliers in "
-              f"{time.perf_counter() - t0:.1f}s (rows {info['load_s']:.1f}s)")
-        print(f"[{kind}] full reindex ({info['indexed']:,} listings): {info['reindex_s']:.1f}s "
-              f"(aim < {aim_reindex:.0f}s for this size, 120s per 1,000,000)  "
-              f"{common.verdict(info['reindex_s'] < aim_reindex)}")
+        if reuse:
+            app, info = reused(reuse)
+            print(f"[{kind}] reused: {reuse} (no build, no reindex)")
+        else:
+            app, info = build(store.url, n)
+            aim_reindex = AIM_REINDEX_S_PER_M * n / 1_000_000
+            print(f"[{kind}] built: {n:,} listings, {info['n_cats']:,} categories, 50 suppliers in "
+                  f"{time.perf_counter() - t0:.1f}s (rows {info['load_s']:.1f}s)")
+            print(f"[{kind}] full reindex ({info['indexed']:,} listings): {info['reindex_s']:.1f}s "
+                  f"(aim < {aim_reindex:.0f}s for this size, 120s per 1,000,000)  "
+                  f"{common.verdict(info['reindex_s'] < aim_reindex)}")
         if build_only:
             common.close_app(app)
             return
@@ -375,6 +400,8 @@ def main() -> int:
     ap.add_argument("--pg-url", default=common.DEFAULT_PG)
     ap.add_argument("--keep", action="store_true", help="keep the database (pgsearch_*) for EXPLAIN work")
     ap.add_argument("--build-only", action="store_true", help="stop after the build and the reindex")
+    ap.add_argument("--reuse", metavar="URL", help="measure the searches only, on a database kept by --keep "
+                    "(with --db); the indexing-cost figures then change that database's rows")
     args = ap.parse_args()
     kinds = common.choose_backends(args.db, args.pg_url)
     if kinds is None:
@@ -383,7 +410,8 @@ def main() -> int:
                       "requests_per_query": args.requests, "cpus": os.cpu_count(),
                       "load_avg": [round(x, 1) for x in os.getloadavg()]}, ensure_ascii=False))
     for kind in kinds:
-        run(kind, args.pg_url, args.listings, args.requests, keep=args.keep, build_only=args.build_only)
+        run(kind, args.pg_url, args.listings, args.requests, keep=args.keep, build_only=args.build_only,
+            reuse=args.reuse)
     return 0
 
 

@@ -222,13 +222,26 @@ def pinyin_alts(word: str) -> list[tuple[Phrase, ...]]:
     return out
 
 
+def is_pinyin_word(word: str) -> bool:
+    """Letters that read as two or more whole pinyin syllables (``yimiao``, ``dayinji``)."""
+    if not 4 <= len(word) <= 40 or not word.isascii() or not word.isalpha():
+        return False
+    syl = split_pinyin(word)
+    return bool(syl) and len(syl) >= 2
+
+
 def relaxed(terms: list[Term]) -> list[Term] | None:
     """One character of a term may be wrong: each Chinese phrase of ≥ 2 bigrams may miss
-    one bigram. None when no term allows it."""
+    one bigram; a pinyin word looked up whole (:func:`build_terms`) may be the start of a
+    longer word (``yimi`` → 疫苗 *yimiao*). None when no term allows it."""
     out, changed = [], False
     for term in terms:
         new = Term(term.text, list(term.alts), term.expansions)
         for alt in term.alts:
+            if len(alt) == 1 and len(alt[0].tokens) == 1 and not alt[0].prefix and not alt[0].exact \
+                    and not HAN_RUN.search(alt[0].tokens[0]):
+                new.alts.append((Phrase(alt[0].tokens, prefix=True),))
+                changed = True
             for i, p in enumerate(alt):
                 if len(p.tokens) >= 2 and HAN_RUN.fullmatch(p.tokens[0]):
                     for k in range(len(p.tokens)):
@@ -326,8 +339,14 @@ def build_terms(q: str | None, syn: dict[str, set[str]] | None = None,
                 texts.append(key)
                 texts.extend(sorted(syn.get(key, ())))
         seen: set[tuple[Phrase, ...]] = set()
+        whole_pinyin = is_pinyin_word(compact) and compact == word
         for t in texts:
-            alt = text_alt(t)
+            # a word that is whole pinyin syllables (yimiao, dayinji) is looked up as the word
+            # itself, not as a prefix: its pinyin is indexed as whole tokens, and a prefix
+            # lookup of a common reading collects every hit before any LIMIT (PostgreSQL's GIN
+            # partial match); an unfinished word (yimi) finds its prefix on the zero-hit
+            # retry (:func:`relaxed`)
+            alt = (Phrase((compact[:MAX_TOKEN],)),) if whole_pinyin and t == word else text_alt(t)
             if alt and alt not in seen:
                 seen.add(alt)
                 term.alts.append(alt)

@@ -97,6 +97,19 @@ def test_a_typo_in_one_character_finds_an_approximate_result(em) -> None:
     assert em.client.get("/api/v1/emall_catalog/?q=黑白打印机").json["approximate"] is False
 
 
+def test_whole_pinyin_is_one_word_and_unfinished_pinyin_its_start(em) -> None:
+    """A word of whole pinyin syllables is looked up as that word (``bangong`` → 办公, not a
+    prefix: cheap on a common reading); an unfinished one (``bango``, ``bangon``) finds the
+    words it starts on the zero-hit retry, marked approximate."""
+    w = _world(em)
+    for q in ("bangong", "bangongyi"):
+        res = em.client.get(f"/api/v1/emall_catalog/?q={q}").json
+        assert [r["id"] for r in res["result"]] == [w["chair"]] and res["approximate"] is False, q
+    res = em.client.get("/api/v1/emall_catalog/?q=bangon").json
+    assert [r["id"] for r in res["result"]] == [w["chair"]] and res["approximate"] is True
+    assert em.client.get("/api/v1/emall_catalog/?q=bangongz").json["count"] == 0
+
+
 def test_relevance_name_above_category_above_attributes_and_stock_first(em) -> None:
     em.admit("sup_a", "A0201", "A05")
     in_attr = em.listing("sup_a", name="国产商用主机", brand="长城",
