@@ -404,7 +404,7 @@ def search(session: Session, *, q: str | None = None, sort: str = "relevance", p
         else:
             avail_cond = L.stock > 0
         if len(terms) == 1 and count > TIERED_ABOVE:
-            ids = tiered_page(session, terms[0], filters, avail_cond, offset, page_size)
+            ids = tiered_page(session, terms[0], filters, avail_cond, offset, page_size, dense=capped)
         else:
             avail = case((avail_cond, 1), else_=0)
             score = score_expr(session, terms, category_id=filters.get("category_id"))
@@ -454,11 +454,21 @@ def _tier_exprs(session: Session, term: Term) -> list[str]:
     return out
 
 
+#: PostgreSQL, a search with more than :data:`COUNT_CAP` hits: its best tier is read first
+#: among the newest this many listing ids (the GIN bitmap and-ed with the primary key's
+#: range, so only those heap pages are read); only when that does not fill the page, the
+#: rest of the tier and the next tiers are read whole
+NEWEST_WINDOW = 30_000
+
+
 def tiered_page(session: Session, term: Term, filters: dict[str, Any], avail_cond: Any, offset: int,
-                limit: int) -> list[int]:
+                limit: int, *, dense: bool = False) -> list[int]:
     """The page of a one-word relevance search without scoring every hit: available first,
     then tier by tier (name phrase, name, category phrase, category, attributes…), newest
-    first inside a tier; each statement stops at the rows still needed."""
+    first inside a tier; each statement stops at the rows still needed. ``dense`` (a common
+    word, PostgreSQL): the first tier is read among the newest :data:`NEWEST_WINDOW` ids
+    first - a GIN match cannot stop early, so without a range every hit of a common word's
+    first tier (tens of thousands) is read from the table to sort the newest first."""
     from sqlalchemy.dialects.postgresql import TSQUERY
 
     L = EmallListing
@@ -467,6 +477,11 @@ def tiered_page(session: Session, term: Term, filters: dict[str, Any], avail_con
     out: list[int] = []
     category_id = filters.get("category_id")
     price_q = price_query(filters.get("price_min"), filters.get("price_max")) if pg else None
+    split = None  # the id above which the newest window lies (a literal: the planner sees it)
+    if pg and dense:
+        top = session.execute(select(func.max(L.id)), execution_options=UNSCOPED).scalar()
+        if top is not None and top > NEWEST_WINDOW:
+            split = literal_column(str(int(top) - NEWEST_WINDOW))
     for avail in (True, False):
         for expr in _tier_exprs(session, term):
             if pg:
@@ -481,11 +496,15 @@ def tiered_page(session: Session, term: Term, filters: dict[str, Any], avail_con
                 order = FTS.c.rowid.desc()
             stmt = apply_filters(session, stmt, price_in_index=price_q is not None, **filters) \
                 .where(avail_cond if avail else ~avail_cond)
-            got = [r[0] for r in session.execute(stmt.order_by(order).limit(need - len(out)),
-                                                 execution_options=UNSCOPED)]
-            out.extend(got)
-            if len(out) >= need:
-                return out[offset:need]
+            ranges = [None] if split is None else [L.id > split, L.id <= split]
+            split = None  # the window is tried on the first tier only
+            for id_range in ranges:
+                part = stmt if id_range is None else stmt.where(id_range)
+                got = [r[0] for r in session.execute(part.order_by(order).limit(need - len(out)),
+                                                     execution_options=UNSCOPED)]
+                out.extend(got)
+                if len(out) >= need:
+                    return out[offset:need]
     return out[offset:need]
 
 

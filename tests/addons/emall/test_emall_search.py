@@ -317,6 +317,12 @@ def test_the_tier_by_tier_page_is_the_scored_order(em, monkeypatch) -> None:
     tiered = {q: _ids(em, q) for q in queries}
     assert tiered == scored
     assert all(len(ids) == len(set(ids)) for ids in tiered.values())
+    # a common word (more hits than the cap): PostgreSQL reads the first tier among the newest
+    # ids first, then the rest - the same page
+    monkeypatch.setattr(catalog_search, "COUNT_CAP", 1)
+    for window in (1, 2, 4):
+        monkeypatch.setattr(catalog_search, "NEWEST_WINDOW", window)
+        assert {q: _ids(em, q) for q in queries} == scored, window
 
 
 def test_keyword_and_category_are_intersected_in_the_index(em, monkeypatch) -> None:
