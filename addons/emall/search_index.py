@@ -70,7 +70,6 @@ from core.services.cjk_search import (  # noqa: F401  (moved to core; the e-mall
     norm,
     parse_synonyms,
     pg_marked_query,
-    pg_query,
     relaxed,
     split_pinyin,
     synonym_index,
@@ -82,7 +81,6 @@ from core.services.cjk_search import marked_segment as _marked_segment
 from core.services.cjk_search import pg_phrase as _pg_phrase  # noqa: F401
 from core.services.cjk_search import pinyin_alts as _pinyin_alts  # noqa: F401
 from core.services.cjk_search import run_pinyin as _run_pinyin
-from core.services.cjk_search import segment as _segment  # noqa: F401
 from core.services.cjk_search import syllables as _syllables  # noqa: F401
 from core.services.cjk_search import text_alt as _text_alt  # noqa: F401
 
@@ -320,14 +318,7 @@ def category_chains(session: Session) -> dict[int, tuple[int, ...]]:
     cats = categories(session)
     chains = _CATS["chains"]
     if chains is None:
-        chains = {}
-        for cid in cats:
-            chain, cur, seen = [], cid, set()
-            while cur is not None and cur in cats and cur not in seen:
-                seen.add(cur)
-                chain.append(cur)
-                cur = cats[cur].parent_id
-            chains[cid] = tuple(reversed(chain))
+        chains = {cid: tuple(category_chain(cats, cid)) for cid in cats}
         _CATS["chains"] = chains
     return chains
 
