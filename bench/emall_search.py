@@ -176,7 +176,7 @@ def build(url: str, n_listings: int) -> tuple[Any, dict[str, Any]]:
 
     t0 = time.perf_counter()
     with app.app_context():
-        n = search_index.reindex(db.session)
+        n = search_index.reindex(db.session, workers=search_index.reindex_workers(db.session))
         db.session.commit()
     reindex_s = time.perf_counter() - t0
     with app.app_context(), db.engine.connect() as conn:

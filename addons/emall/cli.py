@@ -62,7 +62,13 @@ def reindex(app: Flask) -> None:
     from . import search_index
 
     t0 = time.perf_counter()
-    n = search_index.reindex(db.session, progress=lambda k: click.echo(f"  {k:,} …", err=True)
-                             if k % 200_000 == 0 else None)
+    shown = [0]
+
+    def progress(k: int) -> None:
+        if k - shown[0] >= 200_000:
+            shown[0] = k
+            click.echo(f"  {k:,} …", err=True)
+
+    n = search_index.reindex(db.session, progress=progress, workers=search_index.reindex_workers(db.session))
     db.session.commit()
     click.echo(f"已重建搜索索引：{n:,} 件商品，用时 {time.perf_counter() - t0:.1f} 秒")

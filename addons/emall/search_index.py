@@ -680,22 +680,42 @@ def reindex_categories(conn: Any, session: Session, category_ids: Sequence[int])
     return n
 
 
-def reindex(session: Session, *, batch: int = 20_000, progress: Any = None) -> int:
-    """Rebuild the whole index on the session's connection (the caller commits). PostgreSQL:
-    documents are copied into a temporary table and set in one UPDATE with the GIN index
-    dropped and rebuilt; SQLite: the FTS5 table is emptied and refilled."""
+#: PostgreSQL: a reindex of at least this many listings may build its documents in worker
+#: processes (:func:`reindex_workers`: one per CPU, at most :data:`REINDEX_WORKERS_MAX`)
+PARALLEL_FROM = 50_000
+REINDEX_WORKERS_MAX = 4
+
+
+def reindex_workers(session: Session) -> int:
+    """How many processes ``erp emall reindex`` builds documents in: one per CPU (at most
+    :data:`REINDEX_WORKERS_MAX`) for :data:`PARALLEL_FROM` listings or more on PostgreSQL
+    where ``fork`` exists, else 1."""
+    import multiprocessing
+    import os
+
+    if dialect_of(session) != "postgresql" or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    n = session.execute(select(func.count(EmallListing.id)), execution_options=UNSCOPED).scalar_one()
+    return min(os.cpu_count() or 1, REINDEX_WORKERS_MAX) if n >= PARALLEL_FROM else 1
+
+
+def reindex(session: Session, *, batch: int = 20_000, progress: Any = None, workers: int = 1) -> int:
+    """Rebuild the whole index on the session's connection (the caller commits).
+
+    PostgreSQL (:func:`_pg_reindex`): the listings are locked against writes (reads go on),
+    every document is built and copied into a temporary table, then the listings table is
+    rewritten once with the new documents and its indexes rebuilt. ``workers`` > 1: the
+    documents are built in that many forked processes, each reading listings on its own
+    connection, i.e. what is committed: only for a session that has not changed listings in
+    its open transaction (``erp emall reindex``; see :func:`reindex_workers`). SQLite: the
+    FTS5 table is emptied and refilled."""
     conn = session.connection()
     invalidate_categories()
     cats = categories(session)
-    pg = conn.dialect.name == "postgresql"
+    if conn.dialect.name == "postgresql":
+        return _pg_reindex(conn, cats, batch=batch, progress=progress, workers=workers)
     total = 0
-    if pg:
-        conn.execute(sql_text("CREATE TEMP TABLE IF NOT EXISTS emall_reindex (id integer, v text) ON COMMIT DROP"))
-        conn.execute(sql_text("TRUNCATE emall_reindex"))
-        raw = conn.connection.driver_connection
-        cur = raw.cursor()
-    else:
-        conn.execute(sql_text(f"DELETE FROM {FTS_TABLE}"))
+    conn.execute(sql_text(f"DELETE FROM {FTS_TABLE}"))
     last = 0
     while True:
         rows = conn.execute(select(*_ROW_COLS).where(EmallListing.id > last).order_by(EmallListing.id)
@@ -704,25 +724,101 @@ def reindex(session: Session, *, batch: int = 20_000, progress: Any = None) -> i
             break
         last = rows[-1][0]
         docs = _docs_of_rows(cats, rows)
-        if pg:
-            with cur.copy("COPY emall_reindex (id, v) FROM STDIN") as cp:
-                for i, d in docs:
-                    cp.write_row((i, d.tsvector()))
-        else:
-            conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}(rowid, name, category, attrs, head, cats) "
-                                 "VALUES (?, ?, ?, ?, ?, ?)",
-                                 [(i, *d.fts_values()) for i, d in docs])
+        conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}(rowid, name, category, attrs, head, cats) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             [(i, *d.fts_values()) for i, d in docs])
         total += len(docs)
         if progress:
             progress(total)
-    if pg:
-        conn.execute(sql_text("DROP INDEX IF EXISTS ix_emall_listing_search_vector"))
-        conn.execute(sql_text("UPDATE emall_listing l SET search_vector = CAST(r.v AS tsvector) "
-                              "FROM emall_reindex r WHERE l.id = r.id"))
-        conn.execute(sql_text("SET LOCAL maintenance_work_mem = '256MB'"))
-        conn.execute(sql_text("CREATE INDEX ix_emall_listing_search_vector ON emall_listing "
-                              "USING gin (search_vector)"))
-        conn.execute(sql_text("DROP TABLE emall_reindex"))
+    return total
+
+
+_ROW_SQL = ("SELECT id, name, brand, model, attributes, category_id, price FROM emall_listing "
+            "WHERE id >= %s AND id < %s ORDER BY id")
+
+
+def _copy_lines(cats: dict[int, CatInfo], rows: Iterable[Any]) -> tuple[int, bytes]:
+    """(rows, ``COPY`` text lines ``id<TAB>tsvector``) of listing rows (lexemes are word
+    characters: nothing to escape)."""
+    docs = _docs_of_rows(cats, rows)
+    return len(docs), "".join(f"{i}\t{d.tsvector()}\n" for i, d in docs).encode()
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(conninfo: str, cats: dict[int, CatInfo]) -> None:
+    from multiprocessing import util
+
+    import psycopg
+
+    _WORKER["conn"] = conn = psycopg.connect(conninfo, autocommit=True)
+    _WORKER["cats"] = cats
+    util.Finalize(None, conn.close, exitpriority=10)  # a clean goodbye when the pool closes
+
+
+def _worker_range(bounds: tuple[int, int]) -> tuple[int, bytes]:
+    """A worker process: the documents of the listings with ids in ``[lo, hi)``, read on the
+    worker's own connection (the reindex holds the listings against writes: it reads what the
+    reindex's transaction sees)."""
+    rows = _WORKER["conn"].execute(_ROW_SQL, bounds).fetchall()
+    return _copy_lines(_WORKER["cats"], rows)
+
+
+def _pg_reindex(conn: Any, cats: dict[int, CatInfo], *, batch: int, progress: Any, workers: int) -> int:
+    """PostgreSQL's full rebuild. ``LOCK … IN SHARE MODE`` keeps listings from changing while
+    their documents are built (searches and pages read on); the documents go by ``COPY`` into
+    a temporary table; then ``ALTER TABLE … ALTER COLUMN search_vector TYPE tsvector USING``
+    rewrites the listings once with them and rebuilds every index of the table in bulk (the
+    table is locked for reads during that last step only). An ``UPDATE`` of every row instead
+    wrote a second version of each row into every index and left the table twice its size:
+    twice as slow at 1,000,000 listings (docs/emall.md, "Search performance")."""
+    import multiprocessing
+
+    conn.execute(sql_text("LOCK TABLE emall_listing IN SHARE MODE"))
+    lo, hi = conn.execute(sql_text("SELECT min(id), max(id) FROM emall_listing")).one()
+    conn.execute(sql_text("DROP TABLE IF EXISTS pg_temp.emall_reindex"))
+    conn.execute(sql_text("CREATE TEMP TABLE emall_reindex (id integer, v tsvector) ON COMMIT DROP"))
+    if lo is None:
+        return 0
+    ranges = [(a, min(a + batch, hi + 1)) for a in range(lo, hi + 1, batch)]
+    if workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
+        workers = 1
+    raw = conn.connection.driver_connection
+    copy_sql = "COPY emall_reindex (id, v) FROM STDIN"
+    total = 0
+    with raw.cursor() as cur:
+        if workers > 1:
+            conninfo = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            pool = multiprocessing.get_context("fork").Pool(workers, _worker_init, (conninfo, cats))
+            try:
+                with cur.copy(copy_sql) as cp:
+                    for k, data in pool.imap(_worker_range, ranges):
+                        cp.write(data)
+                        total += k
+                        if progress:
+                            progress(total)
+                pool.close()
+            except BaseException:
+                pool.terminate()
+                raise
+            finally:
+                pool.join()
+        else:
+            for bounds in ranges:
+                k, data = _copy_lines(cats, cur.execute(_ROW_SQL, bounds).fetchall())
+                with cur.copy(copy_sql) as cp:
+                    cp.write(data)
+                total += k
+                if progress:
+                    progress(total)
+    conn.execute(sql_text("ALTER TABLE emall_reindex ADD PRIMARY KEY (id)"))
+    conn.execute(sql_text("CREATE OR REPLACE FUNCTION pg_temp.emall_reindex_doc(integer) RETURNS tsvector "
+                          "LANGUAGE sql STABLE AS 'SELECT v FROM emall_reindex WHERE id = $1'"))
+    conn.execute(sql_text("SET LOCAL maintenance_work_mem = '256MB'"))
+    conn.execute(sql_text("ALTER TABLE emall_listing ALTER COLUMN search_vector TYPE tsvector "
+                          "USING pg_temp.emall_reindex_doc(id)"))
+    conn.execute(sql_text("DROP TABLE emall_reindex"))
     return total
 
 

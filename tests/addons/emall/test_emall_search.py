@@ -278,6 +278,43 @@ def test_reindex_command_rebuilds_the_index(em) -> None:
     assert _ids(em, "q=黑白") == [w["printer"]]
 
 
+def _index_content(s) -> dict[int, object]:
+    if s.get_bind().dialect.name == "sqlite":
+        return {r[0]: tuple(r[1:]) for r in s.execute(text(
+            "SELECT rowid, name, category, attrs, head, cats FROM emall_listing_fts"))}
+    return dict(s.execute(text("SELECT id, search_vector::text FROM emall_listing")).all())
+
+
+def test_a_full_reindex_writes_what_each_listings_own_save_wrote(em) -> None:
+    """``reindex`` (PostgreSQL: documents copied into a temporary table, the listings table
+    rewritten once with them; with worker processes reading committed rows in id ranges)
+    gives every listing the document its own save gave it, keeps the table's indexes, and
+    leaves no temporary objects behind."""
+    from addons.emall import search_index
+
+    w = _world(em)
+    with em.app.app_context():
+        s = db.session
+        pg = s.get_bind().dialect.name == "postgresql"
+        saved = _index_content(s)
+        assert len(saved) == len(w) and all(saved.values())
+        indexes = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'emall_listing' ORDER BY 1"
+        before = s.execute(text(indexes)).all() if pg else None
+        for workers in ((1, 2) if pg else (1,)):
+            if pg:
+                s.execute(text("UPDATE emall_listing SET search_vector = NULL"))
+            else:
+                s.execute(text("DELETE FROM emall_listing_fts"))
+            s.commit()  # worker processes read what is committed
+            assert search_index.reindex(s, batch=2, workers=workers) == len(w)
+            s.commit()
+            assert _index_content(s) == saved, workers
+            if pg:
+                assert s.execute(text(indexes)).all() == before
+                assert s.execute(text("SELECT to_regclass('pg_temp.emall_reindex')")).scalar() is None
+    assert _ids(em, "q=黑白") == [w["printer"]]
+
+
 def test_rows_written_by_a_loader_are_indexed_on_the_next_search(em) -> None:
     w = _world(em)
     from addons.emall.models import EmallListing
