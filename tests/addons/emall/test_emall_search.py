@@ -110,6 +110,21 @@ def test_whole_pinyin_is_one_word_and_unfinished_pinyin_its_start(em) -> None:
     assert em.client.get("/api/v1/emall_catalog/?q=bangongz").json["count"] == 0
 
 
+def test_whole_pinyin_of_a_synonym_table_word_means_that_word_not_its_homophones() -> None:
+    """``dayinji`` reads as 打印机 of the synonym table: it is looked up as 打印机 and its
+    synonyms, without the syllable bigrams ``dayin yinji`` (homophones, and a third of the
+    lookup's cost); a reading the table does not know keeps its syllable bigrams."""
+    from core.services.cjk_search import Phrase, build_terms, synonym_index
+
+    syn, by_pinyin = synonym_index([("打印机", "打印设备", True)])
+    (term,) = build_terms("dayinji", syn, by_pinyin)
+    tokens = [p.tokens for alt in term.alts for p in alt]
+    assert ("打印", "印机") in tokens and ("打印", "印设", "设备") in tokens
+    assert not any("dayin" in t for toks in tokens for t in toks if t != "dayinji")
+    (other,) = build_terms("dayinji", {}, {})
+    assert (Phrase(("dayin", "yinji"), exact=True),) in other.alts
+
+
 def test_relevance_name_above_category_above_attributes_and_stock_first(em) -> None:
     em.admit("sup_a", "A0201", "A05")
     in_attr = em.listing("sup_a", name="国产商用主机", brand="长城",
