@@ -819,6 +819,9 @@ def _pg_reindex(conn: Any, cats: dict[int, CatInfo], *, batch: int, progress: An
     conn.execute(sql_text("ALTER TABLE emall_listing ALTER COLUMN search_vector TYPE tsvector "
                           "USING pg_temp.emall_reindex_doc(id)"))
     conn.execute(sql_text("DROP TABLE emall_reindex"))
+    # the rewrite dropped the column's statistics (its lexeme frequencies): without them the
+    # planner guesses every keyword's hits until autovacuum happens to analyze the table
+    conn.execute(sql_text("ANALYZE emall_listing (search_vector)"))
     return total
 
 

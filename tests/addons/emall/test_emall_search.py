@@ -303,8 +303,8 @@ def _index_content(s) -> dict[int, object]:
 def test_a_full_reindex_writes_what_each_listings_own_save_wrote(em) -> None:
     """``reindex`` (PostgreSQL: documents copied into a temporary table, the listings table
     rewritten once with them; with worker processes reading committed rows in id ranges)
-    gives every listing the document its own save gave it, keeps the table's indexes, and
-    leaves no temporary objects behind."""
+    gives every listing the document its own save gave it, keeps the table's indexes and the
+    column's statistics, and leaves no temporary objects behind."""
     from addons.emall import search_index
 
     w = _world(em)
@@ -327,6 +327,9 @@ def test_a_full_reindex_writes_what_each_listings_own_save_wrote(em) -> None:
             if pg:
                 assert s.execute(text(indexes)).all() == before
                 assert s.execute(text("SELECT to_regclass('pg_temp.emall_reindex')")).scalar() is None
+                # the planner keeps the lexeme statistics the rewrite dropped
+                assert s.execute(text("SELECT count(*) FROM pg_stats WHERE tablename = 'emall_listing' "
+                                      "AND attname = 'search_vector'")).scalar() == 1
     assert _ids(em, "q=黑白") == [w["printer"]]
 
 
