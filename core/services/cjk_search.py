@@ -359,7 +359,7 @@ def build_terms(q: str | None, syn: dict[str, set[str]] | None = None,
                 term.alts.append(alt)
         # whole pinyin that reads as a word of the synonym table (dayinji: 打印机) means that word
         # and its synonyms, found above: its syllable bigrams would only add homophones, and
-        # their posting lists cost a third of the word's index lookup (docs/emall.md)
+        # their posting lists cost a fifth of the word's facets (docs/decisions.md)
         if ASCII_WORD.match(compact) and not (whole_pinyin and by_pinyin.get(compact)):
             for alt in pinyin_alts(compact):
                 if alt not in seen:

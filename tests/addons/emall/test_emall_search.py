@@ -112,8 +112,8 @@ def test_whole_pinyin_is_one_word_and_unfinished_pinyin_its_start(em) -> None:
 
 def test_whole_pinyin_of_a_synonym_table_word_means_that_word_not_its_homophones() -> None:
     """``dayinji`` reads as 打印机 of the synonym table: it is looked up as 打印机 and its
-    synonyms, without the syllable bigrams ``dayin yinji`` (homophones, and a third of the
-    lookup's cost); a reading the table does not know keeps its syllable bigrams."""
+    synonyms, without the syllable bigrams ``dayin yinji`` (homophones, and a fifth of the
+    facets' time); a reading the table does not know keeps its syllable bigrams."""
     from core.services.cjk_search import Phrase, build_terms, synonym_index
 
     syn, by_pinyin = synonym_index([("打印机", "打印设备", True)])
