@@ -333,6 +333,43 @@ def test_a_full_reindex_writes_what_each_listings_own_save_wrote(em) -> None:
     assert _ids(em, "q=黑白") == [w["printer"]]
 
 
+def test_a_reindex_holds_listing_writes_while_pages_read_on(em, pg_url) -> None:
+    """PostgreSQL: while ``reindex`` builds the documents no listing can change under them (a
+    save waits) and pages and searches still read the listings; the rewrite at its end blocks
+    reads too, until the commit; then the save goes through."""
+    import sqlalchemy as sa
+
+    from addons.emall import search_index
+
+    w = _world(em)
+    seen: list[str] = []
+    with em.app.app_context():
+        s = db.session
+        other = sa.create_engine(s.get_bind().url)
+        try:
+            with other.connect() as c:
+                def during(_done: int) -> None:  # called between batches, before the rewrite
+                    c.execute(text("SET lock_timeout = '300ms'"))
+                    seen.append(c.execute(text("SELECT name FROM emall_listing WHERE id = :i"),
+                                          {"i": w["printer"]}).scalar())
+                    try:
+                        c.execute(text("UPDATE emall_listing SET stock = stock - 1 WHERE id = :i"),
+                                  {"i": w["printer"]})
+                        seen.append("changed")
+                    except sa.exc.OperationalError as exc:
+                        seen.append("waited" if "lock timeout" in str(exc) else str(exc))
+                    c.rollback()
+
+                search_index.reindex(s, batch=2, progress=during)
+                s.commit()
+                c.execute(text("UPDATE emall_listing SET stock = stock - 1 WHERE id = :i"), {"i": w["printer"]})
+                c.commit()
+        finally:
+            other.dispose()
+    assert seen[:2] == ["兄弟黑白打印机", "waited"] and set(seen) == {"兄弟黑白打印机", "waited"}
+    assert _ids(em, "q=黑白") == [w["printer"]]
+
+
 def test_rows_written_by_a_loader_are_indexed_on_the_next_search(em) -> None:
     w = _world(em)
     from addons.emall.models import EmallListing
