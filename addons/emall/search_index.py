@@ -733,7 +733,9 @@ def reindex(session: Session, *, batch: int = 20_000, progress: Any = None, work
     return total
 
 
-_ROW_SQL = ("SELECT id, name, brand, model, attributes, category_id, price FROM emall_listing "
+#: the rows of :data:`_ROW_COLS` in an id range, as plain SQL for the worker processes' own
+#: connections (no engine there)
+_ROW_SQL = (f"SELECT {', '.join(c.key for c in _ROW_COLS)} FROM emall_listing "
             "WHERE id >= %s AND id < %s ORDER BY id")
 
 
